@@ -1,0 +1,33 @@
+"""User-facing errors: a problem the user can fix (a config, a data file, a flag) is raised as
+UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, NoReturn, Sequence
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in the user's input; the message names the file, line or key and what to do."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit status 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> NoReturn:
+    """Run a script's main(argv) and exit with its status; a UserError becomes one line and status 2."""
+    try:
+        status = main(argv)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        status = EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status)

@@ -1,0 +1,172 @@
+"""JSONL files: reading with file:line errors, crash-safe appending and atomic rewriting.
+
+Every output of the scripts is a JSONL file that grows one complete line per record while a run
+goes on (`JsonlAppender`), is repaired on resume if a crash cut its last line (`repair_tail`), and is
+finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from arena_hard.errors import UserError
+
+TRUNCATED_HINT = (
+    "the last line is cut short, the remains of an interrupted run: rerun the script that writes "
+    "this file to repair it, or delete that line"
+)
+
+
+def _decode_line(path: Path, lineno: int, raw: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}:{lineno}: not valid UTF-8 (byte {raw[error.start]:#04x} at column "
+                        f"{error.start + 1}); re-save the file as UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}:{lineno}: not valid JSON ({error.msg} at column {error.colno}); "
+                        "fix or delete that line") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}; "
+                        "fix or delete that line")
+    return record
+
+
+def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, record) for each non-blank line.
+
+    A last line with no newline that does not parse is what a killed writer leaves behind: it is
+    skipped when `skip_truncated_tail` (the caller repairs the file), otherwise reported."""
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a JSONL file") from None
+    with handle:
+        for lineno, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            if not raw.endswith(b"\n"):
+                try:
+                    yield lineno, _decode_line(path, lineno, raw)
+                except UserError:
+                    if skip_truncated_tail:
+                        return
+                    raise UserError(f"{path}:{lineno}: {TRUNCATED_HINT}") from None
+                return
+            yield lineno, _decode_line(path, lineno, raw)
+
+
+def read_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> list[dict[str, Any]]:
+    return [record for _, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]
+
+
+def repair_tail(path: Path) -> str | None:
+    """Make `path` end with a complete line. Returns what was done, or None if nothing was needed.
+
+    A cut-off last line is removed; a complete record merely missing its newline gets one."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    with open(path, "rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return None
+        line_start, pos = 0, size
+        while pos > 0:  # find the start of the last line, reading backwards
+            step = min(1 << 16, pos)
+            pos -= step
+            handle.seek(pos)
+            newline = handle.read(step).rfind(b"\n")
+            if newline >= 0:
+                line_start = pos + newline + 1
+                break
+        handle.seek(line_start)
+        last = handle.read()
+        try:
+            complete = isinstance(json.loads(last), dict)
+        except ValueError:
+            complete = False
+        if complete:
+            handle.seek(size)
+            handle.write(b"\n")
+            return "added the missing newline after the last record"
+        handle.truncate(line_start)
+        return f"removed an incomplete last line ({len(last)} bytes) left by an interrupted run"
+
+
+def dumps_line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class JsonlAppender:
+    """Appends records to a JSONL file, one complete line per write() system call, so a process
+    killed at any instant leaves every earlier line intact."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def write(self, record: dict[str, Any]) -> None:
+        data = memoryview(dumps_line(record))
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "JsonlAppender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write `path` through a temporary file in the same folder and a rename: readers see the old
+    file or the new one, never a half-written one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    atomic_write_bytes(path, (dumps_line(record) for record in records))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, [text.encode("utf-8")])

@@ -1,0 +1,242 @@
+"""Questions, answers and judgments as typed records, read from either record format in the wild.
+
+Reads `data/<bench>/question.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
+`data/<bench>/model_judgment/<judge>/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
+`model_id`, `choices`, `conv_metadata`) or the current upstream one (`uid`, `prompt`, `model`,
+`messages`, `metadata`); data/README.md documents both. Writes nothing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arena_hard.errors import UserError
+from arena_hard.jsonl import iter_jsonl
+
+DOWNLOAD_HINT = "run `python download_data.py` to fetch the official arena-hard-v0.1 files"
+
+
+@dataclass(frozen=True)
+class Bench:
+    """Where a bench's files live, relative to the working directory as upstream."""
+
+    name: str
+    root: Path = Path("data")
+
+    @property
+    def directory(self) -> Path:
+        return self.root / self.name
+
+    @property
+    def question_file(self) -> Path:
+        return self.directory / "question.jsonl"
+
+    @property
+    def answer_dir(self) -> Path:
+        return self.directory / "model_answer"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.directory / "reference_answer"
+
+    def answer_file(self, model: str) -> Path:
+        return self.answer_dir / f"{model}.jsonl"
+
+    def judgment_dir(self, judge: str) -> Path:
+        return self.directory / "model_judgment" / judge
+
+    def judgment_file(self, judge: str, model: str) -> Path:
+        return self.judgment_dir(judge) / f"{model}.jsonl"
+
+
+@dataclass(frozen=True)
+class Question:
+    question_id: str
+    turns: tuple[str, ...]
+    category: str
+    cluster: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question_id: str
+    model: str
+    turns: tuple[str, ...]  # the first choice's assistant turns, reasoning excluded
+    token_len: int | None  # of the first turn, as recorded
+    metadata: dict[str, Any] | None  # conv_metadata (v0.1) / metadata (current): style counts
+
+
+@dataclass(frozen=True)
+class Game:
+    score: str | None
+    judgment: str
+    user_prompt: str
+
+
+@dataclass(frozen=True)
+class Judgment:
+    question_id: str
+    model: str
+    judge: str
+    games: tuple[Game | None, ...]
+    baseline: str | None  # current format names the baseline; v0.1 leaves it to the config
+    category: str | None
+
+
+def _where(path: Path, lineno: int) -> str:
+    return f"{path}:{lineno}"
+
+
+def _record_id(record: dict[str, Any], where: str) -> str:
+    for key in ("question_id", "uid"):
+        value = record.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value)
+    raise UserError(f"{where}: no question_id (v0.1 format) or uid (current format); fix that line")
+
+
+def _text(value: Any, where: str, what: str) -> str:
+    """Message content as text: a string, or the current format's {"answer": ...} object."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("answer"), str):
+        return value["answer"]
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]  # upstream's (text, images) pairs
+    raise UserError(f"{where}: {what} is not text; fix that line")
+
+
+def question_from_record(record: dict[str, Any], where: str) -> Question:
+    question_id = _record_id(record, where)
+    if "turns" in record:
+        turns = record["turns"]
+        if not isinstance(turns, list) or not turns:
+            raise UserError(f"{where}: `turns` must be a non-empty list of {{\"content\": ...}}")
+        texts = tuple(_text(turn.get("content") if isinstance(turn, dict) else None, where, "a turn's content")
+                      for turn in turns)
+    elif "prompt" in record:
+        texts = (_text(record["prompt"], where, "`prompt`"),)
+    else:
+        raise UserError(f"{where}: no `turns` (v0.1 format) or `prompt` (current format)")
+    category = record.get("category")
+    cluster = record.get("cluster", record.get("subcategory"))
+    return Question(question_id, texts, str(category) if category is not None else "",
+                    str(cluster) if cluster is not None else "")
+
+
+def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...], int | None]:
+    if "choices" in record:
+        choices = record["choices"]
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise UserError(f"{where}: `choices` must be a non-empty list")
+        turns = choices[0].get("turns")
+        if not isinstance(turns, list) or not turns or not all(isinstance(t, dict) for t in turns):
+            raise UserError(f"{where}: choices[0].turns must be a non-empty list of turns")
+        texts = tuple(_text(turn.get("content"), where, "an answer turn's content") for turn in turns)
+        token_len = turns[0].get("token_len")
+        return texts, token_len if isinstance(token_len, int) and not isinstance(token_len, bool) else None
+    if "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list):
+            raise UserError(f"{where}: `messages` must be a list")
+        texts = tuple(_text(m.get("content"), where, "an assistant message")
+                      for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
+        if not texts:
+            raise UserError(f"{where}: `messages` holds no assistant message")
+        return texts, None
+    raise UserError(f"{where}: no `choices` (v0.1 format) or `messages` (current format)")
+
+
+def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer:
+    question_id = _record_id(record, where)
+    turns, token_len = _assistant_turns(record, where)
+    metadata = record.get("conv_metadata", record.get("metadata"))
+    if not isinstance(metadata, dict):
+        metadata = None
+    if token_len is None and metadata is not None and isinstance(metadata.get("token_len"), int):
+        token_len = metadata["token_len"]
+    return Answer(question_id, model, turns, token_len, metadata)
+
+
+def _game_from_record(game: Any, where: str) -> Game | None:
+    if not isinstance(game, dict):
+        return None
+    score = game.get("score")
+    judgment = game.get("judgment", "")
+    if isinstance(judgment, dict):
+        judgment = judgment.get("answer", "")
+    user_prompt = game.get("user_prompt")
+    if user_prompt is None and isinstance(game.get("prompt"), list):  # current format: the messages
+        user_prompt = next((m.get("content") for m in game["prompt"]
+                            if isinstance(m, dict) and m.get("role") == "user"), "")
+    if isinstance(user_prompt, list):
+        user_prompt = user_prompt[0] if user_prompt and isinstance(user_prompt[0], str) else ""
+    return Game(score if isinstance(score, str) else None,
+                judgment if isinstance(judgment, str) else "",
+                user_prompt if isinstance(user_prompt, str) else "")
+
+
+def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
+    question_id = _record_id(record, where)
+    games = record.get("games")
+    if not isinstance(games, list):
+        raise UserError(f"{where}: `games` must be a list of the judge's games")
+    model = record.get("model")
+    baseline = record.get("baseline")
+    category = record.get("category")
+    return Judgment(
+        question_id=question_id,
+        model=model if isinstance(model, str) and model else default_model,
+        judge=str(record.get("judge", "")),
+        games=tuple(_game_from_record(game, where) for game in games),
+        baseline=baseline if isinstance(baseline, str) else None,
+        category=category if isinstance(category, str) else None,
+    )
+
+
+def load_questions(path: Path) -> list[Question]:
+    """All questions of a bench, in file order; a missing file or a repeated id is a UserError."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: question file not found; {DOWNLOAD_HINT}, or check bench_name")
+    questions: list[Question] = []
+    first_line: dict[str, int] = {}
+    for lineno, record in iter_jsonl(path):
+        question = question_from_record(record, _where(path, lineno))
+        if question.question_id in first_line:
+            raise UserError(f"{path}:{lineno}: question id {question.question_id!r} already appears at "
+                            f"line {first_line[question.question_id]}; question ids must be unique")
+        first_line[question.question_id] = lineno
+        questions.append(question)
+    if not questions:
+        raise UserError(f"{path}: holds no questions; {DOWNLOAD_HINT}")
+    return questions
+
+
+def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, Answer]:
+    """One model's answers by question id (the file name is the model name); a later line for the
+    same question replaces an earlier one, as upstream."""
+    path = Path(path)
+    model = path.name.removesuffix(".jsonl")
+    answers: dict[str, Answer] = {}
+    for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail):
+        answer = answer_from_record(record, model, _where(path, lineno))
+        answers[answer.question_id] = answer
+    return answers
+
+
+def load_answer_dir(directory: Path) -> dict[str, dict[str, Answer]]:
+    """Every model's answers in a folder of `<model>.jsonl` files (empty if the folder is missing)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return {}
+    return {path.name.removesuffix(".jsonl"): load_answers(path)
+            for path in sorted(directory.glob("*.jsonl"))}
+
+
+def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
+    """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
+    path = Path(path)
+    default_model = path.name.removesuffix(".jsonl")
+    return [judgment_from_record(record, default_model, _where(path, lineno))
+            for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]

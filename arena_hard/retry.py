@@ -1,0 +1,98 @@
+"""Retries, written once: which failures are worth another attempt, and how long to wait.
+
+`classify` turns any exception from a provider call into a `Failure` of one of three kinds:
+  - "retry":   429, 408/409/425, 5xx, timeouts, dropped connections, garbled or empty responses;
+  - "request": this request will never succeed (400, 413, 422, ...): report it, do not retry;
+  - "model":   no request to this model will succeed (401, 403, 404): stop calling it.
+`RetryPolicy.delay` gives exponential backoff with jitter, or the server's Retry-After."""
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+RETRY, REQUEST, MODEL = "retry", "request", "model"
+_MODEL_FATAL = {401, 403, 404}
+_RETRYABLE_4XX = {408, 409, 425, 429}
+_NOT_RETRYABLE_5XX = {501, 505}
+# Exception class names (from the openai/anthropic SDKs, httpx, asyncio, json) meaning the request
+# may succeed if sent again; matched by name so that no SDK has to be imported to classify.
+_TRANSIENT_NAMES = {"APITimeoutError", "APIConnectionError", "APIResponseValidationError", "TimeoutError",
+                    "TimeoutException", "TransportError", "RemoteProtocolError", "JSONDecodeError",
+                    "EmptyResponse", "ConnectionError"}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_base: float = 1.0  # seconds before the second attempt; doubles each time
+    backoff_max: float = 60.0
+    retry_after_max: float = 600.0  # a Retry-After longer than this is cut to it
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_max) + rng.uniform(0, 0.1 * self.backoff_base)
+        backoff = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return backoff * rng.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str  # RETRY, REQUEST or MODEL
+    status: int | None  # the HTTP status, when there was a response
+    message: str
+    retry_after: float | None = None
+
+    def describe(self) -> str:
+        return f"{self.status} {self.message}" if self.status is not None else self.message
+
+
+class EmptyResponse(Exception):
+    """The API answered 200 with no text; treated as transient."""
+
+
+def parse_retry_after(headers: object) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    millis = get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _message(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    text = " ".join(str(text).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def classify(error: BaseException) -> Failure:
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        response = getattr(error, "response", None)
+        retry_after = parse_retry_after(getattr(response, "headers", None))
+        if status in _MODEL_FATAL:
+            kind = MODEL
+        elif status in _RETRYABLE_4XX or (status >= 500 and status not in _NOT_RETRYABLE_5XX):
+            kind = RETRY
+        else:
+            kind = REQUEST
+        return Failure(kind, status, _message(error), retry_after)
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if names & _TRANSIENT_NAMES:
+        return Failure(RETRY, None, f"{type(error).__name__}: {_message(error)}")
+    return Failure(REQUEST, None, f"{type(error).__name__}: {_message(error)}")

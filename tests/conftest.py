@@ -1,0 +1,19 @@
+"""Shared test fixtures: where the repository and upstream's reference files are."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Upstream Arena-Hard-Auto files at commit efc012e (questions, three answer files, the judge config),
+# kept beside the repository and never copied into it.
+UPSTREAM_DIR = Path(os.environ.get("ARENA_UPSTREAM_DIR", REPO_ROOT.parent / "shared" / "upstream-efc012e"))
+
+
+@pytest.fixture
+def upstream_dir() -> Path:
+    if not (UPSTREAM_DIR / "data" / "arena-hard-v0.1" / "question.jsonl").exists():
+        pytest.skip(f"upstream reference files not found at {UPSTREAM_DIR} (set ARENA_UPSTREAM_DIR)")
+    return UPSTREAM_DIR
