@@ -18,6 +18,7 @@ from typing import Any, Callable
 import yaml
 
 from arena_hard.errors import UserError
+from arena_hard.mock import STYLES
 from arena_hard.retry import RetryPolicy
 
 API_TYPES = ("openai", "azure", "anthropic", "mock")
@@ -301,6 +302,8 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     if api_type not in API_TYPES:
         raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
                         f"use one of: {', '.join(API_TYPES)}")
+    mock_options = section.get("mock", lambda v: isinstance(v, dict), "a mapping", {})
+    _check_mock_options(_Section(path, mock_options, f"{name}.mock."))
     return ModelConfig(
         name=name,
         model_name=section.text("model_name", name),
@@ -320,8 +323,15 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
             backoff_base=section.number("backoff_base", RetryPolicy.backoff_base),
             backoff_max=section.number("backoff_max", RetryPolicy.backoff_max),
         ),
-        mock=section.get("mock", lambda v: isinstance(v, dict), "a mapping", {}),
+        mock=mock_options,
     )
+
+
+def _check_mock_options(section: _Section) -> None:
+    section.warn_unknown({"style", "role", "position_bias"})
+    section.get("style", lambda v: v in STYLES, f"one of {', '.join(STYLES)}", None)
+    section.get("role", lambda v: v in ("answer", "judge"), "answer or judge", None)
+    section.get("position_bias", _is_number, "a number (added to assistant A's rating)", None)
 
 
 def load_model_configs(path: Path, names: tuple[str, ...]) -> dict[str, ModelConfig]:

@@ -87,7 +87,8 @@ def _where(path: Path, lineno: int) -> str:
     return f"{path}:{lineno}"
 
 
-def _record_id(record: dict[str, Any], where: str) -> str:
+def record_id(record: dict[str, Any], where: str) -> str:
+    """The question id of any record: `question_id` (v0.1) or `uid` (current format)."""
     for key in ("question_id", "uid"):
         value = record.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool):
@@ -107,7 +108,7 @@ def _text(value: Any, where: str, what: str) -> str:
 
 
 def question_from_record(record: dict[str, Any], where: str) -> Question:
-    question_id = _record_id(record, where)
+    question_id = record_id(record, where)
     if "turns" in record:
         turns = record["turns"]
         if not isinstance(turns, list) or not turns:
@@ -148,7 +149,7 @@ def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...
 
 
 def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer:
-    question_id = _record_id(record, where)
+    question_id = record_id(record, where)
     turns, token_len = _assistant_turns(record, where)
     metadata = record.get("conv_metadata", record.get("metadata"))
     if not isinstance(metadata, dict):
@@ -177,7 +178,7 @@ def _game_from_record(game: Any, where: str) -> Game | None:
 
 
 def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
-    question_id = _record_id(record, where)
+    question_id = record_id(record, where)
     games = record.get("games")
     if not isinstance(games, list):
         raise UserError(f"{where}: `games` must be a list of the judge's games")

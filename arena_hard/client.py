@@ -1,0 +1,134 @@
+"""A model behind its endpoints: bounded concurrency, retries, endpoint health, usage totals.
+
+`ModelClient.chat(request)` sends one chat request through the model's provider and returns a
+ChatResult, or raises `CallFailed` carrying the final Failure. At most `parallel` requests are in
+flight for the model (an asyncio semaphore, held per attempt, not while backing off). Requests are
+spread over the endpoints by load; an endpoint that fails three times in a row is rested for a
+while so the others carry on. A 401/403/404, or three requests in a row that failed every attempt,
+stop the model: later requests fail at once instead of spending calls. API keys are scrubbed from
+every failure message."""
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from arena_hard.config import ModelConfig
+from arena_hard.providers import PROVIDERS, ChatRequest, ChatResult
+from arena_hard.retry import MODEL, REQUEST, RETRY, Failure, classify
+
+ENDPOINT_FAILURES_BEFORE_REST = 3
+ENDPOINT_REST_SECONDS = (5.0, 60.0)  # first rest, longest rest
+REQUESTS_FAILED_BEFORE_STOP = 3
+_SDK_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+class CallFailed(Exception):
+    def __init__(self, failure: Failure, attempts: int):
+        super().__init__(failure.describe())
+        self.failure = failure
+        self.attempts = attempts
+
+
+@dataclass
+class _EndpointSlot:
+    client: Any
+    in_flight: int = 0
+    failures_in_row: int = 0
+    rested_until: float = 0.0
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class ModelClient:
+    config: ModelConfig
+    rng: random.Random = field(default_factory=random.Random)
+    usage: Usage = field(default_factory=Usage)
+    stopped: Failure | None = None
+
+    def __post_init__(self) -> None:
+        provider = PROVIDERS[self.config.api_type]
+        self._call = provider.call
+        self._slots = [_EndpointSlot(provider.make_client(self.config, endpoint)) for endpoint in self.config.endpoints]
+        self._semaphore = asyncio.Semaphore(self.config.parallel)
+        self._next_slot = 0
+        self._requests_failed_in_row = 0
+        self._secrets = tuple(s for s in (*self.config.secrets, *(os.environ.get(v) for v in _SDK_KEY_VARIABLES))
+                              if s and len(s) >= 4)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _pick_slot(self) -> _EndpointSlot:
+        now = time.monotonic()
+        awake = [slot for slot in self._slots if slot.rested_until <= now]
+        if not awake:  # all resting: use the one that wakes first rather than wait
+            return min(self._slots, key=lambda slot: slot.rested_until)
+        self._next_slot += 1
+        order = {id(slot): (i - self._next_slot) % len(self._slots) for i, slot in enumerate(self._slots)}
+        return min(awake, key=lambda slot: (slot.in_flight, order[id(slot)]))
+
+    def _endpoint_failed(self, slot: _EndpointSlot) -> None:
+        slot.failures_in_row += 1
+        extra = slot.failures_in_row - ENDPOINT_FAILURES_BEFORE_REST
+        if extra >= 0 and len(self._slots) > 1:
+            first, longest = ENDPOINT_REST_SECONDS
+            slot.rested_until = time.monotonic() + min(longest, first * 2 ** extra)
+
+    def _give_up(self, failure: Failure, attempts: int) -> CallFailed:
+        if failure.kind == MODEL:
+            self.stopped = failure
+        elif failure.kind != REQUEST:
+            self._requests_failed_in_row += 1
+            if self._requests_failed_in_row >= REQUESTS_FAILED_BEFORE_STOP and self.stopped is None:
+                self.stopped = Failure(MODEL, failure.status, f"stopped after {self._requests_failed_in_row} "
+                                       f"requests in a row failed every attempt; last: {failure.message}")
+        return CallFailed(failure, attempts)
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        policy = self.config.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.stopped is not None:
+                raise CallFailed(self.stopped, attempt - 1)
+            async with self._semaphore:
+                slot = self._pick_slot()
+                slot.in_flight += 1
+                self.usage.calls += 1
+                try:
+                    result = await self._call(slot.client, self.config, request)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # every provider failure is classified, none escapes raw
+                    failure = classify(error)
+                    failure = Failure(failure.kind, failure.status, self.redact(failure.message), failure.retry_after)
+                else:
+                    slot.failures_in_row = 0
+                    self._requests_failed_in_row = 0
+                    self.usage.prompt_tokens += result.prompt_tokens
+                    self.usage.completion_tokens += result.completion_tokens
+                    return result
+                finally:
+                    slot.in_flight -= 1
+            self._endpoint_failed(slot)
+            if failure.kind != RETRY or attempt >= policy.max_attempts:
+                raise self._give_up(failure, attempt)
+            await asyncio.sleep(policy.delay(attempt, failure.retry_after, self.rng))
+
+    async def aclose(self) -> None:
+        for slot in self._slots:
+            close = getattr(slot.client, "close", None)
+            if close is not None:
+                await close()

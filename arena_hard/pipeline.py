@@ -1,0 +1,102 @@
+"""The run loop gen_answer.py and gen_judgment.py share: resume, write as results arrive, report.
+
+`open_output` repairs a file a crash left behind and returns the records already there;
+`run_model` runs one async job per pending question against a ModelClient, appends each record the
+moment it is complete (one line, one write), shows a progress bar with done/failed counts, and
+collects failures as data; `finish_output` rewrites the file sorted by question id with one record
+per question (the last), atomically. A job that fails writes nothing, so a rerun retries it."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+
+from tqdm import tqdm
+
+from arena_hard.client import CallFailed, ModelClient, Usage
+from arena_hard.config import ModelConfig
+from arena_hard.concurrency import map_unordered
+from arena_hard.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, repair_tail
+from arena_hard.records import record_id
+
+Job = TypeVar("Job")
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    question_id: str
+    message: str
+    attempts: int
+    sent: bool  # False when the model had been stopped and no request was made
+
+
+@dataclass
+class RunReport:
+    written: int = 0
+    failures: list[JobFailure] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+def open_output(path: Path) -> dict[str, dict[str, Any]]:
+    """Records already in `path` by question id (the last line wins), after repairing a cut-off tail."""
+    repaired = repair_tail(path)
+    if repaired:
+        print(f"{path}: {repaired}", file=sys.stderr)
+    if not path.exists():
+        return {}
+    return {record_id(record, f"{path}:{lineno}"): record for lineno, record in iter_jsonl(path)}
+
+
+def finish_output(path: Path) -> None:
+    """Rewrite `path` sorted by question id, one record per question (the last written)."""
+    if path.exists():
+        records = open_output(path)
+        atomic_write_jsonl(path, (records[key] for key in sorted(records)))
+
+
+async def run_model(model: ModelConfig, jobs: Sequence[Job],
+                    make_job: Callable[[ModelClient], Callable[[Job], Awaitable[dict[str, Any]]]],
+                    question_id: Callable[[Job], str], output: Path, label: str) -> RunReport:
+    """Run `make_job(client)` over `jobs` with one client for `model`, appending records to `output`."""
+    client = ModelClient(model)
+    try:
+        return await _run_jobs(client, jobs, make_job(client), question_id, output, label)
+    finally:
+        await client.aclose()
+
+
+async def _run_jobs(client: ModelClient, jobs: Sequence[Job], job: Callable[[Job], Awaitable[dict[str, Any]]],
+                    question_id: Callable[[Job], str], output: Path, label: str) -> RunReport:
+    report = RunReport(usage=client.usage)
+    limit = 2 * client.config.parallel
+    with JsonlAppender(output) as appender, tqdm(total=len(jobs), desc=label, unit="q", disable=None,
+                                                 file=sys.stderr) as bar:
+        async for item, outcome in map_unordered(job, jobs, limit):
+            if isinstance(outcome, CallFailed):
+                report.failures.append(JobFailure(question_id(item), outcome.failure.describe(), outcome.attempts,
+                                                  outcome.attempts > 0))
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                appender.write(outcome)
+                report.written += 1
+            bar.update(1)
+            bar.set_postfix(done=report.written, failed=len(report.failures), refresh=False)
+    return report
+
+
+def print_report(label: str, verb: str, report: RunReport) -> None:
+    """Counts and token usage; then one line per failed question, and the questions never sent (the
+    model was stopped) in one line."""
+    usage = report.usage
+    print(f"{label}: {report.written} {verb}, {len(report.failures)} failed; {usage.calls} calls, "
+          f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens")
+    unsent = [f for f in report.failures if not f.sent]
+    for failure in report.failures:
+        if failure.sent:
+            plural = "s" if failure.attempts != 1 else ""
+            print(f"  failed: {label} question {failure.question_id}: {failure.message} "
+                  f"({failure.attempts} attempt{plural})", file=sys.stderr)
+    if unsent:
+        print(f"  not sent: {len(unsent)} question(s) of {label}, because {unsent[0].message}", file=sys.stderr)

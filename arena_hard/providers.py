@@ -1,0 +1,172 @@
+"""One small function per API type behind one signature: `call(client, model, request) -> ChatResult`.
+
+`PROVIDERS` maps an `api_type` of api_config.yaml to its Provider: how to make one client for an
+endpoint (made once and reused for every call) and how to send one chat request with it. Failures
+are exceptions, classified by arena_hard.retry; no function here retries or returns a placeholder.
+The SDKs are imported only when their api_type is used."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from arena_hard import mock
+from arena_hard.config import Endpoint, ModelConfig
+from arena_hard.errors import UserError
+from arena_hard.retry import EmptyResponse
+
+_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[dict[str, str], ...]  # {"role": "system"|"user"|"assistant", "content": str}
+    temperature: float
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    content: str  # the answer, without any reasoning
+    reasoning: str | None
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Provider:
+    make_client: Callable[[ModelConfig, Endpoint], Any]
+    call: Callable[[Any, ModelConfig, ChatRequest], Awaitable[ChatResult]]
+
+
+def split_reasoning(content: str, reasoning: str | None) -> tuple[str, str | None]:
+    """Separate a leading <think>...</think> block (reasoning models served as plain chat) from the answer."""
+    match = _THINK.match(content)
+    if match:
+        inline = match.group(1).strip()
+        reasoning = "\n\n".join(part for part in (reasoning, inline) if part)
+        content = content[match.end():]
+    return content, reasoning or None
+
+
+def _result(content: str | None, reasoning: str | None, prompt_tokens: Any, completion_tokens: Any) -> ChatResult:
+    content, reasoning = split_reasoning(content or "", reasoning)
+    if not content.strip():
+        raise EmptyResponse("the API returned no answer text")
+    return ChatResult(content, reasoning, int(prompt_tokens or 0), int(completion_tokens or 0))
+
+
+def _sdk(module: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError:
+        raise UserError(f"api_type needs the `{module}` package: pip install -r requirements.txt") from None
+
+
+def _no_key(model: ModelConfig, variable: str) -> UserError:
+    return UserError(f"model {model.name!r}: no API key; export {variable}=... or set endpoints[].api_key "
+                     "(e.g. api_key: ${MY_KEY}) in the endpoint file")
+
+
+# --- OpenAI and OpenAI-compatible servers (vLLM, SGLang, TGI, OpenRouter, ...) ---------------
+
+def _openai_key(model: ModelConfig, endpoint: Endpoint) -> str:
+    key = endpoint.api_key or os.environ.get("OPENAI_API_KEY")
+    if key:
+        return key
+    if endpoint.api_base:
+        return "EMPTY"  # a local server started without --api-key accepts any key
+    raise _no_key(model, "OPENAI_API_KEY")
+
+
+def make_openai_client(model: ModelConfig, endpoint: Endpoint) -> Any:
+    openai = _sdk("openai")
+    return openai.AsyncOpenAI(api_key=_openai_key(model, endpoint), base_url=endpoint.api_base,
+                              timeout=model.timeout, max_retries=0)
+
+
+def make_azure_client(model: ModelConfig, endpoint: Endpoint) -> Any:
+    openai = _sdk("openai")
+    key = endpoint.api_key or os.environ.get("AZURE_OPENAI_API_KEY")
+    base = endpoint.api_base or os.environ.get("AZURE_OPENAI_ENDPOINT")
+    version = endpoint.api_version or os.environ.get("OPENAI_API_VERSION")
+    if not key:
+        raise _no_key(model, "AZURE_OPENAI_API_KEY")
+    if not base or not version:
+        raise UserError(f"model {model.name!r}: api_type azure needs endpoints[].api_base and api_version "
+                        "(or AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION)")
+    return openai.AsyncAzureOpenAI(azure_endpoint=base, api_key=key, api_version=version,
+                                   timeout=model.timeout, max_retries=0)
+
+
+async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+    params: dict[str, Any] = {"model": model.model_name, "messages": list(request.messages)}
+    if model.reasoning_effort:
+        # Reasoning models take max_completion_tokens and only their default temperature.
+        params["reasoning_effort"] = model.reasoning_effort
+        params["max_completion_tokens"] = request.max_tokens
+    else:
+        params["temperature"] = request.temperature
+        params["max_tokens"] = request.max_tokens
+    if model.extra_body:
+        params["extra_body"] = model.extra_body
+    response = await client.chat.completions.create(**params)
+    if not response.choices:
+        raise EmptyResponse("the API returned no choices")
+    message = response.choices[0].message
+    reasoning = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
+    usage = response.usage
+    return _result(message.content, reasoning if isinstance(reasoning, str) else None,
+                   getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0))
+
+
+# --- Anthropic -------------------------------------------------------------------------------
+
+def make_anthropic_client(model: ModelConfig, endpoint: Endpoint) -> Any:
+    anthropic = _sdk("anthropic")
+    key = endpoint.api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise _no_key(model, "ANTHROPIC_API_KEY")
+    return anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.api_base, timeout=model.timeout,
+                                    max_retries=0)
+
+
+async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+    system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
+    params: dict[str, Any] = {
+        "model": model.model_name,
+        "messages": [m for m in request.messages if m["role"] != "system"],
+        "max_tokens": request.max_tokens,
+    }
+    if system:
+        params["system"] = system
+    if model.thinking_budget:
+        params["thinking"] = {"type": "enabled", "budget_tokens": model.thinking_budget}
+    else:
+        params["temperature"] = request.temperature
+    if model.extra_body:
+        params["extra_body"] = model.extra_body
+    response = await client.messages.create(**params)
+    text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
+    thinking = "".join(block.thinking for block in response.content if getattr(block, "type", "") == "thinking")
+    return _result(text, thinking or None, response.usage.input_tokens, response.usage.output_tokens)
+
+
+# --- mock: offline, deterministic, no network -------------------------------------------------
+
+def make_mock_client(model: ModelConfig, endpoint: Endpoint) -> None:
+    return None
+
+
+async def call_mock(client: None, model: ModelConfig, request: ChatRequest) -> ChatResult:
+    reply = mock.reply(model.model_name, model.mock, request.messages)
+    return _result(reply, None, mock.word_count(request.messages), mock.word_count(({"content": reply},)))
+
+
+PROVIDERS: dict[str, Provider] = {
+    "openai": Provider(make_openai_client, call_openai),
+    "azure": Provider(make_azure_client, call_openai),
+    "anthropic": Provider(make_anthropic_client, call_anthropic),
+    "mock": Provider(make_mock_client, call_mock),
+}

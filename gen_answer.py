@@ -1,0 +1,153 @@
+"""Ask each model in the answer config every bench question; write its answers.
+
+Reads --setting-file (config/gen_answer_config.yaml), --endpoint-file (config/api_config.yaml) and
+data/<bench>/question.jsonl; writes data/<bench>/model_answer/<model>.jsonl in the v0.1 record format,
+one line per question as each answer arrives, then sorted. Questions already answered are skipped, so
+a rerun after a crash or a failure only asks what is missing. Exit status 0 when every question of
+every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from arena_hard.client import ModelClient
+from arena_hard.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
+from arena_hard.errors import ArgumentParser, UserError, run_main
+from arena_hard.pipeline import finish_output, open_output, print_report, run_model
+from arena_hard.providers import ChatRequest
+from arena_hard.records import Bench, Question, load_questions
+from arena_hard.textstats import conv_metadata, count_tokens
+
+TIKTOKEN_NAMES = ("cl100k_base", "tiktoken")
+TOKENIZER_MARGIN = {"tiktoken": 100, "huggingface": 300}  # upstream's safety margins
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerJob:
+    question: Question
+    temperature: float
+    max_tokens: int
+
+
+def parse_args(argv: Sequence[str] | None) -> Any:
+    parser = ArgumentParser(prog="gen_answer.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--setting-file", default="config/gen_answer_config.yaml")
+    parser.add_argument("--endpoint-file", default="config/api_config.yaml")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would be asked (questions, cached, calls, prompt tokens); call nothing")
+    return parser.parse_args(argv)
+
+
+def prompt_counter(model: ModelConfig) -> tuple[Callable[[str], int], int] | None:
+    """The model's `tokenizer` as a token counter and upstream's margin, or None when not configured."""
+    if model.tokenizer is None:
+        return None
+    if model.tokenizer in TIKTOKEN_NAMES:
+        return count_tokens, TOKENIZER_MARGIN["tiktoken"]
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise UserError(f"model {model.name!r}: tokenizer {model.tokenizer!r} needs the transformers package: "
+                        "pip install -r requirements-optional.txt (or use tokenizer: cl100k_base)") from None
+    tokenizer = AutoTokenizer.from_pretrained(model.tokenizer)
+    return (lambda text: len(tokenizer(text)["input_ids"])), TOKENIZER_MARGIN["huggingface"]
+
+
+def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: ModelConfig) -> list[AnswerJob]:
+    """Temperature and max_tokens for each question: a category's temperature, then the model's, then
+    the config's; with a `tokenizer`, max_tokens is what the prompt leaves of the budget, as upstream."""
+    counter = prompt_counter(model)
+    budget = model.max_tokens or settings.max_tokens
+    default_temperature = model.temperature if model.temperature is not None else settings.temperature
+    jobs = []
+    for question in questions:
+        max_tokens = budget
+        if counter is not None:
+            count, margin = counter
+            max_tokens = budget - count(question.turns[0]) - margin
+            if max_tokens < 1:
+                raise UserError(f"model {model.name!r}: question {question.question_id}'s prompt leaves no room "
+                                f"for an answer under max_tokens {budget}; raise max_tokens")
+        temperature = settings.category_temperature.get(question.category, default_temperature)
+        jobs.append(AnswerJob(question, temperature, max_tokens))
+    return jobs
+
+
+def answer_job(client: ModelClient, num_choices: int) -> Callable[[AnswerJob], Any]:
+    model = client.config
+
+    async def one_choice(job: AnswerJob, index: int) -> tuple[dict[str, Any], int, int]:
+        messages: list[dict[str, str]] = [{"role": "system", "content": model.system_prompt}] if model.system_prompt else []
+        turns, prompt_tokens, completion_tokens = [], 0, 0
+        for user_turn in job.question.turns:
+            messages.append({"role": "user", "content": user_turn})
+            result = await client.chat(ChatRequest(tuple(messages), job.temperature, job.max_tokens))
+            messages.append({"role": "assistant", "content": result.content})
+            turn = {"content": result.content, "token_len": count_tokens(result.content)}
+            if result.reasoning:
+                turn["reasoning"] = result.reasoning
+            turns.append(turn)
+            prompt_tokens += result.prompt_tokens
+            completion_tokens += result.completion_tokens
+        return {"index": index, "turns": turns}, prompt_tokens, completion_tokens
+
+    async def run(job: AnswerJob) -> dict[str, Any]:
+        outcomes = await asyncio.gather(*(one_choice(job, i) for i in range(num_choices)))
+        choices = [choice for choice, _, _ in outcomes]
+        last_turn = choices[0]["turns"][-1]
+        return {
+            "question_id": job.question.question_id,
+            "answer_id": uuid.uuid4().hex,
+            "model_id": model.name,
+            "choices": choices,
+            "tstamp": time.time(),
+            "conv_metadata": conv_metadata(last_turn["content"], last_turn["token_len"]),
+            "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
+                      "completion_tokens": sum(c for _, _, c in outcomes)},
+        }
+
+    return run
+
+
+def describe_plan(name: str, total: int, todo: Sequence[AnswerJob], model: ModelConfig, num_choices: int) -> str:
+    system = count_tokens(model.system_prompt) if model.system_prompt else 0
+    calls = sum(len(job.question.turns) for job in todo) * num_choices
+    # Each turn resends the conversation so far; the answers are not known yet, so only the user turns count.
+    tokens = num_choices * sum(sum(system + sum(count_tokens(t) for t in job.question.turns[:k])
+                                   for k in range(1, len(job.question.turns) + 1)) for job in todo)
+    return (f"{name}: {total} questions, {total - len(todo)} already answered, {len(todo)} to answer, "
+            f"{calls} calls, ~{tokens:,} prompt tokens (cl100k estimate, answers of earlier turns not counted)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = load_answer_settings(Path(args.setting_file))
+    models = load_model_configs(Path(args.endpoint_file), settings.model_list)
+    bench = Bench(settings.bench_name)
+    questions = load_questions(bench.question_file)
+    complete = True
+    for name in settings.model_list:
+        output = bench.answer_file(name)
+        done = open_output(output)
+        todo = [job for job in plan_jobs(questions, settings, models[name]) if job.question.question_id not in done]
+        if args.dry_run:
+            print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
+            continue
+        print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
+        report = asyncio.run(run_model(models[name], todo, lambda client: answer_job(client, settings.num_choices),
+                                       lambda job: job.question.question_id, output, name))
+        finish_output(output)
+        print_report(name, "answered", report)
+        complete = complete and not report.failures
+    if not complete:
+        print("some answers are missing (listed above); rerun to ask only for those", file=sys.stderr)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    run_main(main)

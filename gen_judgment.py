@@ -1,0 +1,189 @@
+"""Have the judge compare each model's answers with the baseline's, twice, swapping positions.
+
+Reads --setting-file (config/judge_config.yaml), --endpoint-file (config/api_config.yaml),
+data/<bench>/question.jsonl and data/<bench>/model_answer/*.jsonl (and reference_answer/ with
+`reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format,
+one line per question as each judgment completes, then sorted. Judgments already made are skipped.
+Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
+(listed), 2 on a config or data error."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from arena_hard.client import ModelClient
+from arena_hard.config import JudgeSettings, load_judge_settings, load_model_configs
+from arena_hard.errors import ArgumentParser, UserError, run_main
+from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.pipeline import finish_output, open_output, print_report, run_model
+from arena_hard.providers import ChatRequest
+from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
+from arena_hard.textstats import count_tokens
+from arena_hard.verdicts import VerdictStats
+
+
+@dataclasses.dataclass(frozen=True)
+class JudgeJob:
+    question: Question
+    answer: Answer
+    baseline: Answer | None
+    references: tuple[Answer, ...]
+
+
+def parse_args(argv: Sequence[str] | None) -> Any:
+    parser = ArgumentParser(prog="gen_judgment.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--setting-file", default="config/judge_config.yaml")
+    parser.add_argument("--endpoint-file", default="config/api_config.yaml")
+    parser.add_argument("--judge-model", help="judge with this model instead of the config's judge_model")
+    parser.add_argument("--model-list", nargs="+", metavar="MODEL", help="judge these models instead of the config's model_list")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the judge calls to make, cached judgments and estimated prompt tokens; call nothing")
+    return parser.parse_args(argv)
+
+
+def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict[str, str]]]:
+    """The opening conversation of each game: game 1 shows the baseline as assistant A, game 2 swaps."""
+    sides = [(job.baseline, job.answer), (job.answer, job.baseline)] if job.baseline else [(job.answer,), (job.answer,)]
+    games = sides if settings.pairwise else sides[:1]
+    references = [reference.turns for reference in job.references]
+    conversations = []
+    for order in games:
+        args = game_prompt_args(job.question.turns, [answer.turns for answer in order], references)
+        conversation = [{"role": "system", "content": settings.system_prompt}]
+        conversation += [{"role": "user", "content": fill_template(t, args)} for t in settings.prompt_template]
+        conversations.append(conversation)
+    return conversations
+
+
+def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJob], Any]:
+    async def play(conversation: list[dict[str, str]]) -> tuple[dict[str, Any], int, int]:
+        conversation = list(conversation)
+        judgment, verdict, prompt_tokens, completion_tokens = "", None, 0, 0
+        for attempt in range(settings.number_of_judgment_attempts):
+            if attempt:
+                conversation.append({"role": "user", "content": CONTINUE_PROMPT})
+            result = await client.chat(ChatRequest(tuple(conversation), settings.temperature, settings.max_tokens))
+            prompt_tokens += result.prompt_tokens
+            completion_tokens += result.completion_tokens
+            judgment += "\n" + result.content  # upstream's layout: each output after a newline
+            conversation.append({"role": "assistant", "content": result.content})
+            verdict = parse_verdict(judgment, settings.regex_patterns)
+            if not verdict.ask_again:
+                break
+        game = {"user_prompt": conversation[1]["content"], "judgment": judgment,
+                "score": verdict.label if verdict else None}
+        return game, prompt_tokens, completion_tokens
+
+    async def run(job: JudgeJob) -> dict[str, Any]:
+        outcomes = await asyncio.gather(*(play(c) for c in game_conversations(job, settings)))
+        return {
+            "question_id": job.question.question_id,
+            "model": job.answer.model,
+            "judge": settings.judge_model,
+            "games": [game for game, _, _ in outcomes],
+            "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
+                      "completion_tokens": sum(c for _, _, c in outcomes)},
+        }
+
+    return run
+
+
+def load_reference_answers(bench: Bench, settings: JudgeSettings) -> list[dict[str, Answer]]:
+    references = []
+    for name in settings.ref_model:
+        path = bench.reference_dir / f"{name}.jsonl"
+        if not path.exists():
+            raise UserError(f"{path}: reference answers not found; `reference: True` with ref_model {name!r} "
+                            "needs them (or set reference: False)")
+        references.append(load_answers(path))
+    return references
+
+
+def plan_jobs(bench: Bench, settings: JudgeSettings, questions: Sequence[Question], model: str,
+              baseline: dict[str, Answer] | None, references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
+    """The model's judge jobs, and the ids of questions that cannot be judged (an answer is missing)."""
+    path = bench.answer_file(model)
+    answers = load_answers(path) if path.exists() else {}
+    jobs, missing = [], []
+    for question in questions:
+        qid = question.question_id
+        if answers.get(qid) is None or (baseline is not None and baseline.get(qid) is None) or \
+                any(reference.get(qid) is None for reference in references):
+            missing.append(qid)
+            continue
+        jobs.append(JudgeJob(question, answers[qid], baseline.get(qid) if baseline is not None else None,
+                             tuple(reference[qid] for reference in references)))
+    return jobs, missing
+
+
+def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], settings: JudgeSettings) -> str:
+    conversations = [c for job in todo for c in game_conversations(job, settings)]
+    tokens = sum(count_tokens(m["content"]) for c in conversations for m in c)
+    return (f"{model}: {total} judgeable questions, {total - len(todo)} already judged, {len(todo)} to judge, "
+            f"{len(conversations)} judge calls (up to {len(conversations) * settings.number_of_judgment_attempts} "
+            f"with re-asks), ~{tokens:,} prompt tokens (cl100k estimate)")
+
+
+def print_verdict_stats(model: str, records: Sequence[dict[str, Any]]) -> None:
+    stats = VerdictStats.from_games([[g.get("score") if isinstance(g, dict) else None for g in r.get("games", [])]
+                                     for r in records])
+    print(f"{model}: {stats.describe()}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = load_judge_settings(Path(args.setting_file))
+    if args.judge_model:
+        settings = dataclasses.replace(settings, judge_model=args.judge_model)
+    if args.model_list:
+        settings = dataclasses.replace(settings, model_list=tuple(args.model_list))
+    if not settings.model_list:
+        raise UserError(f"{args.setting_file}: `model_list` is empty; name the models to judge (or use --model-list)")
+    judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
+    bench = Bench(settings.bench_name)
+    questions = load_questions(bench.question_file)
+    baseline = None
+    if settings.baseline:
+        path = bench.answer_file(settings.baseline_model)
+        if not path.exists():
+            raise UserError(f"{path}: the baseline {settings.baseline_model!r} has no answers; run "
+                            "`python download_data.py` for gpt-4-0314's, or gen_answer.py for your baseline")
+        baseline = load_answers(path)
+    references = load_reference_answers(bench, settings)
+    games_per_record = 2 if settings.pairwise else 1
+    complete = True
+    for model in settings.model_list:
+        jobs, missing = plan_jobs(bench, settings, questions, model, baseline, references)
+        if missing:
+            complete = False
+            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
+                  f"reference ({shown})", file=sys.stderr)
+        output = bench.judgment_file(settings.judge_model, model)
+        done = {qid for qid, record in open_output(output).items()
+                if isinstance(record.get("games"), list) and len(record["games"]) == games_per_record}
+        todo = [job for job in jobs if job.question.question_id not in done]
+        if args.dry_run:
+            print(describe_plan(model, len(jobs), todo, settings))
+            continue
+        if not todo:
+            print(f"{model}: all {len(jobs)} judgments already made ({output})")
+            continue
+        print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
+        report = asyncio.run(run_model(judge, todo, lambda client: judge_job(client, settings),
+                                       lambda job: job.question.question_id, output,
+                                       f"{settings.judge_model} judging {model}"))
+        finish_output(output)
+        print_report(model, "judged", report)
+        print_verdict_stats(model, list(open_output(output).values()))
+        complete = complete and not report.failures
+    if not complete:
+        print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    run_main(main)
