@@ -1,0 +1,151 @@
+"""Fetch the official Arena-Hard-Auto v0.1 files, and on request upstream's pre-generated data.
+
+    python download_data.py                   # the kit: questions, baseline answers, judge config
+    python download_data.py --pregenerated    # + answers of many models and their judgments
+    python download_data.py --pregenerated --judge '*' --model 'claude-3*'
+
+Writes, relative to the working directory: data/arena-hard-v0.1/question.jsonl,
+data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl and config/official/judge_config.yaml (read by
+the default config/judge_config.yaml), all from lm-sys/arena-hard-auto at commit efc012e; with
+--pregenerated also data/<bench>/model_answer/*.jsonl and data/<bench>/model_judgment/<judge>/*.jsonl
+from the Hugging Face dataset lmarena-ai/arena-hard-auto. Every file is verified against its checksum
+before it is renamed into place; files already there and verified are skipped. Prints one line per
+file and a summary; exits 0 only if everything requested is present and verified, 1 on network or
+server failures, 2 on failures the user can fix (a wrong address, a local file with other content)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+from arena_hard.download import (DEFAULT_JUDGE, GITHUB_RAW_ROOT, HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT,
+                                 OFFICIAL_BENCH, UPSTREAM_COMMIT, UPSTREAM_REPO, FetchError, HttpClient,
+                                 HubDataset, Selection, exit_status, kit_files, plan_pregenerated, summary,
+                                 sync_files)
+from arena_hard.errors import ArgumentParser, run_main
+from arena_hard.retry import RetryPolicy
+
+BASE_URL_ENV = "ARENA_HARD_BASE_URL"
+HF_BASE_URL_ENV = "HF_ENDPOINT"  # the variable huggingface_hub itself reads for a mirror
+T = TypeVar("T")
+
+
+def _is_url(text: str) -> bool:
+    parts = urllib.parse.urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _checked(convert: Callable[[str], T], valid: Callable[[T], bool], what: str) -> Callable[[str], T]:
+    """An argparse `type` that converts a flag's text and names what was expected if it is wrong."""
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    return parse
+
+
+_url = _checked(lambda text: text.rstrip("/"), _is_url, "an http(s) URL")
+_positive_int = _checked(int, lambda n: n >= 1, "an integer >= 1")
+_count = _checked(int, lambda n: n >= 0, "an integer >= 0")
+_seconds = _checked(float, lambda x: x > 0, "a number of seconds > 0")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="download_data.py",
+        description="Fetch the official Arena-Hard-Auto v0.1 kit (pinned upstream commit, checksums "
+                    "verified) and, with --pregenerated, official answers and judgments of many models.")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"),
+                        help="where data/<bench>/... goes (default: %(default)s)")
+    parser.add_argument("--config-dir", type=Path, default=Path("config"),
+                        help="the judge configuration goes to CONFIG_DIR/official/judge_config.yaml "
+                             "(default: %(default)s)")
+    parser.add_argument("--base-url", type=_url, default=None,
+                        help=f"raw-file root serving {UPSTREAM_REPO}/<commit>/<path> (default: ${BASE_URL_ENV} "
+                             f"or {GITHUB_RAW_ROOT})")
+    parser.add_argument("--pregenerated", action="store_true",
+                        help=f"also fetch pre-generated answers and judgments from the Hugging Face dataset "
+                             f"{HF_DATASET}")
+    parser.add_argument("--bench", default=None,
+                        help=f"with --pregenerated: the bench folder on the Hub (default: {OFFICIAL_BENCH})")
+    parser.add_argument("--judge", action="append", metavar="GLOB",
+                        help=f"with --pregenerated: judgments by judges matching GLOB; repeatable; '*' for all "
+                             f"(default: {DEFAULT_JUDGE})")
+    parser.add_argument("--model", action="append", metavar="GLOB",
+                        help="with --pregenerated: answers and judgments of models matching GLOB; repeatable "
+                             "(default: all)")
+    parser.add_argument("--hf-base-url", type=_url, default=None,
+                        help=f"Hugging Face Hub root (default: ${HF_BASE_URL_ENV} or {HF_ROOT})")
+    parser.add_argument("--hf-repo", default=HF_DATASET, help="dataset repository (default: %(default)s)")
+    parser.add_argument("--hf-revision", default=HF_DEFAULT_REVISION,
+                        help="branch, tag or commit of the dataset (default: %(default)s; the commit it "
+                             "points at is printed, pass it here to fetch the same files again)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace local files whose content differs (only once the new copy verifies); "
+                             "without it they are left untouched and reported")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check local files and list what would be downloaded, download nothing")
+    parser.add_argument("--parallel", type=_positive_int, default=4, help="downloads at once (default: %(default)s)")
+    parser.add_argument("--timeout", type=_seconds, default=60.0,
+                        help="seconds to wait for a connection or for data (default: %(default)s)")
+    parser.add_argument("--retries", type=_count, default=3,
+                        help="further attempts after a transient failure: dropped connection, timeout, "
+                             "HTTP 408/429/5xx; never after a 404 (default: %(default)s)")
+    return parser
+
+
+def _base_url(parser: ArgumentParser, given: str | None, env_name: str, default: str) -> str:
+    if given is not None:
+        return given
+    from_env = os.environ.get(env_name, "").strip()
+    if not from_env:
+        return default
+    if not _is_url(from_env):
+        parser.error(f"${env_name} is {from_env!r}, not an http(s) URL")
+    return from_env.rstrip("/")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.pregenerated:
+        for flag, value in (("--bench", args.bench), ("--judge", args.judge), ("--model", args.model)):
+            if value is not None:
+                parser.error(f"{flag} selects pre-generated data: add --pregenerated")
+    base_url = _base_url(parser, args.base_url, BASE_URL_ENV, GITHUB_RAW_ROOT)
+    client = HttpClient(timeout=args.timeout,
+                        policy=RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0,
+                                           retry_after_max=60.0))
+    files = kit_files(base_url, args.data_dir, args.config_dir)
+    headers = [f"official kit: {UPSTREAM_REPO} at commit {UPSTREAM_COMMIT[:7]} from {base_url}"]
+    if args.pregenerated:
+        hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
+                         args.hf_revision)
+        selection = Selection(args.bench or OFFICIAL_BENCH, tuple(args.judge or (DEFAULT_JUDGE,)),
+                              tuple(args.model or ("*",)))
+        try:
+            commit, pregenerated = plan_pregenerated(client, hub, selection, args.data_dir,
+                                                     keep=[file.destination for file in files])
+        except FetchError as error:
+            print(f"error: cannot list the pre-generated files: {error}", file=sys.stderr)
+            return 1
+        headers.append(f"pre-generated: {hub.repo} at {hub.revision} (commit {commit}) from {hub.base_url}: "
+                       f"{len(pregenerated)} files for bench {selection.bench}, judges "
+                       f"{' '.join(selection.judges)}, models {' '.join(selection.models)}")
+        files += pregenerated
+    print("\n".join(headers), flush=True)
+    outcomes = sync_files(client, files, force=args.force, dry_run=args.dry_run, parallel=args.parallel,
+                          report=lambda outcome: print(outcome.line(), flush=True))
+    print(summary(outcomes))
+    return exit_status(outcomes)
+
+
+if __name__ == "__main__":
+    run_main(main)
