@@ -1,0 +1,164 @@
+"""Browse a bench in a web page: pick a question and two models, read both answers side by side and
+the judge's two games with each game's verdict (who won, strongly or slightly).
+
+Reads data/<bench>/question.jsonl, data/<bench>/model_answer/<model>.jsonl and
+data/<bench>/model_judgment/<judge>/<model>.jsonl (either record format); writes nothing. Serves on
+127.0.0.1 unless --host says otherwise; a public gradio link is made only with --share.
+
+    python qa_browser.py [--bench-name arena-hard-v0.1] [--judge-name gpt-4-1106-preview]
+                         [--baseline gpt-4-0314] [--config-file config/judge_config.yaml]
+                         [--host 127.0.0.1] [--port 7860] [--share]
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from arena_hard.browser_data import (DEFAULT_BASELINE, DEFAULT_BENCH, DEFAULT_JUDGE, BenchData,
+                                     QuestionFilter, Show, View, md_name)
+from arena_hard.config import load_yaml
+from arena_hard.errors import ArgumentParser, UserError, run_main
+from arena_hard.records import Bench
+
+if TYPE_CHECKING:
+    import gradio
+
+DEFAULT_HOST = "127.0.0.1"
+AUTO_PORTS = range(7860, 7960)  # gradio's choice when --port is not given
+PANEL_MAX_HEIGHT = 720  # px; a longer answer or judgment scrolls inside its panel
+CSS = "#answer-a, #answer-b, #game-1, #game-2 { overflow-wrap: anywhere; }"
+# Judge config keys that stand in for flags the user did not give.
+CONFIG_KEYS = {"bench_name": "bench_name", "judge_name": "judge_model", "baseline": "baseline_model"}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = ArgumentParser(description="Browse questions, answers and judgments in a web page.")
+    parser.add_argument("--bench-name", help=f"the folder under data/ (default {DEFAULT_BENCH})")
+    parser.add_argument("--judge-name", help=f"the folder under model_judgment/ (default {DEFAULT_JUDGE})")
+    parser.add_argument("--baseline", help=f"the model the judge compared the others with (default {DEFAULT_BASELINE})")
+    parser.add_argument("--config-file", type=Path,
+                        help="a judge config: its bench_name, judge_model and baseline_model fill in flags not given")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
+    parser.add_argument("--port", type=int,
+                        help=f"the port (default: the first free one from {AUTO_PORTS[0]} to {AUTO_PORTS[-1]})")
+    parser.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live link")
+    args = parser.parse_args(argv)
+    if args.port is not None and not 1 <= args.port <= 65535:
+        parser.error(f"argument --port: {args.port} is not a port number (1-65535)")
+    return args
+
+
+def resolve_settings(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(bench, judge, baseline): each flag, else the config file's key, else the default."""
+    config: dict[str, Any] = load_yaml(args.config_file) if args.config_file else {}
+    values = []
+    for flag, default in (("bench_name", DEFAULT_BENCH), ("judge_name", DEFAULT_JUDGE), ("baseline", DEFAULT_BASELINE)):
+        value = getattr(args, flag)
+        if value is None and CONFIG_KEYS[flag] in config:
+            value = config[CONFIG_KEYS[flag]]
+            if not isinstance(value, str) or not value:
+                raise UserError(f"{args.config_file}: `{CONFIG_KEYS[flag]}` must be a non-empty string, "
+                                f"found {value!r}")
+        values.append(value if value is not None else default)
+    return values[0], values[1], values[2]
+
+
+def build_app(data: BenchData) -> gradio.Blocks:
+    """The gradio Blocks page over `data` (not launched)."""
+    import gradio as gr  # here, not at the top: flag and data errors are reported without gradio's import time
+
+    with gr.Blocks(title=f"Arena-Hard browser · {data.bench.name}", analytics_enabled=False) as app:
+        gr.Markdown(f"# {md_name(data.bench.name)}", elem_id="title")
+        gr.Markdown(data.status, elem_id="status")
+        if data.problem:
+            gr.Markdown(data.problem, elem_id="problem")
+            return app
+        model_a_default, model_b_default = data.default_models()
+        choices, question_default = data.select(QuestionFilter(), None, model_b_default)
+        first = data.view(question_default, model_a_default, model_b_default)
+        with gr.Row():
+            category = gr.Dropdown(data.category_choices(), value="", label="Category", elem_id="category")
+            cluster = gr.Dropdown(data.cluster_choices(), value="", label="Cluster", elem_id="cluster")
+            search = gr.Textbox(label="Search question text", placeholder="words the question must contain",
+                                elem_id="search")
+        show = gr.Radio([item.value for item in Show], value=Show.ALL.value, label="Show", elem_id="show")
+        question = gr.Dropdown(choices, value=question_default, label="Question (type to filter)",
+                               elem_id="question")
+        with gr.Row():
+            model_a = gr.Dropdown(list(data.models), value=model_a_default, label="Model A", elem_id="model-a")
+            model_b = gr.Dropdown(list(data.models), value=model_b_default, label="Model B", elem_id="model-b")
+        question_text = gr.Markdown(first.question, elem_id="question-text", container=True, padding=True)
+        with gr.Row(equal_height=False):
+            answer_a = gr.Markdown(first.answer_a, elem_id="answer-a", container=True, padding=True,
+                                   max_height=PANEL_MAX_HEIGHT)
+            answer_b = gr.Markdown(first.answer_b, elem_id="answer-b", container=True, padding=True,
+                                   max_height=PANEL_MAX_HEIGHT)
+        judgment = gr.Markdown(first.judgment, elem_id="judgment", container=True, padding=True)
+        with gr.Row(equal_height=False):
+            games = [gr.Markdown(text, elem_id=f"game-{number}", container=True, padding=True,
+                                 max_height=PANEL_MAX_HEIGHT)
+                     for number, text in enumerate(first.games, 1)]
+        view_outputs = [question_text, answer_a, answer_b, judgment, *games]
+
+        def panels(view: View) -> list[str]:
+            return [view.question, view.answer_a, view.answer_b, view.judgment, *view.games]
+
+        def on_filter(category_value, cluster_value, search_value, show_value, question_id, model_a_value,
+                      model_b_value):
+            question_filter = QuestionFilter(category_value or "", cluster_value or "", search_value or "",
+                                             Show(show_value))
+            new_choices, selected = data.select(question_filter, question_id, model_b_value)
+            return [gr.Dropdown(choices=new_choices, value=selected),
+                    *panels(data.view(selected, model_a_value, model_b_value))]
+
+        def on_select(question_id, model_a_value, model_b_value):
+            return panels(data.view(question_id, model_a_value, model_b_value))
+
+        filter_inputs = [category, cluster, search, show, question, model_a, model_b]
+        for control in (category, cluster, search, show, model_b):
+            control.change(on_filter, filter_inputs, [question, *view_outputs], trigger_mode="always_last")
+        question.input(on_select, [question, model_a, model_b], view_outputs, trigger_mode="always_last")
+        model_a.change(on_select, [question, model_a, model_b], view_outputs, trigger_mode="always_last")
+    return app
+
+
+def check_listen(host: str, port: int | None) -> None:
+    """Fail with one line if `host` (and `port`, when given) cannot be listened on, before the server
+    tries and logs its own error."""
+    where = f"{host}:{port}" if port else host
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind(address)
+    except OSError as error:
+        raise UserError(f"cannot listen on {where}: {error.strerror or error}; choose another --port or "
+                        "--host") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench_name, judge, baseline = resolve_settings(args)
+    data = BenchData(Bench(bench_name), judge, baseline)
+    check_listen(args.host, args.port)
+    app = build_app(data)
+    try:
+        # quiet: gradio's own banner tells users to edit launch(); the line below names the flags instead
+        _, local_url, _ = app.launch(server_name=args.host, server_port=args.port, share=args.share,
+                                     prevent_thread_lock=True, show_error=True, css=CSS, quiet=True)
+    except OSError:  # taken since check_listen, or no free port in gradio's range when --port is not given
+        ports = args.port or f"{AUTO_PORTS[0]}-{AUTO_PORTS[-1]}"
+        raise UserError(f"cannot listen on {args.host}:{ports}: the port is in use; choose another --port") from None
+    reach = "this machine only" if args.host == DEFAULT_HOST else f"any host that can reach {args.host}"
+    if not args.share:
+        reach += "; --share adds a public link"
+    print(f"qa_browser: serving {data.bench.directory} at {local_url} ({reach})", flush=True)
+    app.block_thread()
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
