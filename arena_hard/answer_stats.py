@@ -1,0 +1,62 @@
+"""What the leaderboard needs from a model's answer file: its average token count and, for style
+control, each answer's style counts (token length, headers, list items, bold spans).
+
+Reads `data/<bench>/model_answer/<model>.jsonl` (either record format, each line checked by
+records.answer_from_record); a later line for the same question replaces an earlier one, as upstream.
+Writes nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from arena_hard import textstats
+from arena_hard.jsonl_scan import scan_jsonl
+from arena_hard.records import Answer, answer_from_record
+
+STYLE_COUNTS = ("token_len", "header_count", "list_count", "bold_count")
+
+
+def _answers(path: Path) -> dict[str, Answer]:
+    model = path.name.removesuffix(".jsonl")
+    answers = {}
+    for lineno, record in scan_jsonl(path):
+        answer = answer_from_record(record, model, f"{path}:{lineno}")
+        answers[answer.question_id] = answer
+    return answers
+
+
+def _token_len(answer: Answer) -> int:
+    """choices[0].turns[0].token_len, else conv_metadata.token_len, else counted with cl100k."""
+    return answer.token_len if answer.token_len is not None else textstats.count_tokens(answer.turns[0])
+
+
+def token_totals(path: Path) -> dict[str, Any]:
+    """{"token_sum": ..., "answers": ...} over the answers in the file (cache payload)."""
+    answers = _answers(path)
+    return {"token_sum": sum(_token_len(answer) for answer in answers.values()), "answers": len(answers)}
+
+
+def _count(metadata: dict[str, Any], key: str) -> int | None:
+    value = metadata.get(key)
+    if isinstance(value, dict):
+        return sum(v for v in value.values() if isinstance(v, int))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def style_counts(answer: Answer) -> list[int]:
+    """[token_len, headers, list items, bold spans] from the answer's conv_metadata, or computed from
+    its last turn the way gen_answer.py computes conv_metadata when the record has none."""
+    metadata = answer.metadata or {}
+    counts = [_count(metadata, key) for key in STYLE_COUNTS[1:]]
+    if None in counts:
+        markdown = textstats.markdown_counts(answer.turns[-1])
+        counts = [_count(markdown, key) for key in STYLE_COUNTS[1:]]
+    token_len = _count(metadata, "token_len")
+    if token_len is None:
+        token_len = _token_len(answer) if len(answer.turns) == 1 else textstats.count_tokens(answer.turns[-1])
+    return [token_len, *counts]
+
+
+def style_table(path: Path) -> dict[str, Any]:
+    """{question_id: [token_len, headers, lists, bold]} for every answer in the file (cache payload)."""
+    return {question_id: style_counts(answer) for question_id, answer in _answers(path).items()}

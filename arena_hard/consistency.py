@@ -1,0 +1,60 @@
+"""Judge consistency per model, to make position bias visible: how often the two games of a record
+(baseline first, then swapped) pick the same winner, and how often the judge gave each label in each
+game. Pure functions over battles.Records; reads and writes nothing. show_result.py prints one line
+per model (`describe`), gen_judgment.py the per-game counts after a run (`describe_games`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arena_hard.battles import Records
+from arena_hard.judge_labels import LABELS, NO_VERDICT
+
+# Winner of a game by label code: 0 baseline, 1 tie, 2 model; game 2 has the sides swapped.
+_GAME1_WINNER = np.array([0, 0, 1, 2, 2, -1])
+_GAME2_WINNER = np.array([2, 2, 1, 0, 0, -2])
+
+
+@dataclass(frozen=True)
+class Consistency:
+    model: str
+    both_judged: int  # records whose two games both have a verdict
+    agree: int  # of those, the games picking the same winner
+    game_label_counts: tuple[tuple[int, ...], tuple[int, ...]]  # per game: per LABELS, then no verdict
+
+    @property
+    def label_counts(self) -> tuple[int, ...]:
+        """Over both games: per LABELS, then no verdict."""
+        return tuple(a + b for a, b in zip(*self.game_label_counts))
+
+    def _agreement(self) -> str:
+        return f"{100 * self.agree / self.both_judged:5.1f}%" if self.both_judged else "  n/a"
+
+    def describe(self) -> str:
+        games = sum(self.label_counts)
+        shares = " ".join(f"{label} {100 * n / games:.1f}%" for label, n in zip(LABELS, self.label_counts))
+        return (f"{self.model : <30} | games agree: {self._agreement()} of {self.both_judged} | {shares} "
+                f"| no verdict {self.label_counts[NO_VERDICT]}")
+
+    def describe_games(self) -> str:
+        games = []
+        for number, counts in enumerate(self.game_label_counts, 1):
+            labels = ", ".join(f"{label} {n}" for label, n in zip(LABELS, counts))
+            games.append(f"game {number}: {labels}, no verdict {counts[NO_VERDICT]}")
+        return f"{'; '.join(games)}; the games agree after the swap on {self._agreement().strip()} of " \
+               f"{self.both_judged} questions"
+
+
+def judge_consistency(records: Records) -> list[Consistency]:
+    """One entry per judged model, by model name."""
+    models = np.array(records.models)
+    result = []
+    for model in sorted(set(records.models)):
+        mine = models == model
+        game1, game2 = records.game1[mine], records.game2[mine]
+        judged = (game1 != NO_VERDICT) & (game2 != NO_VERDICT)
+        agree = int(np.sum(_GAME1_WINNER[game1[judged]] == _GAME2_WINNER[game2[judged]]))
+        per_game = tuple(tuple(int(c) for c in np.bincount(game, minlength=NO_VERDICT + 1)) for game in (game1, game2))
+        result.append(Consistency(model, int(judged.sum()), agree, per_game))
+    return result

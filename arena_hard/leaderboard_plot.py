@@ -1,0 +1,49 @@
+"""--plot FILE.png: the leaderboard as a chart, one row per model (best at the top), a dot at its
+score and a bar for its 95% confidence interval, the baseline's level marked.
+
+Needs matplotlib (requirements-optional.txt), imported only here and only when a plot is asked for.
+Writes the PNG atomically."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Sequence
+
+from arena_hard.errors import UserError
+from arena_hard.jsonl import atomic_write_bytes
+from arena_hard.leaderboard import Row
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("--plot needs matplotlib: pip install -r requirements-optional.txt") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+    return pyplot
+
+
+def plot_leaderboard(path: Path, rows: Sequence[Row], title: str, show_elo: bool, baseline_level: float) -> None:
+    pyplot = _pyplot()
+    labels = [row.model for row in rows]
+    scores = [row.score for row in rows]
+    below = [max(row.score - row.lower, 0) for row in rows]
+    above = [max(row.upper - row.score, 0) for row in rows]
+    figure, axes = pyplot.subplots(figsize=(9, 1.2 + 0.38 * len(rows)))
+    positions = list(range(len(rows)))[::-1]
+    axes.errorbar(scores, positions, xerr=[below, above], fmt="o", color="tab:blue", ecolor="tab:gray",
+                  capsize=3, markersize=5)
+    for y, score in zip(positions, scores):
+        axes.annotate(f"{score:g}", (score, y), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+    axes.axvline(baseline_level, color="tab:red", linewidth=0.8, linestyle="--")
+    axes.set_yticks(positions, labels)
+    axes.set_ylim(-0.8, len(rows) - 0.2)
+    axes.set_xlabel("rating (baseline = 1000)" if show_elo else "win rate against the baseline (%)")
+    axes.set_title(title)
+    axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    pyplot.close(figure)
+    atomic_write_bytes(Path(path), [buffer.getvalue()])

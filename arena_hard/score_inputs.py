@@ -1,0 +1,85 @@
+"""The files show_result.py scores, found and read through the cache: every judge's judgment files
+(sorted by name), each model's answer file (average tokens; style counts under style control), and
+the question categories.
+
+Reads `data/<bench>/model_judgment/<judge>/*.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
+`data/<bench>/question.jsonl`; the cache (score_cache) lives in `data/<bench>/.show_result_cache/`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from arena_hard.answer_stats import style_table, token_totals
+from arena_hard.battles import Records, combine_judges
+from arena_hard.errors import UserError
+from arena_hard.judge_labels import VerdictTable, read_verdicts
+from arena_hard.records import Bench, load_questions
+from arena_hard.score_cache import CACHE_DIR_NAME, FileCache
+
+
+def cache_for(bench: Bench) -> FileCache:
+    return FileCache(bench.directory / CACHE_DIR_NAME)
+
+
+def judgment_files(bench: Bench, judge: str) -> list[Path]:
+    directory = bench.judgment_dir(judge)
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no judgments by {judge}; run gen_judgment.py first, or check "
+                        "--judge-name and --bench-name")
+    files = sorted(directory.glob("*.jsonl"))
+    if not files:
+        raise UserError(f"{directory}: holds no judgment files (*.jsonl); run gen_judgment.py first")
+    return files
+
+
+def load_records(bench: Bench, judges: Sequence[str], cache: FileCache) -> tuple[Records, list[str]]:
+    """Every judge's records, pooled, later duplicates replacing earlier ones (see combine_judges)."""
+    tables = []
+    for judge in judges:
+        files = judgment_files(bench, judge)
+        tables.append([VerdictTable.from_payload(str(path), cache.get("judgments", path,
+                                                                       lambda p: read_verdicts(p).to_payload()))
+                       for path in files])
+    records, notes = combine_judges(tables)
+    if not len(records):
+        raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "
+                        f"{', '.join(judges)} hold no records; run gen_judgment.py")
+    return records, notes
+
+
+class AnswerFiles:
+    """Per-model figures from the answer files, each file read once (or taken from the cache)."""
+
+    def __init__(self, bench: Bench, cache: FileCache):
+        self.bench, self.cache = bench, cache
+        self._style: dict[str, dict[str, list[int]]] = {}
+
+    def _path(self, model: str, role: str) -> Path:
+        path = self.bench.answer_file(model)
+        if not path.exists():
+            raise UserError(f"{path}: not found; the leaderboard shows {role} {model!r} and needs its answers for "
+                            "the average #tokens: generate them with gen_answer.py (or download them)")
+        return path
+
+    def average_tokens(self, model: str, role: str) -> int:
+        path = self._path(model, role)
+        totals = self.cache.get("answer-tokens", path, token_totals)
+        if not totals["answers"]:
+            raise UserError(f"{path}: holds no answers for {role} {model!r}; generate them with gen_answer.py")
+        return int(totals["token_sum"] / totals["answers"])  # upstream truncates the mean
+
+    def style_counts(self, model: str) -> dict[str, list[int]]:
+        """{question_id: [token_len, headers, list items, bold spans]} of the model's answers."""
+        if model not in self._style:
+            self._style[model] = self.cache.get("answer-style", self._path(model, "the model"), style_table)
+        return self._style[model]
+
+
+def question_categories(bench: Bench, records: Records | None) -> dict[str, str]:
+    """Category of each question id: from question.jsonl, else the category a judgment record names."""
+    categories: dict[str, str] = {}
+    if records is not None:
+        categories.update((q, c) for q, c in zip(records.question_ids, records.categories) if c is not None)
+    if bench.question_file.exists() or records is None:
+        categories.update((q.question_id, q.category) for q in load_questions(bench.question_file))
+    return categories

@@ -1,0 +1,116 @@
+"""The inputs of the leaderboard: the lean JSONL reader accepts and rejects exactly what
+jsonl.iter_jsonl does (with its file:line messages), the cache's validity rules, and the per-answer
+figures (token_len precedence, counting when absent, style counts from conv_metadata or the text)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from arena_hard import textstats
+from arena_hard.answer_stats import style_table, token_totals
+from arena_hard.errors import UserError
+from arena_hard.jsonl import iter_jsonl
+from arena_hard.jsonl_scan import scan_jsonl
+from arena_hard.score_cache import FileCache
+from show_result_fixtures import write_lines
+
+GOOD = {
+    "blank lines and CRLF": b'{"a": 1}\r\n\n  \n{"a": 2}\n',
+    "no final newline": b'{"a": 1}\n{"a": 2}',
+    "byte-order mark": b'\xef\xbb\xbf{"a": 1}\n',
+    "wide characters": '{"a": "\u00e9\u4e2d\U0001F600"}\n'.encode(),
+}
+BAD = {
+    "bad JSON": b'{"a": 1}\n{"a": \n{"a": 3}\n',
+    "not an object": b'{"a": 1}\n[1, 2]\n',
+    "bad UTF-8": b'{"a": 1}\n{"a": "\xff"}\n',
+    "cut-off last line": b'{"a": 1}\n{"a": "tru',
+}
+
+
+@pytest.mark.parametrize("content", GOOD.values(), ids=GOOD.keys())
+def test_scan_reads_what_iter_jsonl_reads(tmp_path, content):
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(content)
+    assert list(scan_jsonl(path)) == list(iter_jsonl(path))
+
+
+@pytest.mark.parametrize("content", BAD.values(), ids=BAD.keys())
+def test_scan_rejects_with_iter_jsonls_message(tmp_path, content):
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as expected:
+        list(iter_jsonl(path))
+    with pytest.raises(UserError) as ours:
+        list(scan_jsonl(path))
+    assert str(ours.value) == str(expected.value) and f"{path}:2:" in str(ours.value)
+
+
+def counting_builder(calls):
+    def build(path):
+        calls.append(path)
+        return {"size": path.stat().st_size}
+    return build
+
+
+def aged(path, seconds=3600):
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - int(seconds * 1e9)))
+
+
+def test_cache_hit_miss_and_racy_files(tmp_path):
+    cache, calls = FileCache(tmp_path / "cache"), []
+    source = tmp_path / "f.jsonl"
+    source.write_text("{}\n")
+    assert cache.get("k", source, counting_builder(calls)) == {"size": 3}
+    assert cache.get("k", source, counting_builder(calls)) == {"size": 3}
+    assert len(calls) == 2  # written just now: not trusted, parsed each time
+    aged(source)
+    cache.get("k", source, counting_builder(calls))
+    assert cache.get("k", source, counting_builder(calls)) == {"size": 3} and len(calls) == 3
+    assert cache.get("other-kind", source, counting_builder(calls)) and len(calls) == 4
+    source.write_text("{}\n{}\n")
+    aged(source)
+    assert cache.get("k", source, counting_builder(calls)) == {"size": 6} and len(calls) == 5
+
+
+def test_corrupt_or_unwritable_cache_is_a_miss_not_an_error(tmp_path):
+    source = tmp_path / "f.jsonl"
+    source.write_text("{}\n")
+    aged(source)
+    cache, calls = FileCache(tmp_path / "cache"), []
+    cache.get("k", source, counting_builder(calls))
+    for entry in (tmp_path / "cache").iterdir():
+        entry.write_text('{"version": 1, "sour')
+    assert cache.get("k", source, counting_builder(calls)) == {"size": 3} and len(calls) == 2
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    assert FileCache(blocked / "cache").get("k", source, counting_builder(calls)) == {"size": 3}
+
+
+def test_token_len_precedence_and_counting(tmp_path):
+    path = write_lines(tmp_path / "m.jsonl", [
+        {"question_id": "q1", "choices": [{"turns": [{"content": "x", "token_len": 10}]}],
+         "conv_metadata": {"token_len": 99}},
+        {"question_id": "q2", "choices": [{"turns": [{"content": "x"}]}], "conv_metadata": {"token_len": 20}},
+        {"question_id": "q3", "choices": [{"turns": [{"content": "hello world, hello"}]}]},
+        {"question_id": "q1", "choices": [{"turns": [{"content": "x", "token_len": 30}]}]},  # replaces line 1
+    ])
+    counted = textstats.count_tokens("hello world, hello")
+    assert token_totals(path) == {"token_sum": 30 + 20 + counted, "answers": 3}
+
+
+def test_style_counts_from_metadata_or_from_the_text(tmp_path):
+    text = "# Title\n\n- one\n- two\n1. first\n**bold** and __also__\n```\n# not a header\n```\n"
+    path = write_lines(tmp_path / "m.jsonl", [
+        {"question_id": "q1", "choices": [{"turns": [{"content": "x", "token_len": 5}]}],
+         "conv_metadata": {"token_len": 7, "header_count": {"h1": 1, "h2": 2}, "list_count": {"ordered": 3,
+                           "unordered": 1}, "bold_count": {"**": 2, "__": 0}}},
+        {"question_id": "q2", "choices": [{"turns": [{"content": text, "token_len": 40}]}]},
+    ])
+    table = style_table(path)
+    assert table["q1"] == [7, 3, 4, 2]
+    assert table["q2"] == [40, 1, 3, 2]
+    assert json.loads(json.dumps(table)) == table  # a cache payload
