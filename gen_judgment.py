@@ -14,15 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from arena_hard.battles import combine_judges
 from arena_hard.client import ModelClient
+from arena_hard.consistency import judge_consistency
 from arena_hard.config import JudgeSettings, load_judge_settings, load_model_configs
 from arena_hard.errors import ArgumentParser, UserError, run_main
+from arena_hard.judge_labels import read_verdicts
 from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.pipeline import finish_output, open_output, print_report, run_model
 from arena_hard.providers import ChatRequest
 from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.textstats import count_tokens
-from arena_hard.verdicts import VerdictStats
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,10 +129,11 @@ def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], settings: Ju
             f"with re-asks), ~{tokens:,} prompt tokens (cl100k estimate)")
 
 
-def print_verdict_stats(model: str, records: Sequence[dict[str, Any]]) -> None:
-    stats = VerdictStats.from_games([[g.get("score") if isinstance(g, dict) else None for g in r.get("games", [])]
-                                     for r in records])
-    print(f"{model}: {stats.describe()}")
+def print_verdict_stats(model: str, judgment_file: Path) -> None:
+    """Labels per game, games without a verdict, and agreement across the swap, over the whole file."""
+    records, _ = combine_judges([[read_verdicts(judgment_file)]])
+    for entry in judge_consistency(records):
+        print(f"{entry.model}: {entry.describe_games()}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        f"{settings.judge_model} judging {model}"))
         finish_output(output)
         print_report(model, "judged", report)
-        print_verdict_stats(model, list(open_output(output).values()))
+        print_verdict_stats(model, output)
         complete = complete and not report.failures
     if not complete:
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
