@@ -101,9 +101,9 @@ class ModelClient:
         attempt = 0
         while True:
             attempt += 1
-            if self.stopped is not None:
-                raise CallFailed(self.stopped, attempt - 1)
             async with self._semaphore:
+                if self.stopped is not None:  # checked once a slot is ours: the stop may have come while waiting
+                    raise CallFailed(self.stopped, attempt - 1)
                 slot = self._pick_slot()
                 slot.in_flight += 1
                 self.usage.calls += 1

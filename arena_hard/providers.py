@@ -141,10 +141,9 @@ async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) 
     }
     if system:
         params["system"] = system
+    # No temperature: Anthropic's API version 2026-10-21 (sent by SDK 2.x) rejects sampling parameters.
     if model.thinking_budget:
         params["thinking"] = {"type": "enabled", "budget_tokens": model.thinking_budget}
-    else:
-        params["temperature"] = request.temperature
     if model.extra_body:
         params["extra_body"] = model.extra_body
     response = await client.messages.create(**params)
