@@ -17,3 +17,22 @@ def upstream_dir() -> Path:
     if not (UPSTREAM_DIR / "data" / "arena-hard-v0.1" / "question.jsonl").exists():
         pytest.skip(f"upstream reference files not found at {UPSTREAM_DIR} (set ARENA_UPSTREAM_DIR)")
     return UPSTREAM_DIR
+
+
+@pytest.fixture
+def fake_api():
+    """Start loopback fake OpenAI/Anthropic API servers (tests/fake_api_server.py): `fake_api(responder,
+    latency=..., faults=FaultPlan(...))` returns a running FakeAPIServer; all are stopped after the test."""
+    from fake_api_server import FakeAPIServer
+
+    servers = []
+
+    def start(*args, **kwargs):
+        server = FakeAPIServer(*args, **kwargs)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
