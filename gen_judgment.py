@@ -166,8 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
                   f"reference ({shown})", file=sys.stderr)
         output = bench.judgment_file(settings.judge_model, model)
-        done = {qid for qid, record in open_output(output).items()
-                if isinstance(record.get("games"), list) and len(record["games"]) == games_per_record}
+        done = open_output(output, lambda record: isinstance(record.get("games"), list)
+                           and len(record["games"]) == games_per_record)
         todo = [job for job in jobs if job.question.question_id not in done]
         if args.dry_run:
             print(describe_plan(model, len(jobs), todo, settings))

@@ -9,7 +9,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from arena_hard.errors import UserError
 
@@ -162,6 +162,29 @@ def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def rewrite_sorted_unique(path: Path, key: Callable[[dict[str, Any], str], str]) -> None:
+    """Rewrite `path` sorted by `key(record, "file:line")`, keeping the last line of each key, byte for
+    byte. Streamed: only each kept line's offset is held in memory, however large the file."""
+    path = Path(path)
+    offsets: dict[str, tuple[int, int]] = {}
+    with open(path, "rb") as handle:
+        position = 0
+        for lineno, raw in enumerate(handle, 1):
+            if raw.strip():
+                offsets[key(_decode_line(path, lineno, raw), f"{path}:{lineno}")] = (position, len(raw))
+            position += len(raw)
+
+    def lines() -> Iterator[bytes]:
+        with open(path, "rb") as source:
+            for name in sorted(offsets):
+                start, length = offsets[name]
+                source.seek(start)
+                line = source.read(length)
+                yield line if line.endswith(b"\n") else line + b"\n"
+
+    atomic_write_bytes(path, lines())
 
 
 def atomic_write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:

@@ -1,6 +1,6 @@
 """The run loop gen_answer.py and gen_judgment.py share: resume, write as results arrive, report.
 
-`open_output` repairs a file a crash left behind and returns the records already there;
+`open_output` repairs a file a crash left behind and tells which questions it already holds;
 `run_model` runs one async job per pending question against a ModelClient, appends each record the
 moment it is complete (one line, one write), shows a progress bar with done/failed counts, and
 collects failures as data; `finish_output` rewrites the file sorted by question id with one record
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from arena_hard.client import CallFailed, ModelClient, Usage
 from arena_hard.config import ModelConfig
 from arena_hard.concurrency import map_unordered
-from arena_hard.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, repair_tail
+from arena_hard.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
 from arena_hard.records import record_id
 
 Job = TypeVar("Job")
@@ -38,21 +38,22 @@ class RunReport:
     usage: Usage = field(default_factory=Usage)
 
 
-def open_output(path: Path) -> dict[str, dict[str, Any]]:
-    """Records already in `path` by question id (the last line wins), after repairing a cut-off tail."""
+def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lambda record: True) -> set[str]:
+    """Ids of the questions `path` already holds a complete record for (the last line of a question
+    decides), after repairing a tail cut off by a crash."""
     repaired = repair_tail(path)
     if repaired:
         print(f"{path}: {repaired}", file=sys.stderr)
     if not path.exists():
-        return {}
-    return {record_id(record, f"{path}:{lineno}"): record for lineno, record in iter_jsonl(path)}
+        return set()
+    complete = {record_id(record, f"{path}:{lineno}"): is_complete(record) for lineno, record in iter_jsonl(path)}
+    return {question_id for question_id, done in complete.items() if done}
 
 
 def finish_output(path: Path) -> None:
-    """Rewrite `path` sorted by question id, one record per question (the last written)."""
+    """Rewrite `path` sorted by question id, one record per question (the last written), atomically."""
     if path.exists():
-        records = open_output(path)
-        atomic_write_jsonl(path, (records[key] for key in sorted(records)))
+        rewrite_sorted_unique(path, record_id)
 
 
 async def run_model(model: ModelConfig, jobs: Sequence[Job],

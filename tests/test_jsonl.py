@@ -91,3 +91,12 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
         atomic_write_jsonl(path, records())
     assert path.read_bytes() == b'{"old": 1}\n'
     assert sorted(os.listdir(tmp_path)) == ["a.jsonl"]
+
+
+def test_rewrite_sorted_unique_keeps_the_last_line_of_each_key_byte_for_byte(tmp_path):
+    from arena_hard.jsonl import rewrite_sorted_unique
+
+    path = write(tmp_path / "a.jsonl", b'{"id": "b", "v": 1}\n{"id":"a",  "v": 1}\n\n{"id": "b", "v": 2}\n')
+    rewrite_sorted_unique(path, lambda record, where: record["id"])
+    assert path.read_bytes() == b'{"id":"a",  "v": 1}\n{"id": "b", "v": 2}\n'
+    assert sorted(os.listdir(tmp_path)) == ["a.jsonl"]

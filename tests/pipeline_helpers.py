@@ -1,0 +1,98 @@
+"""Helpers for tests that run the scripts on a small bench in a temporary directory: writing the
+bench and the configs, and running a script as a user would (a subprocess in that directory)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+BENCH = "tiny-bench"
+# Judge prompt markers of our own; the fake judge finds the two answers between them.
+A_START, A_END = "<<answer A>>", "<</answer A>>"
+B_START, B_END = "<<answer B>>", "<</answer B>>"
+TEMPLATE = f"Question: {{question_1}}\n{A_START}\n{{answer_1}}\n{A_END}\n{B_START}\n{{answer_2}}\n{B_END}"
+FAST_RETRY = {"max_attempts": 6, "backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0}
+
+
+def question(qid: str, *turns: str, category: str = "tiny", cluster: str = "Topic") -> dict[str, Any]:
+    return {"question_id": qid, "category": category, "cluster": cluster, "turns": [{"content": t} for t in turns]}
+
+
+def questions(count: int, category: str = "tiny") -> list[dict[str, Any]]:
+    return [question(f"q{i:03d}", f"Question number {i}: how would you approach problem {i * 7 % 13}?",
+                     category=category) for i in range(count)]
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def model_entry(base_url: str, *, api_type: str = "openai", parallel: int = 8, **extra: Any) -> dict[str, Any]:
+    endpoint = {"api_base": base_url, "api_key": "test-key"}
+    if api_type == "azure":
+        endpoint["api_version"] = "2024-06-01"
+    return {"model_name": extra.pop("model_name", "served-model"), "endpoints": [endpoint], "api_type": api_type,
+            "parallel": parallel, **FAST_RETRY, **extra}
+
+
+@dataclass
+class Workspace:
+    """A working directory holding data/<bench>/ and config/, as a user's checkout would."""
+
+    root: Path
+
+    @property
+    def bench_dir(self) -> Path:
+        return self.root / "data" / BENCH
+
+    def answer_file(self, model: str) -> Path:
+        return self.bench_dir / "model_answer" / f"{model}.jsonl"
+
+    def judgment_file(self, judge: str, model: str) -> Path:
+        return self.bench_dir / "model_judgment" / judge / f"{model}.jsonl"
+
+    def write_questions(self, rows: list[dict[str, Any]]) -> None:
+        write_jsonl(self.bench_dir / "question.jsonl", rows)
+
+    def write_answer_config(self, models: list[str], **settings: Any) -> Path:
+        return write_yaml(self.root / "config" / "gen_answer_config.yaml",
+                          {"bench_name": BENCH, "temperature": 0.0, "max_tokens": 256, "num_choices": 1,
+                           "model_list": models, **settings})
+
+    def write_judge_config(self, judge: str, baseline: str, models: list[str], **settings: Any) -> Path:
+        return write_yaml(self.root / "config" / "judge_config.yaml", {
+            "bench_name": BENCH, "judge_model": judge, "reference": False, "ref_model": None,
+            "baseline": True, "baseline_model": baseline, "pairwise": True, "temperature": 0,
+            "max_tokens": 512, "regex_pattern": r"\[\[([AB<>=]+)\]\]", "number_of_judgment_attempts": 2,
+            "system_prompt": "You are a test judge. End with a verdict label.",
+            "prompt_template": [TEMPLATE], "model_list": models, **settings})
+
+    def write_api_config(self, entries: dict[str, dict[str, Any]]) -> Path:
+        return write_yaml(self.root / "config" / "api_config.yaml", entries)
+
+
+def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a top-level script as a user would: `python <repo>/<script> args` in `cwd`."""
+    return subprocess.run([sys.executable, str(REPO_ROOT / script), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
