@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from arena_hard.client import ModelClient
 from arena_hard.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
 from arena_hard.errors import ArgumentParser, UserError, run_main
-from arena_hard.pipeline import finish_output, open_output, print_report, run_model
+from arena_hard.pipeline import open_output, run_model
 from arena_hard.providers import ChatRequest
 from arena_hard.records import Bench, Question, load_questions
 from arena_hard.textstats import conv_metadata, count_tokens
@@ -139,10 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
             continue
         print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
-        report = asyncio.run(run_model(models[name], todo, lambda client: answer_job(client, settings.num_choices),
-                                       lambda job: job.question.question_id, output, name))
-        finish_output(output)
-        print_report(name, "answered", report)
+        report = run_model(models[name], todo, lambda client: answer_job(client, settings.num_choices), output,
+                           name, "answered")
         complete = complete and not report.failures
     if not complete:
         print("some answers are missing (listed above); rerun to ask only for those", file=sys.stderr)

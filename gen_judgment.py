@@ -21,7 +21,7 @@ from arena_hard.config import JudgeSettings, load_judge_settings, load_model_con
 from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.judge_labels import read_verdicts
 from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
-from arena_hard.pipeline import finish_output, open_output, print_report, run_model
+from arena_hard.pipeline import open_output, run_model
 from arena_hard.providers import ChatRequest
 from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.textstats import count_tokens
@@ -176,11 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{model}: all {len(jobs)} judgments already made ({output})")
             continue
         print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
-        report = asyncio.run(run_model(judge, todo, lambda client: judge_job(client, settings),
-                                       lambda job: job.question.question_id, output,
-                                       f"{settings.judge_model} judging {model}"))
-        finish_output(output)
-        print_report(model, "judged", report)
+        report = run_model(judge, todo, lambda client: judge_job(client, settings), output, model, "judged")
         print_verdict_stats(model, output)
         complete = complete and not report.failures
     if not complete:

@@ -2,15 +2,16 @@
 
 `open_output` repairs a file a crash left behind and tells which questions it already holds;
 `run_model` runs one async job per pending question against a ModelClient, appends each record the
-moment it is complete (one line, one write), shows a progress bar with done/failed counts, and
-collects failures as data; `finish_output` rewrites the file sorted by question id with one record
-per question (the last), atomically. A job that fails writes nothing, so a rerun retries it."""
+moment it is complete (one line, one write), shows a progress bar with done/failed counts, collects
+failures as data, then rewrites the file sorted by question id with one record per question (the
+last), atomically, and prints what happened. A job that fails writes nothing, so a rerun retries it."""
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Protocol, Sequence, TypeVar
 
 from tqdm import tqdm
 
@@ -18,10 +19,7 @@ from arena_hard.client import CallFailed, ModelClient, Usage
 from arena_hard.config import ModelConfig
 from arena_hard.concurrency import map_unordered
 from arena_hard.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
-from arena_hard.records import record_id
-
-Job = TypeVar("Job")
-
+from arena_hard.records import Question, record_id
 
 @dataclass(frozen=True)
 class JobFailure:
@@ -56,34 +54,44 @@ def finish_output(path: Path) -> None:
         rewrite_sorted_unique(path, record_id)
 
 
-async def run_model(model: ModelConfig, jobs: Sequence[Job],
-                    make_job: Callable[[ModelClient], Callable[[Job], Awaitable[dict[str, Any]]]],
-                    question_id: Callable[[Job], str], output: Path, label: str) -> RunReport:
-    """Run `make_job(client)` over `jobs` with one client for `model`, appending records to `output`."""
+class QuestionJob(Protocol):
+    question: Question
+
+
+Job = TypeVar("Job", bound=QuestionJob)
+MakeJob = Callable[[ModelClient], Callable[[Job], Awaitable[dict[str, Any]]]]
+
+
+def run_model(model: ModelConfig, jobs: Sequence[Job], make_job: MakeJob, output: Path, label: str,
+              verb: str) -> RunReport:
+    """Run `make_job(client)` over `jobs` with one client for `model`, appending each record to
+    `output` as it completes; then rewrite `output` sorted and print the report."""
+    report = asyncio.run(_run_model(model, jobs, make_job, output, label))
+    finish_output(output)
+    print_report(label, verb, report)
+    return report
+
+
+async def _run_model(model: ModelConfig, jobs: Sequence[Job], make_job: MakeJob, output: Path,
+                     label: str) -> RunReport:
     client = ModelClient(model)
+    report = RunReport(usage=client.usage)
     try:
-        return await _run_jobs(client, jobs, make_job(client), question_id, output, label)
+        with JsonlAppender(output) as appender, tqdm(total=len(jobs), desc=label, unit="q", disable=None,
+                                                     file=sys.stderr) as bar:
+            async for job, outcome in map_unordered(make_job(client), jobs, 2 * model.parallel):
+                if isinstance(outcome, CallFailed):
+                    report.failures.append(JobFailure(job.question.question_id, outcome.failure.describe(),
+                                                      outcome.attempts, outcome.attempts > 0))
+                elif isinstance(outcome, Exception):
+                    raise outcome
+                else:
+                    appender.write(outcome)
+                    report.written += 1
+                bar.update(1)
+                bar.set_postfix(done=report.written, failed=len(report.failures), refresh=False)
     finally:
         await client.aclose()
-
-
-async def _run_jobs(client: ModelClient, jobs: Sequence[Job], job: Callable[[Job], Awaitable[dict[str, Any]]],
-                    question_id: Callable[[Job], str], output: Path, label: str) -> RunReport:
-    report = RunReport(usage=client.usage)
-    limit = 2 * client.config.parallel
-    with JsonlAppender(output) as appender, tqdm(total=len(jobs), desc=label, unit="q", disable=None,
-                                                 file=sys.stderr) as bar:
-        async for item, outcome in map_unordered(job, jobs, limit):
-            if isinstance(outcome, CallFailed):
-                report.failures.append(JobFailure(question_id(item), outcome.failure.describe(), outcome.attempts,
-                                                  outcome.attempts > 0))
-            elif isinstance(outcome, Exception):
-                raise outcome
-            else:
-                appender.write(outcome)
-                report.written += 1
-            bar.update(1)
-            bar.set_postfix(done=report.written, failed=len(report.failures), refresh=False)
     return report
 
 
