@@ -1,0 +1,134 @@
+"""The HTTP client the downloads use: GET requests over urllib with a timeout and bounded retries.
+
+Reads over HTTP whatever URL it is given; writes nothing. A 404 raises NotFound, a 4xx other than
+408/425/429 raises FetchError, and dropped or cut connections, timeouts, 408/425/429 and most 5xx
+raise Transient, which `HttpClient.fetch` tries again after a backoff (or the server's
+Retry-After) before giving up with FetchError. Also: reading a body in chunks that notices a short
+one, reading a JSON body, and following a Link rel="next" header."""
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import random
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Iterator, TypeVar
+
+from arena_hard.retry import RetryPolicy, parse_retry_after
+
+_CHUNK = 1 << 16
+_RETRYABLE_STATUS = {408, 425, 429}
+_NOT_RETRYABLE_5XX = {501, 505}
+_LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
+T = TypeVar("T")
+
+
+class FetchError(Exception):
+    """A file or a listing could not be fetched; the message says why in one line."""
+
+    user_fixable = False
+    hint = ""  # what to check, said once in the summary
+
+
+class NotFound(FetchError):
+    """HTTP 404: the address is wrong (a base URL, repository, revision or bench name)."""
+
+    user_fixable = True
+    hint = "a 404 means --base-url, --hf-base-url, --hf-repo or --hf-revision does not point at the files"
+
+
+class Transient(FetchError):
+    """A failure worth another attempt: dropped or cut connection, timeout, 408/429/5xx."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def describe(error: BaseException) -> str:
+    reason = getattr(error, "reason", None)
+    text = str(reason if reason is not None else error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def body_chunks(response: http.client.HTTPResponse, url: str) -> Iterator[bytes]:
+    """The body of `response` in chunks; a connection that breaks or closes before the declared
+    Content-Length raises Transient (http.client itself returns a short body without a word)."""
+    declared = response.headers.get("Content-Length", "")
+    expected = int(declared) if declared.strip().isdigit() else None
+    received = 0
+    while True:
+        try:
+            chunk = response.read(_CHUNK)
+        except (OSError, http.client.HTTPException) as error:
+            raise Transient(f"connection broke after {received} bytes from {url} ({describe(error)})") from None
+        if not chunk:
+            break
+        received += len(chunk)
+        yield chunk
+    if expected is not None and received < expected:
+        raise Transient(f"connection closed after {received} of {expected} bytes from {url}")
+
+
+class HttpClient:
+    """GET requests with a timeout and a bounded number of attempts: transient failures are tried
+    again after a backoff (or the server's Retry-After); a 404 or another 4xx is final."""
+
+    def __init__(self, timeout: float = 60.0, policy: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy(max_attempts=4, backoff_base=1.0, backoff_max=30.0,
+                                            retry_after_max=60.0)
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    def _open(self, url: str) -> http.client.HTTPResponse:
+        request = urllib.request.Request(url, headers={"User-Agent": "arena-hard-download_data"})
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)
+        except urllib.error.HTTPError as error:
+            status, headers = error.code, error.headers
+            error.close()
+            if status == 404:
+                raise NotFound(f"not found (HTTP 404): {url}") from None
+            message = f"HTTP {status} {error.reason} from {url}"
+            if status in _RETRYABLE_STATUS or (status >= 500 and status not in _NOT_RETRYABLE_5XX):
+                raise Transient(message, parse_retry_after(headers)) from None
+            raise FetchError(message) from None
+        except (OSError, http.client.HTTPException) as error:  # URLError, refused, reset, timeout
+            raise Transient(f"cannot fetch {url} ({describe(error)})") from None
+
+    def fetch(self, url: str, consume: Callable[[http.client.HTTPResponse], T]) -> T:
+        """`consume(response)` for a GET of `url`; Transient from opening or from `consume`
+        starts the request again, up to the policy's number of attempts."""
+        for attempt in itertools.count(1):
+            try:
+                with self._open(url) as response:
+                    return consume(response)
+            except Transient as error:
+                if attempt >= self.policy.max_attempts:
+                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt, no retries"
+                    raise FetchError(f"{error} (gave up after {tries})") from None
+                self._sleep(self.policy.delay(attempt, error.retry_after, self._rng))
+        raise AssertionError("unreachable")
+
+
+def read_json(response: http.client.HTTPResponse, url: str) -> Any:
+    body = b"".join(body_chunks(response, url))
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise Transient(f"garbled JSON from {url}") from None
+
+
+def next_page_url(response: http.client.HTTPResponse, url: str) -> str | None:
+    """The `rel="next"` target of the Link header(s) (the Hub's pagination), made absolute."""
+    for header in response.headers.get_all("Link") or ():
+        match = _LINK_NEXT.search(header)
+        if match:
+            return urllib.parse.urljoin(url, match.group(1))
+    return None
