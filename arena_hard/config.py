@@ -56,8 +56,9 @@ def load_yaml(path: Path) -> dict[str, Any]:
 class _Section:
     """Typed access to the keys of one mapping, with errors naming the file and the key path."""
 
-    def __init__(self, path: Path, data: dict[str, Any], prefix: str = ""):
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "", hidden: list[str] | None = None):
         self.path, self.data, self.prefix = Path(path), data, prefix
+        self.hidden = hidden if hidden is not None else []  # values from the environment: never shown
 
     def where(self, key: str) -> str:
         return f"{self.path}: `{self.prefix}{key}`"
@@ -70,7 +71,7 @@ class _Section:
             return default
         value = self.data[key]
         if not check(value):
-            shown = "" if secret else f", found {value!r}"
+            shown = "" if secret or any(h and h in repr(value) for h in self.hidden) else f", found {value!r}"
             raise UserError(f"{self.where(key)} must be {expected}{shown}")
         return value
 
@@ -207,7 +208,7 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         temperature=section.number("temperature", 0.0),
         max_tokens=section.integer("max_tokens", 4096),
         regex_patterns=tuple(compiled),
-        number_of_judgment_attempts=section.integer("number_of_judgment_attempts", 1),
+        number_of_judgment_attempts=section.integer("number_of_judgment_attempts", 2),
         system_prompt=system_prompt,
         prompt_template=tuple(templates),
         model_list=section.names("model_list", ()),
@@ -242,10 +243,12 @@ class ModelConfig:
     timeout: float = 600.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     mock: dict[str, Any] = field(default_factory=dict)
+    env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(e.api_key for e in self.endpoints if e.api_key)
+        """Values never to print: the API keys and anything taken from the environment."""
+        return tuple(e.api_key for e in self.endpoints if e.api_key) + self.env_values
 
 
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
@@ -253,24 +256,25 @@ _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt
                "backoff_base", "backoff_max", "mock"}
 
 
-def _interpolate(value: Any, where: str) -> Any:
-    """Replace ${VAR} in strings (recursively) with the environment's value."""
+def _interpolate(value: Any, where: str, used: list[str]) -> Any:
+    """Replace ${VAR} in strings (recursively) with the environment's value, noting each value in `used`."""
     if isinstance(value, str):
         def lookup(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise UserError(f"{where} uses ${{{name}}}, which is not set in the environment; "
                                 f"export {name}=... before running")
+            used.append(os.environ[name])
             return os.environ[name]
         return _ENV_REF.sub(lookup, value)
     if isinstance(value, list):
-        return [_interpolate(item, where) for item in value]
+        return [_interpolate(item, where, used) for item in value]
     if isinstance(value, dict):
-        return {key: _interpolate(item, where) for key, item in value.items()}
+        return {key: _interpolate(item, where, used) for key, item in value.items()}
     return value
 
 
-def _endpoints(section: _Section) -> tuple[Endpoint, ...]:
+def _endpoints(section: _Section, used: list[str]) -> tuple[Endpoint, ...]:
     raw = section.data.get("endpoints")
     if raw is None:
         return (Endpoint(),)  # the SDK's own environment variables (OPENAI_API_KEY, ...)
@@ -281,8 +285,8 @@ def _endpoints(section: _Section) -> tuple[Endpoint, ...]:
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise UserError(f"{section.where(f'endpoints[{index}]')} must be a mapping with api_base, api_key")
-        entry = _Section(section.path, _interpolate(item, section.where(f"endpoints[{index}]")),
-                         f"{section.prefix}endpoints[{index}].")
+        entry = _Section(section.path, _interpolate(item, section.where(f"endpoints[{index}]"), used),
+                         f"{section.prefix}endpoints[{index}].", hidden=used)
         endpoints.append(Endpoint(
             api_base=entry.text("api_base", None),
             api_key=entry.get("api_key", lambda v: isinstance(v, str), "a string", None, secret=True),
@@ -296,8 +300,9 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         raise UserError(f"{path}: `{name}` must be a mapping with model_name, endpoints, api_type, parallel")
     raw = _Section(path, entry, f"{name}.")
     raw.warn_unknown(_MODEL_KEYS)
-    section = _Section(path, {k: (v if k == "endpoints" else _interpolate(v, raw.where(k))) for k, v in entry.items()},
-                       f"{name}.")
+    used: list[str] = []
+    section = _Section(path, {k: (v if k == "endpoints" else _interpolate(v, raw.where(k), used))
+                              for k, v in entry.items()}, f"{name}.", hidden=used)
     api_type = section.text("api_type", "openai")
     if api_type not in API_TYPES:
         raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
@@ -308,7 +313,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         name=name,
         model_name=section.text("model_name", name),
         api_type=api_type,
-        endpoints=_endpoints(raw),
+        endpoints=_endpoints(raw, used),
         parallel=section.integer("parallel", 1),
         system_prompt=section.get("system_prompt", lambda v: isinstance(v, str), "a string", None),
         tokenizer=section.text("tokenizer", None),
@@ -324,6 +329,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
             backoff_max=section.number("backoff_max", RetryPolicy.backoff_max),
         ),
         mock=mock_options,
+        env_values=tuple(value for value in used if value),
     )
 
 

@@ -1,8 +1,10 @@
 """User-facing errors: a problem the user can fix (a config, a data file, a flag) is raised as
-UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback."""
+UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback.
+A file system error (disk full, no permission) is one line too, with exit status 1."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, NoReturn, Sequence
 
@@ -30,4 +32,11 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    except OSError as error:  # a full disk, a folder without write permission, ...
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        status = 1
     sys.exit(status)

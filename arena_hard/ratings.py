@@ -14,6 +14,7 @@ as upstream. Pure functions; reads and writes nothing."""
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -174,5 +175,8 @@ def bootstrap_ratings(battles: Battles, anchor: int, rounds: int, seed: int = SE
 
 
 def rating_bounds(bootstrap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2.5th and 97.5th percentiles of each model's bootstrap ratings (numpy's linear interpolation)."""
-    return np.percentile(bootstrap, 2.5, axis=0), np.percentile(bootstrap, 97.5, axis=0)
+    """2.5th and 97.5th percentiles of each model's bootstrap ratings (numpy's linear interpolation),
+    over the rounds whose resample held the model (upstream's NaN here printed a meaningless 50.0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model absent from every round stays NaN
+        return np.nanpercentile(bootstrap, 2.5, axis=0), np.nanpercentile(bootstrap, 97.5, axis=0)

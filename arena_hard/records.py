@@ -226,15 +226,6 @@ def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, 
     return answers
 
 
-def load_answer_dir(directory: Path) -> dict[str, dict[str, Answer]]:
-    """Every model's answers in a folder of `<model>.jsonl` files (empty if the folder is missing)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return {}
-    return {path.name.removesuffix(".jsonl"): load_answers(path)
-            for path in sorted(directory.glob("*.jsonl"))}
-
-
 def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
     """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
     path = Path(path)

@@ -100,3 +100,21 @@ def test_unknown_key_warns(tmp_path, capsys):
     path = write(tmp_path / "api.yaml", "m:\n  api_type: mock\n  paralel: 8\n")
     load_model_configs(path, ("m",))
     assert "`m.paralel` is not a known key" in capsys.readouterr().err
+
+
+def test_every_environment_value_is_a_secret_and_never_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH_SECRET", "sk-in-the-path-42")
+    monkeypatch.setenv("BAD_TIMEOUT", "sk-not-a-number-42")
+    path = write(tmp_path / "api.yaml", "m:\n  endpoints:\n    - api_base: http://127.0.0.1:1/${PATH_SECRET}/v1\n")
+    model = load_model_configs(path, ("m",))["m"]
+    assert "sk-in-the-path-42" in model.secrets
+    path.write_text("m:\n  timeout: ${BAD_TIMEOUT}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"`m.timeout` must be a number") as error:
+        load_model_configs(path, ("m",))
+    assert "sk-not-a-number" not in str(error.value)
+
+
+def test_number_of_judgment_attempts_defaults_to_two(tmp_path):
+    path = write(tmp_path / "judge.yaml", "bench_name: b\njudge_model: j\nbaseline_model: base\n"
+                                          "system_prompt: s\nprompt_template: ['{question_1}']\n")
+    assert load_judge_settings(path).number_of_judgment_attempts == 2
