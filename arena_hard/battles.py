@@ -17,15 +17,18 @@ import numpy as np
 
 from arena_hard.errors import UserError
 from arena_hard.jsonl import atomic_write_bytes, iter_jsonl
+from arena_hard import judge_labels
 from arena_hard.judge_labels import NO_VERDICT, VerdictTable
 
 A_WINS, B_WINS, TIE = 0, 1, 2
 WINNERS = ("model_a", "model_b", "tie")
 _WINNER_CODE = {"model_a": A_WINS, "model_b": B_WINS, "tie": TIE, "tie (bothbad)": TIE}
-# Battle outcome by game (row) and label code (A>>B, A>B, A=B, B>A, B>>A, none); game 2 is swapped.
-_OUTCOME = np.array([[A_WINS, A_WINS, TIE, B_WINS, B_WINS, TIE],
-                     [B_WINS, B_WINS, TIE, A_WINS, A_WINS, TIE]], dtype=np.int8)
-_STRONG = np.array([True, False, False, False, True, False])
+# Battle outcome by game and label code: model_a is the baseline, model_b the judged model (a game
+# without a verdict becomes no battle, so its entry is never used).
+_AS_BATTLE = {judge_labels.BASELINE_WINS: A_WINS, judge_labels.MODEL_WINS: B_WINS, judge_labels.TIE: TIE,
+              judge_labels.NO_WINNER: TIE}
+_OUTCOME = np.array([[_AS_BATTLE[w] for w in game] for game in judge_labels.GAME_WINNER], dtype=np.int8)
+_STRONG = np.array(judge_labels.STRONG)
 
 
 @dataclass

@@ -16,19 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from arena_hard import judge_labels
 from arena_hard.errors import UserError
+from arena_hard.judge_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
 from arena_hard.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
                                 load_judgments, load_questions)
 
 DEFAULT_BENCH = "arena-hard-v0.1"
 DEFAULT_JUDGE = "gpt-4-1106-preview"
 DEFAULT_BASELINE = "gpt-4-0314"
-# A strong verdict counts as this many slight ones, as in show_result.py's default --weight.
-STRONG_WEIGHT = 3
 GAME_COUNT = 2
-LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
-_LABEL_SIDE = {"A>>B": ("A", True), "A>B": ("A", False), "A=B": (None, False),
-               "B>A": ("B", False), "B>>A": ("B", True)}
 QUESTION_LABEL_CHARS = 100
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
 JUDGMENT_CACHE_MODELS = 8
@@ -36,10 +33,10 @@ ANSWER_CACHE_MODELS = 128
 
 
 class Winner(enum.Enum):
-    MODEL = "model"
-    BASELINE = "baseline"
-    TIE = "tie"
-    NONE = "no verdict"
+    MODEL = judge_labels.MODEL_WINS
+    BASELINE = judge_labels.BASELINE_WINS
+    TIE = judge_labels.TIE
+    NONE = judge_labels.NO_WINNER
 
 
 @dataclass(frozen=True)
@@ -50,20 +47,16 @@ class Verdict:
 
     @property
     def points(self) -> int:
-        """The judged model's gain: +STRONG_WEIGHT / +1 for a strong / slight win, negative for a loss."""
-        size = STRONG_WEIGHT if self.strong else 1
+        """The judged model's gain: +3 / +1 for a strong / slight win (show_result's default weight),
+        negative for a loss."""
+        size = DEFAULT_WEIGHT if self.strong else 1
         return {Winner.MODEL: size, Winner.BASELINE: -size}.get(self.winner, 0)
 
 
 def game_verdict(label: str | None, game_number: int) -> Verdict:
     """Who won game 1 or 2 of a judgment record: the judged model is B in game 1 and A in game 2."""
-    if label not in _LABEL_SIDE:
-        return Verdict(label, Winner.NONE, False)
-    side, strong = _LABEL_SIDE[label]
-    if side is None:
-        return Verdict(label, Winner.TIE, False)
-    model_side = "B" if game_number == 1 else "A"
-    return Verdict(label, Winner.MODEL if side == model_side else Winner.BASELINE, strong)
+    code = label_code(label)
+    return Verdict(label, Winner(GAME_WINNER[game_number - 1][code]), STRONG[code])
 
 
 def record_games(judgment: Judgment) -> tuple[Game | None, ...]:

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from arena_hard.battles import Records
-from arena_hard.judge_labels import LABELS, NO_VERDICT
+from arena_hard.judge_labels import GAME_WINNER, LABELS, NO_VERDICT
 
-# Winner of a game by label code: 0 baseline, 1 tie, 2 model; game 2 has the sides swapped.
-_GAME1_WINNER = np.array([0, 0, 1, 2, 2, -1])
-_GAME2_WINNER = np.array([2, 2, 1, 0, 0, -2])
+_GAME1_WINNER, _GAME2_WINNER = (np.array(game) for game in GAME_WINNER)
 
 
 @dataclass(frozen=True)

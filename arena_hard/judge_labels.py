@@ -18,6 +18,13 @@ from arena_hard.jsonl_scan import scan_jsonl
 LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 NO_VERDICT = len(LABELS)
 _CODE = {label: code for code, label in enumerate(LABELS)}
+# The one table of who won a game, seen from the judged model: GAME_WINNER[game][code], game 0 having the
+# baseline as assistant A and the model as B, game 1 the sides swapped. STRONG[code]: a `>>` verdict.
+BASELINE_WINS, TIE, MODEL_WINS, NO_WINNER = 0, 1, 2, -1
+GAME_WINNER = ((BASELINE_WINS, BASELINE_WINS, TIE, MODEL_WINS, MODEL_WINS, NO_WINNER),
+               (MODEL_WINS, MODEL_WINS, TIE, BASELINE_WINS, BASELINE_WINS, NO_WINNER))
+STRONG = (True, False, False, False, True, False)
+DEFAULT_WEIGHT = 3  # battles a strong verdict counts as (show_result.py --weight)
 
 
 @dataclass
