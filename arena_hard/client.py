@@ -112,8 +112,7 @@ class ModelClient:
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # every provider failure is classified, none escapes raw
-                    failure = classify(error)
-                    failure = Failure(failure.kind, failure.status, self.redact(failure.message), failure.retry_after)
+                    failure = classify(error, self.redact)
                 else:
                     slot.failures_in_row = 0
                     self._requests_failed_in_row = 0

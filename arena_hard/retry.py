@@ -11,6 +11,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 RETRY, REQUEST, MODEL = "retry", "request", "model"
 _MODEL_FATAL = {401, 403, 404}
@@ -74,13 +75,18 @@ def parse_retry_after(headers: object) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
-def _message(error: BaseException) -> str:
+def _message(error: BaseException, redact: Callable[[str], str]) -> str:
     text = getattr(error, "message", None) or str(error) or type(error).__name__
-    text = " ".join(str(text).split())
+    text = redact(" ".join(str(text).split()))  # before the cut: a key cut in two would escape redaction
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def classify(error: BaseException) -> Failure:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def classify(error: BaseException, redact: Callable[[str], str] = _unchanged) -> Failure:
+    """The Failure `error` stands for; `redact` scrubs secrets from its message."""
     status = getattr(error, "status_code", None)
     if isinstance(status, int):
         response = getattr(error, "response", None)
@@ -91,8 +97,8 @@ def classify(error: BaseException) -> Failure:
             kind = RETRY
         else:
             kind = REQUEST
-        return Failure(kind, status, _message(error), retry_after)
+        return Failure(kind, status, _message(error, redact), retry_after)
     names = {cls.__name__ for cls in type(error).__mro__}
     if names & _TRANSIENT_NAMES:
-        return Failure(RETRY, None, f"{type(error).__name__}: {_message(error)}")
-    return Failure(REQUEST, None, f"{type(error).__name__}: {_message(error)}")
+        return Failure(RETRY, None, f"{type(error).__name__}: {_message(error, redact)}")
+    return Failure(REQUEST, None, f"{type(error).__name__}: {_message(error, redact)}")
