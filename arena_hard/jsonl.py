@@ -28,6 +28,9 @@ def _decode_line(path: Path, lineno: int, raw: bytes) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise UserError(f"{path}:{lineno}: not valid JSON ({error.msg} at column {error.colno}); "
                         "fix or delete that line") from None
+    except (ValueError, RecursionError):  # valid JSON beyond Python's limits, which would be a traceback
+        raise UserError(f"{path}:{lineno}: cannot be read (a number of over 4300 digits, or arrays and objects "
+                        "nested too deep); fix or delete that line") from None
     if not isinstance(record, dict):
         raise UserError(f"{path}:{lineno}: expected a JSON object, found {type(record).__name__}; "
                         "fix or delete that line")
@@ -93,7 +96,7 @@ def repair_tail(path: Path) -> str | None:
         last = handle.read()
         try:
             complete = isinstance(json.loads(last), dict)
-        except ValueError:
+        except (ValueError, RecursionError):
             complete = False
         if complete:
             handle.seek(size)
@@ -166,15 +169,23 @@ def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
 
 def rewrite_sorted_unique(path: Path, key: Callable[[dict[str, Any], str], str]) -> None:
     """Rewrite `path` sorted by `key(record, "file:line")`, keeping the last line of each key, byte for
-    byte. Streamed: only each kept line's offset is held in memory, however large the file."""
+    byte. Streamed: only each kept line's offset is held in memory, however large the file. A file
+    already in that form is left alone (not even its modification time changes)."""
     path = Path(path)
     offsets: dict[str, tuple[int, int]] = {}
+    in_form, previous = True, None  # sorted, one line per key, no blank line, ends with a newline
     with open(path, "rb") as handle:
         position = 0
         for lineno, raw in enumerate(handle, 1):
+            name = None
             if raw.strip():
-                offsets[key(_decode_line(path, lineno, raw), f"{path}:{lineno}")] = (position, len(raw))
+                name = key(_decode_line(path, lineno, raw), f"{path}:{lineno}")
+                offsets[name] = (position, len(raw))
+            in_form = in_form and name is not None and (previous is None or previous < name) and raw.endswith(b"\n")
+            previous = name
             position += len(raw)
+    if in_form:
+        return
 
     def lines() -> Iterator[bytes]:
         with open(path, "rb") as source:

@@ -26,7 +26,7 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, Python's limits
             record = None
         if not isinstance(record, dict):
             for _ in iter_jsonl(path):
