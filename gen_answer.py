@@ -130,11 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
-    complete = True
-    for name in settings.model_list:
+    plans = []
+    for name in settings.model_list:  # every model's inputs are checked before any model is asked anything
         output = bench.answer_file(name)
         done = open_output(output)
         todo = [job for job in plan_jobs(questions, settings, models[name]) if job.question.question_id not in done]
+        plans.append((name, output, done, todo))
+    complete = True
+    for name, output, done, todo in plans:
         if args.dry_run:
             print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
             continue

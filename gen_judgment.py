@@ -20,8 +20,8 @@ from arena_hard.consistency import judge_consistency
 from arena_hard.config import JudgeSettings, load_judge_settings, load_model_configs
 from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.judge_labels import read_verdicts
-from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
-from arena_hard.pipeline import open_output, run_model
+from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict, template_fields
+from arena_hard.pipeline import finish_output, open_output, run_model
 from arena_hard.providers import ChatRequest
 from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.textstats import count_tokens
@@ -121,6 +121,19 @@ def plan_jobs(bench: Bench, settings: JudgeSettings, questions: Sequence[Questio
     return jobs, missing
 
 
+def check_template_fields(setting_file: str, settings: JudgeSettings, jobs: Sequence[JudgeJob]) -> None:
+    """Stop before the first call, not mid-run, when a template names a field that a question's games
+    do not provide (e.g. {question_2} for a single-turn question)."""
+    wanted = set().union(*(template_fields(template) for template in settings.prompt_template))
+    for job in jobs:
+        sides = [job.answer.turns] + ([job.baseline.turns] if job.baseline else [])
+        given = game_prompt_args(job.question.turns, sides, [reference.turns for reference in job.references])
+        missing = sorted(wanted - given.keys())
+        if missing:
+            raise UserError(f"{setting_file}: `prompt_template` uses {{{missing[0]}}}, which question "
+                            f"{job.question.question_id} does not provide (it provides {', '.join(sorted(given))})")
+
+
 def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], settings: JudgeSettings) -> str:
     conversations = [c for job in todo for c in game_conversations(job, settings)]
     tokens = sum(count_tokens(m["content"]) for c in conversations for m in c)
@@ -155,24 +168,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError(f"{path}: the baseline {settings.baseline_model!r} has no answers; run "
                             "`python download_data.py` for gpt-4-0314's, or gen_answer.py for your baseline")
         baseline = load_answers(path)
+        if not baseline:
+            raise UserError(f"{path}: the baseline {settings.baseline_model!r} has no answers in this file; "
+                            "run gen_answer.py for it (or `python download_data.py` for gpt-4-0314's)")
     references = load_reference_answers(bench, settings)
     games_per_record = 2 if settings.pairwise else 1
-    complete = True
-    for model in settings.model_list:
+    plans = []
+    for model in settings.model_list:  # every model's inputs are checked before the judge is asked anything
         jobs, missing = plan_jobs(bench, settings, questions, model, baseline, references)
+        check_template_fields(args.setting_file, settings, jobs)
+        output = bench.judgment_file(settings.judge_model, model)
+        done = open_output(output, lambda record: isinstance(record.get("games"), list)
+                           and len(record["games"]) == games_per_record)
+        plans.append((model, jobs, missing, output, [job for job in jobs if job.question.question_id not in done]))
+    complete = True
+    for model, jobs, missing, output, todo in plans:
         if missing:
             complete = False
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
                   f"reference ({shown})", file=sys.stderr)
-        output = bench.judgment_file(settings.judge_model, model)
-        done = open_output(output, lambda record: isinstance(record.get("games"), list)
-                           and len(record["games"]) == games_per_record)
-        todo = [job for job in jobs if job.question.question_id not in done]
         if args.dry_run:
             print(describe_plan(model, len(jobs), todo, settings))
             continue
         if not todo:
+            finish_output(output)  # a run killed after its last append never got to the sorted rewrite
             print(f"{model}: all {len(jobs)} judgments already made ({output})")
             continue
         print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
