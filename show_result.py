@@ -155,6 +155,10 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
     where = f" in category {scope.category!r}" if scope.category else ""
     suffix = f"_{re.sub(r'[^A-Za-z0-9._-]+', '-', scope.category)}" if scope.category else ""
     anchor = resolve_anchor(battles, args.baseline, where)
+    present = battles.present_models()
+    roles = {m: "the baseline" if m == anchor else "the model" for m in present}
+    # before the bootstrap file is saved: a missing answer file stops the run with nothing written
+    tokens = {battles.models[m]: answers.average_tokens(battles.models[m], roles[m]) for m in present}
     if scope.category:
         print(f"##### Category: {scope.category} #####")
     ratings, bootstrap, coefficients = rate_scope(scope, args, anchor,
@@ -162,14 +166,11 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
     if coefficients is not None:
         print(f"Style Coefficients: {coefficients}")
     lower, upper = rating_bounds(bootstrap)
-    present = battles.present_models()
     capped = [battles.models[m] for m in present if abs(ratings[m] - INIT_RATING) >= RATING_CAP]
     if capped:
         note(f"{', '.join(capped)} won or lost every battle{where}: no finite rating exists, so it is capped "
              f"at {RATING_CAP:g} from the baseline")
     baseline = battles.models[anchor]
-    roles = {m: "the baseline" if m == anchor else "the model" for m in present}
-    tokens = {battles.models[m]: answers.average_tokens(battles.models[m], roles[m]) for m in present}
     rows = leaderboard_rows({battles.models[m]: (float(ratings[m]), float(lower[m]), float(upper[m])) for m in present},
                             baseline, tokens, args.show_elo)
     for row in rows:
@@ -230,27 +231,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = (style_control.counts_from_metadata(metadata, str(BATTLES_FILE))
                   if metadata and all(m is not None for m in metadata)
                   else style_control.battle_counts(battles, answers.style_counts))
-    if not args.load_battles:
-        write_battles(BATTLES_FILE, battles, style_control.metadata_json(*counts) if counts else None)
     date = datetime.datetime.now().strftime("%Y%m%d")
-    if not args.category:
-        score_scope(Scope(None, battles, records, counts), args, answers, date, judges)
-        return 0
-    categories = question_categories(bench, records)
-    battle_category = np.array([categories.get(q, "") for q in battles.question_ids], dtype=object)[battles.question]
-    for position, category in enumerate(args.category):
-        keep = battle_category == category
-        if not keep.any():
-            found = sorted(set(categories.values()))
-            raise UserError(f"no battles in category {category!r}; the questions' categories are: "
-                            f"{', '.join(found) if found else '(none)'}")
-        scope_records = None
-        if records is not None:
-            scope_records = records.select(np.array([categories.get(q, "") == category for q in records.question_ids]))
+    scopes = [Scope(None, battles, records, counts)]
+    if args.category:
+        categories = question_categories(bench, records)
+        battle_category = np.array([categories.get(q, "") for q in battles.question_ids], dtype=object)[battles.question]
+        scopes = []
+        for category in args.category:  # every category is checked before any is scored
+            keep = battle_category == category
+            if not keep.any():
+                found = sorted(set(categories.values()))
+                raise UserError(f"no battles in category {category!r}; the questions' categories are: "
+                                f"{', '.join(found) if found else '(none)'}")
+            scope_records = None
+            if records is not None:
+                scope_records = records.select(np.array([categories.get(q, "") == category
+                                                         for q in records.question_ids]))
+            scopes.append(Scope(category, battles.select(keep), scope_records,
+                                (counts[0][keep], counts[1][keep]) if counts else None))
+    for position, scope in enumerate(scopes):
         if position:
             print()
-        score_scope(Scope(category, battles.select(keep), scope_records,
-                          (counts[0][keep], counts[1][keep]) if counts else None), args, answers, date, judges)
+        score_scope(scope, args, answers, date, judges)
+    if not args.load_battles:  # last, so that a run stopped by an error leaves the saved battles as they were
+        write_battles(BATTLES_FILE, battles, style_control.metadata_json(*counts) if counts else None)
     return 0
 
 

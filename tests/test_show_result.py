@@ -234,10 +234,11 @@ def test_judgment_for_a_model_without_answers(bench):
 
 
 def test_missing_baseline(bench):
-    (bench_dir(bench) / "model_answer" / f"{BASELINE}.jsonl").unlink()
-    assert_one_line_error(run_script(bench), f"the baseline '{BASELINE}'")
+    assert run_script(bench, "--num-rounds", "5").returncode == 0  # saves the battles --load-battles reads
     assert_one_line_error(run_script(bench, "--load-battles", "--baseline", "nobody"),
                           "the baseline 'nobody' plays no battle")
+    (bench_dir(bench) / "model_answer" / f"{BASELINE}.jsonl").unlink()
+    assert_one_line_error(run_script(bench), f"the baseline '{BASELINE}'")
 
 
 def test_malformed_line_names_file_and_line(bench):
