@@ -10,8 +10,9 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
 Each API request gets a number in arrival order (1, 2, ...). After `latency` seconds (an asyncio.sleep)
 it is answered by a responder, any callable `ParsedRequest -> Reply` (`answer_responder`, `JudgeResponder`),
 unless the seeded `FaultPlan` turns it into a fault: any HTTP status (429 with or without Retry-After,
-5xx, 400/401/403/404...), a connection dropped mid-body, a malformed JSON body or an empty answer (all
-sent after the same latency), or a stall (nothing is sent).
+5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
+"Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
+empty answer (all sent after the same latency), or a stall (nothing is sent).
 Every request is logged (never the API key, only whether one was sent) with its outcome; the server
 also tracks the most requests it had in flight at once.
 
@@ -48,7 +49,11 @@ STALL = "stall"  # read the request, send nothing for FaultPlan.stall_seconds, t
 DROP = "drop"  # send the headers and half of a good body, then close the connection
 MALFORMED = "malformed"  # status 200, Content-Type application/json, a body cut off mid-JSON
 EMPTY = "empty"  # status 200, a well-formed reply whose text is ""
-NAMED_FAULTS = (RETRY_AFTER_429, STALL, DROP, MALFORMED, EMPTY)
+# An error whose message quotes the API key the request sent, the way OpenAI's 401 does; the 500 variant
+# is retried by clients, so the key passes through their retry path too.
+ECHO_KEY_401, ECHO_KEY_500 = "401_echo_key", "500_echo_key"
+ECHO_KEY_STATUS = {ECHO_KEY_401: 401, ECHO_KEY_500: 500}
+NAMED_FAULTS = (RETRY_AFTER_429, STALL, DROP, MALFORMED, EMPTY, ECHO_KEY_401, ECHO_KEY_500)
 TRANSIENT_MIX = ("429_retry_after", "429", "500", "502", "503", STALL, DROP, MALFORMED)
 
 
@@ -139,6 +144,14 @@ def conversation_key(messages: Sequence[Message], system: str | None) -> str:
 def word_count(*texts: str | None) -> int:
     """The fake's token count: whitespace-separated words."""
     return sum(len(text.split()) for text in texts if text)
+
+
+def sent_api_key(headers: Mapping[str, str]) -> str:
+    """The API key a request carried (Authorization: Bearer, x-api-key or api-key), or ""."""
+    bearer = headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        return bearer[7:].strip()
+    return headers.get("x-api-key") or headers.get("api-key") or ""
 
 
 def parse_request(number: int, protocol: str, path: str, headers: Mapping[str, str],
@@ -541,15 +554,23 @@ class FakeAPIServer:
                 await self._stall(reader)
                 return False
             await asyncio.sleep(self.latency)
-            response, outcome = self._response(request, fault, keep_alive)
+            response, outcome = self._response(request, fault, keep_alive, sent_api_key(headers))
             self._log(request, outcome)
             return await self._send(writer, response, keep_alive and fault != DROP)
         finally:
             with self._lock:
                 self._in_flight -= 1
 
-    def _response(self, request: ParsedRequest, fault: str | None, keep_alive: bool) -> tuple[bytes, str]:
-        """The bytes to send for `request` and the outcome to log."""
+    def _response(self, request: ParsedRequest, fault: str | None, keep_alive: bool,
+                  api_key: str) -> tuple[bytes, str]:
+        """The bytes to send for `request` (`api_key`: the key it sent, quoted only by the echo faults)
+        and the outcome to log."""
+        if fault in ECHO_KEY_STATUS:
+            status = ECHO_KEY_STATUS[fault]
+            message = (f"Incorrect API key provided: {api_key}. You can find your API key at "
+                       "https://platform.openai.com/account/api-keys.")
+            return http_response(status, _json_bytes(error_body(request.protocol, status, message)),
+                                 keep_alive=keep_alive), fault
         if fault is not None and (fault == RETRY_AFTER_429 or _is_status_fault(fault)):
             status = 429 if fault == RETRY_AFTER_429 else int(fault)
             extra = [("Retry-After", f"{self.faults.retry_after:g}")] if fault == RETRY_AFTER_429 else []
