@@ -7,7 +7,6 @@ a rerun after a crash or a failure only asks what is missing. Exit status 0 when
 every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sys
 import time
@@ -97,7 +96,8 @@ def answer_job(client: ModelClient, num_choices: int) -> Callable[[AnswerJob], A
         return {"index": index, "turns": turns}, prompt_tokens, completion_tokens
 
     async def run(job: AnswerJob) -> dict[str, Any]:
-        outcomes = await asyncio.gather(*(one_choice(job, i) for i in range(num_choices)))
+        # One choice after the other: if one fails for good, the rest are never paid for.
+        outcomes = [await one_choice(job, i) for i in range(num_choices)]
         choices = [choice for choice, _, _ in outcomes]
         last_turn = choices[0]["turns"][-1]
         return {

@@ -8,7 +8,6 @@ Exit status 0 when every requested judgment exists with all its games, 1 when so
 (listed), 2 on a config or data error."""
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from arena_hard.consistency import judge_consistency
 from arena_hard.config import JudgeSettings, load_judge_settings, load_model_configs
 from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.judge_labels import read_verdicts
-from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict, template_fields
+from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.pipeline import finish_output, open_output, run_model
 from arena_hard.providers import ChatRequest
 from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
@@ -63,7 +62,7 @@ def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict
 def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJob], Any]:
     async def play(conversation: list[dict[str, str]]) -> tuple[dict[str, Any], int, int]:
         conversation = list(conversation)
-        judgment, verdict, prompt_tokens, completion_tokens = "", None, 0, 0
+        judgment, prompt_tokens, completion_tokens = "", 0, 0
         for attempt in range(settings.number_of_judgment_attempts):
             if attempt:
                 conversation.append({"role": "user", "content": CONTINUE_PROMPT})
@@ -75,12 +74,12 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
             verdict = parse_verdict(judgment, settings.regex_patterns)
             if not verdict.ask_again:
                 break
-        game = {"user_prompt": conversation[1]["content"], "judgment": judgment,
-                "score": verdict.label if verdict else None}
+        game = {"user_prompt": conversation[1]["content"], "judgment": judgment, "score": verdict.label}
         return game, prompt_tokens, completion_tokens
 
     async def run(job: JudgeJob) -> dict[str, Any]:
-        outcomes = await asyncio.gather(*(play(c) for c in game_conversations(job, settings)))
+        # One game after the other, as upstream: if game 1 fails for good, game 2 is never paid for.
+        outcomes = [await play(conversation) for conversation in game_conversations(job, settings)]
         return {
             "question_id": job.question.question_id,
             "model": job.answer.model,
@@ -124,14 +123,11 @@ def plan_jobs(bench: Bench, settings: JudgeSettings, questions: Sequence[Questio
 def check_template_fields(setting_file: str, settings: JudgeSettings, jobs: Sequence[JudgeJob]) -> None:
     """Stop before the first call, not mid-run, when a template names a field that a question's games
     do not provide (e.g. {question_2} for a single-turn question)."""
-    wanted = set().union(*(template_fields(template) for template in settings.prompt_template))
     for job in jobs:
-        sides = [job.answer.turns] + ([job.baseline.turns] if job.baseline else [])
-        given = game_prompt_args(job.question.turns, sides, [reference.turns for reference in job.references])
-        missing = sorted(wanted - given.keys())
-        if missing:
-            raise UserError(f"{setting_file}: `prompt_template` uses {{{missing[0]}}}, which question "
-                            f"{job.question.question_id} does not provide (it provides {', '.join(sorted(given))})")
+        try:
+            game_conversations(job, settings)
+        except UserError as error:
+            raise UserError(f"{setting_file}: question {job.question.question_id}: {error}") from None
 
 
 def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], settings: JudgeSettings) -> str:

@@ -95,6 +95,8 @@ def resolve_anchor(battles: Battles, requested: str | None, where: str) -> int:
     firsts = sorted({battles.models[a] for a in np.unique(battles.model_a).tolist()})
     if len(firsts) == 1:
         return battles.models.index(firsts[0])
+    if DEFAULT_BASELINE in firsts:  # upstream anchors loaded battles to gpt-4-0314 whatever they hold
+        return battles.models.index(DEFAULT_BASELINE)
     raise UserError(f"the battles{where} have several baselines ({', '.join(firsts)}); choose the anchor with "
                     "--baseline, or score each category on its own with --category")
 
@@ -166,6 +168,10 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
     if coefficients is not None:
         print(f"Style Coefficients: {coefficients}")
     lower, upper = rating_bounds(bootstrap)
+    absent = {battles.models[m]: int(n) for m, n in zip(present, np.isnan(bootstrap[:, present]).sum(axis=0)) if n}
+    if absent:
+        note(f"{', '.join(f'{m} ({n} of {len(bootstrap)})' for m, n in absent.items())}: absent from some bootstrap "
+             f"resamples{where} (too few judgments); the CI comes from the resamples that hold it")
     capped = [battles.models[m] for m in present if abs(ratings[m] - INIT_RATING) >= RATING_CAP]
     if capped:
         note(f"{', '.join(capped)} won or lost every battle{where}: no finite rating exists, so it is capped "

@@ -4,12 +4,14 @@
 ChatResult, or raises `CallFailed` carrying the final Failure. At most `parallel` requests are in
 flight for the model (an asyncio semaphore, held per attempt, not while backing off). Requests are
 spread over the endpoints by load; an endpoint that fails three times in a row is rested for a
-while so the others carry on. A 401/403/404, or three requests in a row that failed every attempt,
-stop the model: later requests fail at once instead of spending calls. API keys are scrubbed from
+while so the others carry on, and one that answers 401/403/404 is dropped. A 401/403/404 from the last
+endpoint, or three requests in a row that failed every attempt, stop the model: later requests fail
+at once instead of spending calls. API keys are scrubbed from
 every failure message."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import time
@@ -39,6 +41,7 @@ class _EndpointSlot:
     in_flight: int = 0
     failures_in_row: int = 0
     rested_until: float = 0.0
+    retired: bool = False  # it answered 401/403/404: its key or model name is wrong there
 
 
 @dataclass
@@ -72,9 +75,10 @@ class ModelClient:
 
     def _pick_slot(self) -> _EndpointSlot:
         now = time.monotonic()
-        awake = [slot for slot in self._slots if slot.rested_until <= now]
+        serving = [slot for slot in self._slots if not slot.retired]
+        awake = [slot for slot in serving if slot.rested_until <= now]
         if not awake:  # all resting: use the one that wakes first rather than wait
-            return min(self._slots, key=lambda slot: slot.rested_until)
+            return min(serving, key=lambda slot: slot.rested_until)
         self._next_slot += 1
         order = {id(slot): (i - self._next_slot) % len(self._slots) for i, slot in enumerate(self._slots)}
         return min(awake, key=lambda slot: (slot.in_flight, order[id(slot)]))
@@ -121,8 +125,13 @@ class ModelClient:
                     return result
                 finally:
                     slot.in_flight -= 1
-            self._endpoint_failed(slot)
-            if failure.kind != RETRY or attempt >= policy.max_attempts:
+            if failure.kind == MODEL and len(self._slots) > 1:
+                slot.retired = True
+                if any(not other.retired for other in self._slots):  # the others may serve: retry there
+                    failure = dataclasses.replace(failure, kind=RETRY)
+            if failure.kind == RETRY:
+                self._endpoint_failed(slot)
+            if failure.kind != RETRY or attempt >= min(policy.max_attempts, failure.attempt_limit or policy.max_attempts):
                 raise self._give_up(failure, attempt)
             await asyncio.sleep(policy.delay(attempt, failure.retry_after, self.rng))
 

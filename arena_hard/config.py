@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -187,7 +188,9 @@ def load_judge_settings(path: Path) -> JudgeSettings:
     compiled = []
     for pattern in patterns:
         try:
-            compiled.append(re.compile(pattern))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # Python's notice about "[[" in a pattern
+                compiled.append(re.compile(pattern))
         except re.error as error:
             raise UserError(f"{section.where('regex_pattern')}: {pattern!r} is not a valid regular "
                             f"expression ({error})") from None

@@ -64,10 +64,6 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
             yield lineno, _decode_line(path, lineno, raw)
 
 
-def read_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> list[dict[str, Any]]:
-    return [record for _, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]
-
-
 def repair_tail(path: Path) -> str | None:
     """Make `path` end with a complete line. Returns what was done, or None if nothing was needed.
 

@@ -41,7 +41,7 @@ def fill_template(template: str, args: Mapping[str, str]) -> str:
         if name is None:
             return match.group(0)[0]
         if name not in args:
-            raise UserError(f"prompt_template uses {{{name}}}, which this question does not provide "
+            raise UserError(f"`prompt_template` uses {{{name}}}, which this question does not provide "
                             f"(it provides {', '.join(sorted(args))})")
         return args[name]
     return _FIELD.sub(substitute, template)

@@ -42,6 +42,8 @@ def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lamb
     repaired = repair_tail(path)
     if repaired:
         print(f"{path}: {repaired}", file=sys.stderr)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a rewrite killed before its rename
+        leftover.unlink()
     if not path.exists():
         return set()
     complete = {record_id(record, f"{path}:{lineno}"): is_complete(record) for lineno, record in iter_jsonl(path)}

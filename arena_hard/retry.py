@@ -1,7 +1,8 @@
 """Retries, written once: which failures are worth another attempt, and how long to wait.
 
 `classify` turns any exception from a provider call into a `Failure` of one of three kinds:
-  - "retry":   429, 408/409/425, 5xx, timeouts, dropped connections, garbled or empty responses;
+  - "retry":   429, 408/409/425, 5xx, timeouts, dropped connections, garbled responses, and an empty
+               answer once (it tends to repeat);
   - "request": this request will never succeed (400, 413, 422, ...): report it, do not retry;
   - "model":   no request to this model will succeed (401, 403, 404): stop calling it.
 `RetryPolicy.delay` gives exponential backoff with jitter, or the server's Retry-After."""
@@ -21,7 +22,9 @@ _NOT_RETRYABLE_5XX = {501, 505}
 # may succeed if sent again; matched by name so that no SDK has to be imported to classify.
 _TRANSIENT_NAMES = {"APITimeoutError", "APIConnectionError", "APIResponseValidationError", "TimeoutError",
                     "TimeoutException", "TransportError", "RemoteProtocolError", "JSONDecodeError",
-                    "EmptyResponse", "ConnectionError"}
+                    "ConnectionError"}
+# An empty answer at temperature 0 tends to come back empty: one more attempt, not the whole budget.
+EMPTY_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,14 @@ class Failure:
     status: int | None  # the HTTP status, when there was a response
     message: str
     retry_after: float | None = None
+    attempt_limit: int | None = None  # fewer attempts than the policy's for this kind of failure
 
     def describe(self) -> str:
         return f"{self.status} {self.message}" if self.status is not None else self.message
 
 
 class EmptyResponse(Exception):
-    """The API answered 200 with no text; treated as transient."""
+    """The API answered 200 with no text: tried once more, then reported."""
 
 
 def parse_retry_after(headers: object) -> float | None:
@@ -99,6 +103,8 @@ def classify(error: BaseException, redact: Callable[[str], str] = _unchanged) ->
             kind = REQUEST
         return Failure(kind, status, _message(error, redact), retry_after)
     names = {cls.__name__ for cls in type(error).__mro__}
+    if isinstance(error, EmptyResponse):
+        return Failure(RETRY, None, f"{type(error).__name__}: {_message(error, redact)}", attempt_limit=EMPTY_ATTEMPTS)
     if names & _TRANSIENT_NAMES:
         return Failure(RETRY, None, f"{type(error).__name__}: {_message(error, redact)}")
     return Failure(REQUEST, None, f"{type(error).__name__}: {_message(error, redact)}")

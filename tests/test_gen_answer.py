@@ -171,12 +171,13 @@ def test_inline_think_block_is_split_off(ws, fake_api):
     assert (turn["content"], turn["reasoning"]) == ("The answer is 4.", "let me see")
 
 
-def test_empty_answers_are_retried_not_recorded(ws, fake_api):
-    server = fake_api(faults=FaultPlan(schedule={1: "empty", 2: "empty"}))
-    setup(ws, server, count=1, parallel=1)
-    assert gen_answer.main([]) == 0
-    assert answer_contents(ws)["q000"] == answer_text(questions(1)[0]["turns"][0]["content"])
-    assert len(server.requests) == 3
+def test_an_empty_answer_is_tried_once_more_then_reported(ws, fake_api, capsys):
+    server = fake_api(faults=FaultPlan(matching=(("number 0:", "empty"),), schedule={2: "empty"}))
+    setup(ws, server, count=2, parallel=1)
+    assert gen_answer.main([]) == 1
+    assert server.count_containing("number 0:") == 2  # not the whole retry budget
+    assert "failed: m question q000: EmptyResponse" in capsys.readouterr().err
+    assert list(answer_contents(ws)) == ["q001"]  # its first reply was empty too, the second was not
 
 
 def test_several_endpoints_share_the_load(ws, fake_api):
@@ -257,3 +258,14 @@ def test_kill_9_loses_only_requests_in_flight_and_rerun_completes(ws, fake_api, 
     for row in questions(60):
         if row["question_id"] in answered:
             assert asked[row["turns"][0]["content"]] == 1  # finished work is never asked again
+
+
+def test_endpoint_with_a_bad_key_is_dropped_while_the_other_serves(ws, fake_api):
+    refusing, healthy = fake_api(faults=FaultPlan(rate=1.0, mix={"401": 1.0})), fake_api()
+    setup(ws, healthy, count=20, parallel=2)
+    entry = model_entry(refusing.openai_base_url, parallel=2)
+    entry["endpoints"].append({"api_base": healthy.openai_base_url, "api_key": "test-key"})
+    ws.write_api_config({"m": entry})
+    assert gen_answer.main([]) == 0
+    assert len(healthy.requests) == 20
+    assert len(refusing.requests) <= 2  # at most the requests in flight when its first 401 came back

@@ -7,7 +7,11 @@ import os
 import pytest
 
 from arena_hard.errors import UserError
-from arena_hard.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, read_jsonl, repair_tail
+from arena_hard.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, repair_tail
+
+
+def read_jsonl(path, skip_truncated_tail=False):
+    return [record for _, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]
 
 
 def write(path, data: bytes):

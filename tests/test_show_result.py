@@ -264,3 +264,25 @@ def test_duplicate_rows_keep_the_last_and_say_so(bench):
 def test_load_bootstrap_needs_load_battles(bench):
     assert_one_line_error(run_script(bench, "--load-bootstrap"), "--load-bootstrap needs --load-battles")
     assert_one_line_error(run_script(bench, "--style-control", "--length-control-only"), "not allowed with")
+
+
+def test_loaded_battles_with_several_first_models_anchor_at_gpt_4_0314_as_upstream(bench, capsys):
+    run(capsys, "--num-rounds", "5")
+    battles = bench / "data" / "arena_hard_battles.jsonl"
+    with open(battles, "a", encoding="utf-8") as handle:  # a non-baseline pair, as a general graph has
+        handle.write(json.dumps({"question_id": "q0", "model_a": "alpha", "model_b": "beta", "winner": "model_a"}) + "\n")
+    out, _ = run(capsys, "--num-rounds", "5", "--load-battles")
+    assert any(line.startswith("gpt-4-0314 ") and "score: 50.0 " in line for line in out)
+
+
+def test_a_model_absent_from_some_resamples_gets_a_ci_from_the_others(tmp_path, monkeypatch, capsys):
+    write_questions(tmp_path, QUESTIONS)
+    for model in (BASELINE, "alpha", "rare"):
+        write_answers(tmp_path, model, QUESTIONS)
+    write_judgments(tmp_path, "alpha", ALPHA)
+    write_judgments(tmp_path, "rare", [("q0", "B>A", None)])  # one battle among 14: absent from ~1/3 of resamples
+    monkeypatch.chdir(tmp_path)
+    out, err = run(capsys, "--num-rounds", "30")
+    rare = next(line for line in out if line.startswith("rare "))
+    assert "nan" not in rare
+    assert "rare (" in err and "absent from some bootstrap resamples" in err
