@@ -18,7 +18,7 @@ from arena_hard.client import ModelClient
 from arena_hard.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
 from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.pipeline import open_output, run_model
-from arena_hard.providers import ChatRequest
+from arena_hard.providers import ChatRequest, check_credentials
 from arena_hard.records import Bench, Question, load_questions
 from arena_hard.textstats import conv_metadata, count_tokens
 
@@ -53,7 +53,11 @@ def prompt_counter(model: ModelConfig) -> tuple[Callable[[str], int], int] | Non
     except ImportError:
         raise UserError(f"model {model.name!r}: tokenizer {model.tokenizer!r} needs the transformers package: "
                         "pip install -r requirements-optional.txt (or use tokenizer: cl100k_base)") from None
-    tokenizer = AutoTokenizer.from_pretrained(model.tokenizer)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model.tokenizer)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{model.source}: `{model.name}.tokenizer` {model.tokenizer!r} cannot be loaded "
+                        f"({' '.join(str(error).split())[:200]}); use cl100k_base or a Hugging Face tokenizer name") from None
     return (lambda text: len(tokenizer(text)["input_ids"])), TOKENIZER_MARGIN["huggingface"]
 
 
@@ -128,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_answer_settings(Path(args.setting_file))
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
+    if not args.dry_run:
+        for model in models.values():
+            check_credentials(model)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
     plans = []

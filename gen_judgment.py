@@ -21,7 +21,7 @@ from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.judge_labels import read_verdicts
 from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.pipeline import finish_output, open_output, run_model
-from arena_hard.providers import ChatRequest
+from arena_hard.providers import ChatRequest, check_credentials
 from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.textstats import count_tokens
 
@@ -155,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not settings.model_list:
         raise UserError(f"{args.setting_file}: `model_list` is empty; name the models to judge (or use --model-list)")
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
+    if not args.dry_run:
+        check_credentials(judge)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
     baseline = None

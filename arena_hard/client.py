@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arena_hard.config import ModelConfig
-from arena_hard.providers import PROVIDERS, ChatRequest, ChatResult
+from arena_hard.providers import PROVIDERS, ChatRequest, ChatResult, make_client
 from arena_hard.retry import MODEL, REQUEST, RETRY, Failure, classify
 
 ENDPOINT_FAILURES_BEFORE_REST = 3
@@ -59,9 +59,8 @@ class ModelClient:
     stopped: Failure | None = None
 
     def __post_init__(self) -> None:
-        provider = PROVIDERS[self.config.api_type]
-        self._call = provider.call
-        self._slots = [_EndpointSlot(provider.make_client(self.config, endpoint)) for endpoint in self.config.endpoints]
+        self._call = PROVIDERS[self.config.api_type].call
+        self._slots = [_EndpointSlot(make_client(self.config, endpoint)) for endpoint in self.config.endpoints]
         self._semaphore = asyncio.Semaphore(self.config.parallel)
         self._next_slot = 0
         self._requests_failed_in_row = 0

@@ -247,6 +247,7 @@ class ModelConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     mock: dict[str, Any] = field(default_factory=dict)
     env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
+    source: str = "the endpoint file"  # the file the entry comes from, for messages
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -333,6 +334,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         ),
         mock=mock_options,
         env_values=tuple(value for value in used if value),
+        source=str(path),
     )
 
 

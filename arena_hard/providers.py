@@ -1,7 +1,8 @@
 """One small function per API type behind one signature: `call(client, model, request) -> ChatResult`.
 
-`PROVIDERS` maps an `api_type` of api_config.yaml to its Provider: how to make one client for an
-endpoint (made once and reused for every call) and how to send one chat request with it. Failures
+`PROVIDERS` maps an `api_type` of api_config.yaml to its Provider: the SDK client's options for an
+endpoint (checked before any call: a missing key is a one-line error), how to make that client (once,
+reused for every call) and how to send one chat request with it. Failures
 are exceptions, classified by arena_hard.retry; no function here retries or returns a placeholder.
 The SDKs are imported only when their api_type is used."""
 from __future__ import annotations
@@ -36,7 +37,8 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class Provider:
-    make_client: Callable[[ModelConfig, Endpoint], Any]
+    client_options: Callable[[ModelConfig, Endpoint], dict[str, Any]]  # UserError when credentials are missing
+    new_client: Callable[[dict[str, Any]], Any]
     call: Callable[[Any, ModelConfig, ChatRequest], Awaitable[ChatResult]]
 
 
@@ -65,8 +67,20 @@ def _sdk(module: str) -> Any:
 
 
 def _no_key(model: ModelConfig, variable: str) -> UserError:
-    return UserError(f"model {model.name!r}: no API key; export {variable}=... or set endpoints[].api_key "
-                     "(e.g. api_key: ${MY_KEY}) in the endpoint file")
+    return UserError(f"{model.source}: `{model.name}` has no API key; export {variable}=... or set "
+                     "endpoints[].api_key (e.g. api_key: ${MY_KEY})")
+
+
+def make_client(model: ModelConfig, endpoint: Endpoint) -> Any:
+    """The SDK client for one endpoint, made once and reused for every call to it."""
+    provider = PROVIDERS[model.api_type]
+    return provider.new_client(provider.client_options(model, endpoint))
+
+
+def check_credentials(model: ModelConfig) -> None:
+    """Raise the UserError a missing key or address would raise later, before any call is made."""
+    for endpoint in model.endpoints:
+        PROVIDERS[model.api_type].client_options(model, endpoint)
 
 
 # --- OpenAI and OpenAI-compatible servers (vLLM, SGLang, TGI, OpenRouter, ...) ---------------
@@ -80,24 +94,30 @@ def _openai_key(model: ModelConfig, endpoint: Endpoint) -> str:
     raise _no_key(model, "OPENAI_API_KEY")
 
 
-def make_openai_client(model: ModelConfig, endpoint: Endpoint) -> Any:
-    openai = _sdk("openai")
-    return openai.AsyncOpenAI(api_key=_openai_key(model, endpoint), base_url=endpoint.api_base,
-                              timeout=model.timeout, max_retries=0)
+def openai_options(model: ModelConfig, endpoint: Endpoint) -> dict[str, Any]:
+    return {"api_key": _openai_key(model, endpoint), "base_url": endpoint.api_base, "timeout": model.timeout,
+            "max_retries": 0}
 
 
-def make_azure_client(model: ModelConfig, endpoint: Endpoint) -> Any:
-    openai = _sdk("openai")
+def new_openai_client(options: dict[str, Any]) -> Any:
+    return _sdk("openai").AsyncOpenAI(**options)
+
+
+def azure_options(model: ModelConfig, endpoint: Endpoint) -> dict[str, Any]:
     key = endpoint.api_key or os.environ.get("AZURE_OPENAI_API_KEY")
     base = endpoint.api_base or os.environ.get("AZURE_OPENAI_ENDPOINT")
     version = endpoint.api_version or os.environ.get("OPENAI_API_VERSION")
     if not key:
         raise _no_key(model, "AZURE_OPENAI_API_KEY")
     if not base or not version:
-        raise UserError(f"model {model.name!r}: api_type azure needs endpoints[].api_base and api_version "
-                        "(or AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION)")
-    return openai.AsyncAzureOpenAI(azure_endpoint=base, api_key=key, api_version=version,
-                                   timeout=model.timeout, max_retries=0)
+        raise UserError(f"{model.source}: `{model.name}` (api_type azure) needs endpoints[].api_base and "
+                        "api_version (or AZURE_OPENAI_ENDPOINT and OPENAI_API_VERSION)")
+    return {"azure_endpoint": base, "api_key": key, "api_version": version, "timeout": model.timeout,
+            "max_retries": 0}
+
+
+def new_azure_client(options: dict[str, Any]) -> Any:
+    return _sdk("openai").AsyncAzureOpenAI(**options)
 
 
 async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
@@ -123,13 +143,15 @@ async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> 
 
 # --- Anthropic -------------------------------------------------------------------------------
 
-def make_anthropic_client(model: ModelConfig, endpoint: Endpoint) -> Any:
-    anthropic = _sdk("anthropic")
+def anthropic_options(model: ModelConfig, endpoint: Endpoint) -> dict[str, Any]:
     key = endpoint.api_key or os.environ.get("ANTHROPIC_API_KEY")
     if not key:
         raise _no_key(model, "ANTHROPIC_API_KEY")
-    return anthropic.AsyncAnthropic(api_key=key, base_url=endpoint.api_base, timeout=model.timeout,
-                                    max_retries=0)
+    return {"api_key": key, "base_url": endpoint.api_base, "timeout": model.timeout, "max_retries": 0}
+
+
+def new_anthropic_client(options: dict[str, Any]) -> Any:
+    return _sdk("anthropic").AsyncAnthropic(**options)
 
 
 async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
@@ -154,7 +176,11 @@ async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) 
 
 # --- mock: offline, deterministic, no network -------------------------------------------------
 
-def make_mock_client(model: ModelConfig, endpoint: Endpoint) -> None:
+def mock_options(model: ModelConfig, endpoint: Endpoint) -> dict[str, Any]:
+    return {}
+
+
+def new_mock_client(options: dict[str, Any]) -> None:
     return None
 
 
@@ -164,8 +190,8 @@ async def call_mock(client: None, model: ModelConfig, request: ChatRequest) -> C
 
 
 PROVIDERS: dict[str, Provider] = {
-    "openai": Provider(make_openai_client, call_openai),
-    "azure": Provider(make_azure_client, call_openai),
-    "anthropic": Provider(make_anthropic_client, call_anthropic),
-    "mock": Provider(make_mock_client, call_mock),
+    "openai": Provider(openai_options, new_openai_client, call_openai),
+    "azure": Provider(azure_options, new_azure_client, call_openai),
+    "anthropic": Provider(anthropic_options, new_anthropic_client, call_anthropic),
+    "mock": Provider(mock_options, new_mock_client, call_mock),
 }

@@ -269,3 +269,15 @@ def test_endpoint_with_a_bad_key_is_dropped_while_the_other_serves(ws, fake_api)
     assert gen_answer.main([]) == 0
     assert len(healthy.requests) == 20
     assert len(refusing.requests) <= 2  # at most the requests in flight when its first 401 came back
+
+
+def test_missing_key_is_one_line_before_any_model_is_asked(ws, fake_api, tmp_path, monkeypatch):
+    server = fake_api()
+    ws.write_questions(questions(2))
+    ws.write_api_config({"first": model_entry(server.openai_base_url),
+                         "second": {"model_name": "x", "endpoints": None, "api_type": "anthropic"}})
+    ws.write_answer_config(["first", "second"])
+    result = run_script("gen_answer.py", cwd=tmp_path, env={"ANTHROPIC_API_KEY": ""})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "config/api_config.yaml: `second` has no API key; export ANTHROPIC_API_KEY" in result.stderr
+    assert server.requests == [] and not ws.answer_file("first").exists()

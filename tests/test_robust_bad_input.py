@@ -198,7 +198,7 @@ BAD_INPUTS = [
     Case("endpoint file: model missing", drop_key(API_CONFIG, MODEL), GA, (API_CONFIG, f"no entry for '{MODEL}'")),
     Case("endpoint file: a list", write_text(API_CONFIG, "- model-1\n"), GA, (API_CONFIG, "expected a mapping")),
     Case("endpoint file: openai model with no key anywhere", set_key(API_CONFIG, MODEL, {"api_type": "openai"}), GA,
-         (f"model '{MODEL}'", "OPENAI_API_KEY")),
+         (API_CONFIG, f"`{MODEL}` has no API key", "OPENAI_API_KEY")),
     Case("judge config: invalid regex", set_key(JUDGE_CONFIG, "regex_pattern", r"\[\[([AB<>=]+\]\]"), GJ,
          (JUDGE_CONFIG, "`regex_pattern`", "not a valid regular expression")),
     Case("judge config: prompt_template a number", set_key(JUDGE_CONFIG, "prompt_template", 5), GJ,
