@@ -132,11 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_answer_settings(Path(args.setting_file))
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
+    bench = Bench(settings.bench_name)
+    questions = load_questions(bench.question_file)
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
-    bench = Bench(settings.bench_name)
-    questions = load_questions(bench.question_file)
     plans = []
     for name in settings.model_list:  # every model's inputs are checked before any model is asked anything
         output = bench.answer_file(name)

@@ -155,10 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not settings.model_list:
         raise UserError(f"{args.setting_file}: `model_list` is empty; name the models to judge (or use --model-list)")
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
-    if not args.dry_run:
-        check_credentials(judge)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
+    if not args.dry_run:
+        check_credentials(judge)
     baseline = None
     if settings.baseline:
         path = bench.answer_file(settings.baseline_model)
