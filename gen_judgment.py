@@ -102,20 +102,21 @@ def load_reference_answers(bench: Bench, settings: JudgeSettings) -> list[dict[s
     return references
 
 
-def plan_jobs(bench: Bench, settings: JudgeSettings, questions: Sequence[Question], model: str,
-              baseline: dict[str, Answer] | None, references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
+def plan_jobs(bench: Bench, questions: Sequence[Question], model: str, baseline: dict[str, Answer] | None,
+              references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
     """The model's judge jobs, and the ids of questions that cannot be judged (an answer is missing)."""
     path = bench.answer_file(model)
     answers = load_answers(path) if path.exists() else {}
     jobs, missing = [], []
     for question in questions:
         qid = question.question_id
-        if answers.get(qid) is None or (baseline is not None and baseline.get(qid) is None) or \
-                any(reference.get(qid) is None for reference in references):
+        answer = answers.get(qid)
+        base = baseline.get(qid) if baseline is not None else None
+        refs = tuple(reference.get(qid) for reference in references)
+        if answer is None or (baseline is not None and base is None) or None in refs:
             missing.append(qid)
-            continue
-        jobs.append(JudgeJob(question, answers[qid], baseline.get(qid) if baseline is not None else None,
-                             tuple(reference[qid] for reference in references)))
+        else:
+            jobs.append(JudgeJob(question, answer, base, refs))
     return jobs, missing
 
 
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     games_per_record = 2 if settings.pairwise else 1
     plans = []
     for model in settings.model_list:  # every model's inputs are checked before the judge is asked anything
-        jobs, missing = plan_jobs(bench, settings, questions, model, baseline, references)
+        jobs, missing = plan_jobs(bench, questions, model, baseline, references)
         check_template_fields(args.setting_file, settings, jobs)
         output = bench.judgment_file(settings.judge_model, model)
         done = open_output(output, lambda record: isinstance(record.get("games"), list)

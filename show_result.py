@@ -24,7 +24,7 @@ from arena_hard.battles import Battles, Records, read_battles, records_to_battle
 from arena_hard.consistency import judge_consistency
 from arena_hard.errors import ArgumentParser, UserError, run_main
 from arena_hard.jsonl import atomic_write_jsonl, iter_jsonl
-from arena_hard.judge_labels import NO_VERDICT
+from arena_hard.judge_labels import DEFAULT_WEIGHT, NO_VERDICT
 from arena_hard.leaderboard import format_line, leaderboard_rows, output_stem, write_leaderboard
 from arena_hard.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
 from arena_hard.records import Bench
@@ -49,7 +49,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--load-bootstrap", action="store_true",
                         help=f"take the bootstrap rounds from {BOOTSTRAP_FILE} (needs --load-battles)")
     parser.add_argument("--show-elo", action="store_true", help="print ratings (baseline = 1000) instead of win rates")
-    parser.add_argument("--weight", type=int, default=3, help="battles a strong verdict (A>>B) counts as")
+    parser.add_argument("--weight", type=int, default=DEFAULT_WEIGHT, help="battles a strong verdict (A>>B) counts as")
     parser.add_argument("--num-rounds", type=int, default=100, help="bootstrap rounds")
     parser.add_argument("--output", action="store_true", help=f"also write CSV and JSON under {LEADERBOARD_DIR}/")
     parser.add_argument("--first-game-only", action="store_true", help="score game 1 of each judgment only")

@@ -21,6 +21,7 @@ from arena_hard.concurrency import map_unordered
 from arena_hard.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
 from arena_hard.records import Question, record_id
 
+
 @dataclass(frozen=True)
 class JobFailure:
     question_id: str
