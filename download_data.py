@@ -21,13 +21,13 @@ import urllib.parse
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
-from arena_hard.download import (GITHUB_RAW_ROOT, OFFICIAL_BENCH, UPSTREAM_COMMIT, UPSTREAM_REPO, exit_status,
+from arena_hard.download.kit import (GITHUB_RAW_ROOT, OFFICIAL_BENCH, UPSTREAM_COMMIT, UPSTREAM_REPO, exit_status,
                                  kit_files, summary, sync_files)
-from arena_hard.errors import ArgumentParser, run_main
-from arena_hard.hf_hub import (DEFAULT_JUDGE, HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
+from arena_hard.core.errors import ArgumentParser, run_main
+from arena_hard.download.hub import (DEFAULT_JUDGE, HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
                                plan_pregenerated)
-from arena_hard.http_fetch import FetchError, HttpClient
-from arena_hard.retry import RetryPolicy
+from arena_hard.download.http import FetchError, HttpClient
+from arena_hard.models.retry import RetryPolicy
 
 BASE_URL_ENV = "ARENA_HARD_BASE_URL"
 HF_BASE_URL_ENV = "HF_ENDPOINT"  # the variable huggingface_hub itself reads for a mirror

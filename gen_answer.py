@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arena_hard.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
-from arena_hard.errors import ArgumentParser, UserError, run_main
-from arena_hard.pipeline import open_output, run_model
-from arena_hard.records import Bench, Question, load_questions
-from arena_hard.textstats import conv_metadata, count_tokens
+from arena_hard.core.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
+from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.generate.pipeline import open_output, run_model
+from arena_hard.core.records import Bench, Question, load_questions
+from arena_hard.core.textstats import conv_metadata, count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
 
 TIKTOKEN_NAMES = ("cl100k_base", "tiktoken")

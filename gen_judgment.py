@@ -13,15 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arena_hard.battles import combine_judges
-from arena_hard.consistency import judge_consistency
-from arena_hard.config import JudgeSettings, load_judge_settings, load_model_configs
-from arena_hard.errors import ArgumentParser, UserError, run_main
-from arena_hard.judge_labels import read_verdicts
-from arena_hard.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
-from arena_hard.pipeline import finish_output, open_output, run_model
-from arena_hard.records import Answer, Bench, Question, load_answers, load_questions
-from arena_hard.textstats import count_tokens
+from arena_hard.scoring.battles import combine_judges
+from arena_hard.scoring.consistency import judge_consistency
+from arena_hard.core.config import JudgeSettings, load_judge_settings, load_model_configs
+from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.scoring.judge_labels import read_verdicts
+from arena_hard.generate.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.generate.pipeline import finish_output, open_output, run_model
+from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
+from arena_hard.core.textstats import count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
 
 

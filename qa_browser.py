@@ -16,11 +16,11 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from arena_hard.browser_data import (DEFAULT_BASELINE, DEFAULT_BENCH, DEFAULT_JUDGE, BenchData,
+from arena_hard.browser.data import (DEFAULT_BASELINE, DEFAULT_BENCH, DEFAULT_JUDGE, BenchData,
                                      QuestionFilter, Show, View, md_name)
-from arena_hard.config import load_yaml
-from arena_hard.errors import ArgumentParser, UserError, run_main
-from arena_hard.records import Bench
+from arena_hard.core.config import load_yaml
+from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.records import Bench
 
 if TYPE_CHECKING:
     import gradio

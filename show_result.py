@@ -20,16 +20,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from arena_hard.battles import Battles, Records, read_battles, records_to_battles, write_battles
-from arena_hard.consistency import judge_consistency
-from arena_hard.errors import ArgumentParser, UserError, run_main
-from arena_hard.jsonl import atomic_write_jsonl, iter_jsonl
-from arena_hard.judge_labels import DEFAULT_WEIGHT, NO_VERDICT
-from arena_hard.leaderboard import format_line, leaderboard_rows, output_stem, write_leaderboard
-from arena_hard.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
-from arena_hard.records import Bench
-from arena_hard.score_inputs import AnswerFiles, cache_for, load_records, question_categories
-from arena_hard import style_control
+from arena_hard.scoring.battles import Battles, Records, read_battles, records_to_battles, write_battles
+from arena_hard.scoring.consistency import judge_consistency
+from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
+from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, NO_VERDICT
+from arena_hard.scoring.leaderboard import format_line, leaderboard_rows, output_stem, write_leaderboard
+from arena_hard.scoring.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
+from arena_hard.core.records import Bench
+from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
+from arena_hard.scoring import style_control
 
 DEFAULT_BASELINE = "gpt-4-0314"
 BATTLES_FILE = Path("data") / "arena_hard_battles.jsonl"
@@ -192,7 +192,7 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
         paths = write_leaderboard(LEADERBOARD_DIR, output_stem(date, scope.category, args.style), rows, date, settings)
         print(f"wrote {' and '.join(str(p) for p in paths)}", file=sys.stderr)
     if args.plot:
-        from arena_hard.leaderboard_plot import plot_leaderboard
+        from arena_hard.scoring.leaderboard_plot import plot_leaderboard
         path = args.plot.with_name(f"{args.plot.stem}{suffix}{args.plot.suffix or '.png'}")
         title = f"{args.bench_name}{where}: against {baseline}, judged by {', '.join(judges)}"
         plot_leaderboard(path, rows, title, args.show_elo, INIT_RATING if args.show_elo else 50.0)

@@ -15,13 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from arena_hard.client import CallFailed, ModelClient, Usage
-from arena_hard.config import (AnswerSettings, JudgeSettings, ModelConfig, load_answer_settings, load_judge_settings,
+from arena_hard.models.client import CallFailed, ModelClient, Usage
+from arena_hard.core.config import (AnswerSettings, JudgeSettings, ModelConfig, load_answer_settings, load_judge_settings,
                                load_model_configs, load_yaml)
-from arena_hard.jsonl import iter_jsonl
-from arena_hard.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
-from arena_hard.records import Answer, Bench, Judgment, Question, load_answers, load_judgments, record_id
-from arena_hard.records import load_questions as load_typed_questions
+from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
+from arena_hard.core.records import Answer, Bench, Judgment, Question, load_answers, load_judgments, record_id
+from arena_hard.core.records import load_questions as load_typed_questions
 
 __all__ = [
     "PROVIDERS", "Provider", "ChatRequest", "ChatResult", "ModelClient", "CallFailed", "Usage", "check_credentials",

@@ -30,7 +30,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 import gen_answer  # noqa: E402
 import gen_judgment  # noqa: E402
-from arena_hard.textstats import count_tokens  # noqa: E402
+from arena_hard.core.textstats import count_tokens  # noqa: E402
 from pipeline_helpers import Workspace, model_entry, questions, read_jsonl, write_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The slow, straightforward reference for the scores: upstream's per-battle logistic regression,
 written out (one design row per battle copy, Newton's method on the full matrix), and upstream's
 bootstrap (a fresh fit on each `choice(n, n)` resample of the battle rows). Used by the tests and
-the benchmark to check the fast paths in arena_hard.ratings and arena_hard.style_control."""
+the benchmark to check the fast paths in arena_hard.scoring.ratings and arena_hard.scoring.style_control."""
 from __future__ import annotations
 
 import math

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from arena_hard.config import load_answer_settings, load_judge_settings, load_model_configs
-from arena_hard.errors import UserError
+from arena_hard.core.config import load_answer_settings, load_judge_settings, load_model_configs
+from arena_hard.core.errors import UserError
 from tests.conftest import REPO_ROOT
 
 OFFICIAL_SHA256 = "6e001736bacacdb1591ffca7eec953a7089f8f5604872d1ca4f9a6f9de1ee451"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from arena_hard.config import load_judge_settings
-from arena_hard.download import GIT_SHA1, SHA256, UPSTREAM_COMMIT, Checksum
-from arena_hard.errors import UserError
-from arena_hard.hf_hub import ListedFile, Selection, select_pregenerated
+from arena_hard.core.config import load_judge_settings
+from arena_hard.download.kit import GIT_SHA1, SHA256, UPSTREAM_COMMIT, Checksum
+from arena_hard.core.errors import UserError
+from arena_hard.download.hub import ListedFile, Selection, select_pregenerated
 from conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "download_data.py"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from arena_hard.errors import UserError, run_main
+from arena_hard.core.errors import UserError, run_main
 
 
 def run(main, capsys):
@@ -28,7 +28,7 @@ def test_file_system_error_is_one_line_naming_the_file(capsys):
 
 
 def test_a_closed_pipe_ends_quietly():
-    code = ("import sys; from arena_hard.errors import run_main\n"
+    code = ("import sys; from arena_hard.core.errors import run_main\n"
             "def main(argv):\n    [print('line ' * 50) for _ in range(100000)]\n    return 0\n"
             "run_main(main)")
     writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -19,7 +19,7 @@ import anthropic
 import openai
 import pytest
 
-from arena_hard import retry
+from arena_hard.models import retry
 from fake_api_server import (DROP, EMPTY, MALFORMED, OK, RETRY_AFTER_429, STALL, TRANSIENT_MIX, AnswerMarkers,
                              FaultPlan, JudgeResponder, ParsedRequest, Reply, answer_text)
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import gen_answer
-from arena_hard.textstats import conv_metadata, count_tokens
+from arena_hard.core.textstats import conv_metadata, count_tokens
 from fake_api_server import FaultPlan, Reply, answer_text
 from pipeline_helpers import Workspace, model_entry, question, questions, read_jsonl, run_script
 

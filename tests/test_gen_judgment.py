@@ -9,7 +9,7 @@ import pytest
 
 import gen_answer
 import gen_judgment
-from arena_hard.judging import CONTINUE_PROMPT
+from arena_hard.generate.judging import CONTINUE_PROMPT
 from fake_api_server import (AnswerMarkers, FaultPlan, JudgeResponder, Reply, length_verdict)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, BENCH, TEMPLATE, Workspace, model_entry, question,
                               questions, read_jsonl, run_script, write_jsonl)
@@ -199,7 +199,7 @@ def test_judge_and_model_overrides(ws, fake_api):
 
 
 def test_dry_run_counts_calls_and_prompt_tokens(ws, fake_api, capsys):
-    from arena_hard.textstats import count_tokens
+    from arena_hard.core.textstats import count_tokens
 
     server = fake_api(JudgeResponder(MARKERS))
     rows = setup(ws, server, count=3)

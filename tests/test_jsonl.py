@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from arena_hard.errors import UserError
-from arena_hard.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, repair_tail
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl, repair_tail
 
 
 def read_jsonl(path, skip_truncated_tail=False):
@@ -98,7 +98,7 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
 
 
 def test_rewrite_sorted_unique_keeps_the_last_line_of_each_key_byte_for_byte(tmp_path):
-    from arena_hard.jsonl import rewrite_sorted_unique
+    from arena_hard.core.jsonl import rewrite_sorted_unique
 
     path = write(tmp_path / "a.jsonl", b'{"id": "b", "v": 1}\n{"id":"a",  "v": 1}\n\n{"id": "b", "v": 2}\n')
     rewrite_sorted_unique(path, lambda record, where: record["id"])

@@ -1,12 +1,12 @@
-"""Template filling and verdict parsing, pinned by examples (arena_hard.judging)."""
+"""Template filling and verdict parsing, pinned by examples (arena_hard.generate.judging)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from arena_hard.errors import UserError
-from arena_hard.judging import fill_template, game_prompt_args, parse_verdict, template_fields
+from arena_hard.core.errors import UserError
+from arena_hard.generate.judging import fill_template, game_prompt_args, parse_verdict, template_fields
 
 V01 = (re.compile(r"\[\[([AB<>=]+)\]\]"),)
 

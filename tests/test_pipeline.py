@@ -1,7 +1,7 @@
-"""The shared run loop's file handling (arena_hard.pipeline): what a resume finds and cleans up."""
+"""The shared run loop's file handling (arena_hard.generate.pipeline): what a resume finds and cleans up."""
 from __future__ import annotations
 
-from arena_hard.pipeline import finish_output, open_output
+from arena_hard.generate.pipeline import finish_output, open_output
 
 
 def test_resume_repairs_the_tail_and_removes_a_killed_rewrites_temp_file(tmp_path, capsys):

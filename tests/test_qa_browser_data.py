@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from arena_hard.browser_data import (DEFAULT_BASELINE, BenchData, QuestionFilter, Show, Winner,
+from arena_hard.browser.data import (DEFAULT_BASELINE, BenchData, QuestionFilter, Show, Winner,
                                      escape_html_outside_code, game_verdict, games_disagree,
                                      model_preferred, question_label)
-from arena_hard.errors import UserError
-from arena_hard.records import Bench, Question
+from arena_hard.core.errors import UserError
+from arena_hard.core.records import Bench, Question
 
 JUDGE = "judge-x"
 BASELINE = DEFAULT_BASELINE

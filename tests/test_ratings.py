@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arena_hard import ratings, style_control
-from arena_hard.battles import WINNERS, Battles
-from arena_hard.errors import UserError
-from arena_hard.leaderboard import win_rate_percent
+from arena_hard.scoring import ratings
+from arena_hard.scoring import style_control
+from arena_hard.scoring.battles import WINNERS, Battles
+from arena_hard.core.errors import UserError
+from arena_hard.scoring.leaderboard import win_rate_percent
 from ratings_oracle import design, oracle_bootstrap, oracle_ratings, oracle_style, win_rate
 
 TIGHT = 1e-6

@@ -1,12 +1,12 @@
-"""Both record formats read into the same typed records (arena_hard.records)."""
+"""Both record formats read into the same typed records (arena_hard.core.records)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from arena_hard.errors import UserError
-from arena_hard.records import load_answers, load_judgments, load_questions
+from arena_hard.core.errors import UserError
+from arena_hard.core.records import load_answers, load_judgments, load_questions
 
 
 def write_jsonl(path, rows):

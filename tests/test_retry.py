@@ -1,4 +1,4 @@
-"""Which failures are retried, and how long the client waits (arena_hard.retry)."""
+"""Which failures are retried, and how long the client waits (arena_hard.models.retry)."""
 from __future__ import annotations
 
 import email.utils
@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from arena_hard.retry import MODEL, REQUEST, RETRY, RetryPolicy, classify, parse_retry_after
+from arena_hard.models.retry import MODEL, REQUEST, RETRY, RetryPolicy, classify, parse_retry_after
 
 
 def openai_status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from arena_hard.battles import battle_lines, combine_judges, records_to_battles
-from arena_hard.errors import UserError
-from arena_hard.judge_labels import LABELS, NO_VERDICT, VerdictTable, read_verdicts
-from arena_hard.judging import fill_template, parse_verdict
-from arena_hard.jsonl import iter_jsonl, repair_tail, rewrite_sorted_unique
-from arena_hard.jsonl_scan import scan_jsonl
-from arena_hard.records import load_answers, load_judgments, load_questions, record_id
+from arena_hard.scoring.battles import battle_lines, combine_judges, records_to_battles
+from arena_hard.core.errors import UserError
+from arena_hard.scoring.judge_labels import LABELS, NO_VERDICT, VerdictTable, read_verdicts
+from arena_hard.generate.judging import fill_template, parse_verdict
+from arena_hard.core.jsonl import iter_jsonl, repair_tail, rewrite_sorted_unique
+from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.core.records import load_answers, load_judgments, load_questions, record_id
 
 settings.register_profile("robust", max_examples=150, deadline=None, database=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

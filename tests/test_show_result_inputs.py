@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from arena_hard import textstats
-from arena_hard.answer_stats import style_table, token_totals
-from arena_hard.errors import UserError
-from arena_hard.jsonl import iter_jsonl
-from arena_hard.jsonl_scan import scan_jsonl
-from arena_hard.score_cache import FileCache
+from arena_hard.core import textstats
+from arena_hard.scoring.answer_stats import style_table, token_totals
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.scoring.score_cache import FileCache
 from show_result_fixtures import write_lines
 
 GOOD = {

@@ -1,10 +1,10 @@
-"""Token and markdown counts match upstream's (arena_hard.textstats)."""
+"""Token and markdown counts match upstream's (arena_hard.core.textstats)."""
 from __future__ import annotations
 
 import pytest
 
-from arena_hard.records import load_answers
-from arena_hard.textstats import conv_metadata, count_tokens, markdown_counts
+from arena_hard.core.records import load_answers
+from arena_hard.core.textstats import conv_metadata, count_tokens, markdown_counts
 
 
 @pytest.mark.parametrize("model, mean", [("gpt-4-0314", 423.262), ("gpt-4-0613", 354.886),

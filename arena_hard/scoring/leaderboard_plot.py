@@ -9,9 +9,9 @@ import io
 from pathlib import Path
 from typing import Sequence
 
-from arena_hard.errors import UserError
-from arena_hard.jsonl import atomic_write_bytes
-from arena_hard.leaderboard import Row
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.scoring.leaderboard import Row
 
 
 def _pyplot():

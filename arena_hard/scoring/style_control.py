@@ -18,9 +18,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from arena_hard.battles import A_WINS, B_WINS, TIE, Battles
-from arena_hard.errors import UserError
-from arena_hard.ratings import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
+from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
+from arena_hard.core.errors import UserError
+from arena_hard.scoring.ratings import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
 
 MODES = {"style": (0, 1, 2, 3), "length": (0,), "markdown": (1, 2, 3)}
 # Upstream's names for the printed coefficients (each is the coefficient of the a-vs-b difference).

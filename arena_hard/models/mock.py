@@ -13,7 +13,7 @@ import random
 import re
 from typing import Any, Iterable, Mapping
 
-from arena_hard.textstats import markdown_counts
+from arena_hard.core.textstats import markdown_counts
 
 STYLES = ("terse", "concise", "detailed")
 _KINDS = {

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from arena_hard.http_fetch import FetchError, HttpClient, describe, body_chunks
-from arena_hard.jsonl import atomic_write_bytes
-from arena_hard.records import Bench
+from arena_hard.download.http import FetchError, HttpClient, describe, body_chunks
+from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.records import Bench
 
 UPSTREAM_REPO = "lm-sys/arena-hard-auto"
 UPSTREAM_COMMIT = "efc012e192b88024a5203f5a28ec8fc0342946df"

@@ -3,7 +3,7 @@
 `PROVIDERS` maps an `api_type` of api_config.yaml to its Provider: the SDK client's options for an
 endpoint (checked before any call: a missing key is a one-line error), how to make that client (once,
 reused for every call) and how to send one chat request with it. Failures
-are exceptions, classified by arena_hard.retry; no function here retries or returns a placeholder.
+are exceptions, classified by arena_hard.models.retry; no function here retries or returns a placeholder.
 The SDKs are imported only when their api_type is used."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from arena_hard import mock
-from arena_hard.config import Endpoint, ModelConfig
-from arena_hard.errors import UserError
-from arena_hard.retry import EmptyResponse
+from arena_hard.models import mock
+from arena_hard.core.config import Endpoint, ModelConfig
+from arena_hard.core.errors import UserError
+from arena_hard.models.retry import EmptyResponse
 
 _THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from arena_hard.errors import UserError
-from arena_hard.jsonl import iter_jsonl
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import iter_jsonl
 
 
 def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

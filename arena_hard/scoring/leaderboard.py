@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from arena_hard.jsonl import atomic_write_text
-from arena_hard.ratings import BASE, SCALE
+from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.scoring.ratings import BASE, SCALE
 
 CSV_COLUMNS = ("model", "score", "rating_q025", "rating_q975", "CI", "avg_tokens", "date")
 

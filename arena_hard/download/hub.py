@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, TypeVar
 
-from arena_hard.download import GIT_SHA1, OFFICIAL_BENCH, SHA256, Checksum, RemoteFile
-from arena_hard.errors import UserError
-from arena_hard.http_fetch import FetchError, HttpClient, NotFound, read_json, next_page_url
-from arena_hard.records import Bench
+from arena_hard.download.kit import GIT_SHA1, OFFICIAL_BENCH, SHA256, Checksum, RemoteFile
+from arena_hard.core.errors import UserError
+from arena_hard.download.http import FetchError, HttpClient, NotFound, read_json, next_page_url
+from arena_hard.core.records import Bench
 
 HF_ROOT = "https://huggingface.co"
 HF_DATASET = "lmarena-ai/arena-hard-auto"

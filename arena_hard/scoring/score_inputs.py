@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from arena_hard.answer_stats import style_table, token_totals
-from arena_hard.battles import Records, combine_judges
-from arena_hard.errors import UserError
-from arena_hard.judge_labels import VerdictTable, read_verdicts
-from arena_hard.records import Bench, load_questions
-from arena_hard.score_cache import CACHE_DIR_NAME, FileCache
+from arena_hard.scoring.answer_stats import style_table, token_totals
+from arena_hard.scoring.battles import Records, combine_judges
+from arena_hard.core.errors import UserError
+from arena_hard.scoring.judge_labels import VerdictTable, read_verdicts
+from arena_hard.core.records import Bench, load_questions
+from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
 
 
 def cache_for(bench: Bench) -> FileCache:

@@ -15,10 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from arena_hard.errors import UserError
-from arena_hard.jsonl import atomic_write_bytes, iter_jsonl
-from arena_hard import judge_labels
-from arena_hard.judge_labels import NO_VERDICT, VerdictTable
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import atomic_write_bytes, iter_jsonl
+from arena_hard.scoring import judge_labels
+from arena_hard.scoring.judge_labels import NO_VERDICT, VerdictTable
 
 A_WINS, B_WINS, TIE = 0, 1, 2
 WINNERS = ("model_a", "model_b", "tie")

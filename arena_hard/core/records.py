@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arena_hard.errors import UserError
-from arena_hard.jsonl import iter_jsonl
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import iter_jsonl
 
 DOWNLOAD_HINT = "run `python download_data.py` to fetch the official arena-hard-v0.1 files"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from arena_hard import judge_labels
-from arena_hard.errors import UserError
-from arena_hard.judge_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
-from arena_hard.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
+from arena_hard.scoring import judge_labels
+from arena_hard.core.errors import UserError
+from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
+from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
                                 load_judgments, load_questions)
 
 DEFAULT_BENCH = "arena-hard-v0.1"

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from arena_hard.errors import UserError
+from arena_hard.core.errors import UserError
 
 TRUNCATED_HINT = (
     "the last line is cut short, the remains of an interrupted run: rerun the script that writes "

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from arena_hard.errors import UserError
+from arena_hard.core.errors import UserError
 
 # Sent, in the same conversation, when the judge's text holds no verdict label.
 CONTINUE_PROMPT = "Please continue your evaluation and finish with your final verdict label."
