@@ -21,13 +21,14 @@ import urllib.parse
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
-from arena_hard.download.kit import (GITHUB_RAW_ROOT, OFFICIAL_BENCH, UPSTREAM_COMMIT, UPSTREAM_REPO, exit_status,
+from arena_hard.download.kit import (GITHUB_RAW_ROOT, UPSTREAM_COMMIT, UPSTREAM_REPO, exit_status,
                                  kit_files, summary, sync_files)
+from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import ArgumentParser, run_main
-from arena_hard.download.hub import (DEFAULT_JUDGE, HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
+from arena_hard.download.hub import (HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
                                plan_pregenerated)
 from arena_hard.download.http import FetchError, HttpClient
-from arena_hard.models.retry import RetryPolicy
+from arena_hard.core.retry_policy import RetryPolicy
 
 BASE_URL_ENV = "ARENA_HARD_BASE_URL"
 HF_BASE_URL_ENV = "HF_ENDPOINT"  # the variable huggingface_hub itself reads for a mirror
@@ -75,10 +76,10 @@ def build_parser() -> ArgumentParser:
                         help=f"also fetch pre-generated answers and judgments from the Hugging Face dataset "
                              f"{HF_DATASET}")
     parser.add_argument("--bench", default=None,
-                        help=f"with --pregenerated: the bench folder on the Hub (default: {OFFICIAL_BENCH})")
+                        help=f"with --pregenerated: the bench folder on the Hub (default: {V0_1.default_bench})")
     parser.add_argument("--judge", action="append", metavar="GLOB",
                         help=f"with --pregenerated: judgments by judges matching GLOB; repeatable; '*' for all "
-                             f"(default: {DEFAULT_JUDGE})")
+                             f"(default: {V0_1.default_judge})")
     parser.add_argument("--model", action="append", metavar="GLOB",
                         help="with --pregenerated: answers and judgments of models matching GLOB; repeatable "
                              "(default: all)")
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.pregenerated:
         hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
                          args.hf_revision)
-        selection = Selection(args.bench or OFFICIAL_BENCH, tuple(args.judge or (DEFAULT_JUDGE,)),
+        selection = Selection(args.bench or V0_1.default_bench, tuple(args.judge or (V0_1.default_judge,)),
                               tuple(args.model or ("*",)))
         try:
             commit, pregenerated = plan_pregenerated(client, hub, selection, args.data_dir,

@@ -14,7 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from arena_hard.core.config import AnswerSettings, ModelConfig, load_answer_settings, load_model_configs
+from arena_hard.core.config import AnswerSettings, load_answer_settings
+from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.generate.pipeline import open_output, run_model
 from arena_hard.core.records import Bench, Question, load_questions

@@ -15,7 +15,9 @@ from typing import Any, Callable, Sequence
 
 from arena_hard.scoring.battles import combine_judges
 from arena_hard.scoring.consistency import judge_consistency
-from arena_hard.core.config import JudgeSettings, load_judge_settings, load_model_configs
+from arena_hard.core.config import JudgeSettings, load_judge_settings
+from arena_hard.core.endpoints import load_model_configs
+from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.scoring.judge_labels import read_verdicts
 from arena_hard.generate.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
@@ -162,13 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     baseline = None
     if settings.baseline:
         path = bench.answer_file(settings.baseline_model)
+        official = version_for(bench.name).default_baseline
         if not path.exists():
             raise UserError(f"{path}: the baseline {settings.baseline_model!r} has no answers; run "
-                            "`python download_data.py` for gpt-4-0314's, or gen_answer.py for your baseline")
+                            f"`python download_data.py` for {official}'s, or gen_answer.py for your baseline")
         baseline = load_answers(path)
         if not baseline:
             raise UserError(f"{path}: the baseline {settings.baseline_model!r} has no answers in this file; "
-                            "run gen_answer.py for it (or `python download_data.py` for gpt-4-0314's)")
+                            f"run gen_answer.py for it (or `python download_data.py` for {official}'s)")
     references = load_reference_answers(bench, settings)
     games_per_record = 2 if settings.pairwise else 1
     plans = []

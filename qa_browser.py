@@ -5,8 +5,8 @@ Reads data/<bench>/question.jsonl, data/<bench>/model_answer/<model>.jsonl and
 data/<bench>/model_judgment/<judge>/<model>.jsonl (either record format); writes nothing. Serves on
 127.0.0.1 unless --host says otherwise; a public gradio link is made only with --share.
 
-    python qa_browser.py [--bench-name arena-hard-v0.1] [--judge-name gpt-4-1106-preview]
-                         [--baseline gpt-4-0314] [--config-file config/judge_config.yaml]
+    python qa_browser.py [--bench-name BENCH] [--judge-name JUDGE] [--baseline MODEL]
+                         [--config-file config/judge_config.yaml]
                          [--host 127.0.0.1] [--port 7860] [--share]
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from arena_hard.browser.data import (DEFAULT_BASELINE, DEFAULT_BENCH, DEFAULT_JUDGE, BenchData,
-                                     QuestionFilter, Show, View, md_name)
-from arena_hard.core.config import load_yaml
+from arena_hard.browser.data import BenchData, QuestionFilter, Show, View, md_name
+from arena_hard.core.bench_version import V0_1, version_for
+from arena_hard.core.config_file import load_yaml
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.records import Bench
 
@@ -35,9 +35,11 @@ CONFIG_KEYS = {"bench_name": "bench_name", "judge_name": "judge_model", "baselin
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(description="Browse questions, answers and judgments in a web page.")
-    parser.add_argument("--bench-name", help=f"the folder under data/ (default {DEFAULT_BENCH})")
-    parser.add_argument("--judge-name", help=f"the folder under model_judgment/ (default {DEFAULT_JUDGE})")
-    parser.add_argument("--baseline", help=f"the model the judge compared the others with (default {DEFAULT_BASELINE})")
+    parser.add_argument("--bench-name", help=f"the folder under data/ (default {V0_1.default_bench})")
+    parser.add_argument("--judge-name", help="the folder under model_judgment/ (default: the bench version's judge, "
+                        f"{V0_1.default_judge} for {V0_1.version})")
+    parser.add_argument("--baseline", help="the model the judge compared the others with (default: the bench "
+                        f"version's baseline, {V0_1.default_baseline} for {V0_1.version})")
     parser.add_argument("--config-file", type=Path,
                         help="a judge config: its bench_name, judge_model and baseline_model fill in flags not given")
     parser.add_argument("--host", default=DEFAULT_HOST,
@@ -52,18 +54,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def resolve_settings(args: argparse.Namespace) -> tuple[str, str, str]:
-    """(bench, judge, baseline): each flag, else the config file's key, else the default."""
+    """(bench, judge, baseline): each flag, else the config file's key, else the default of the bench's
+    version (bench_version.version_for)."""
     config: dict[str, Any] = load_yaml(args.config_file) if args.config_file else {}
-    values = []
-    for flag, default in (("bench_name", DEFAULT_BENCH), ("judge_name", DEFAULT_JUDGE), ("baseline", DEFAULT_BASELINE)):
+
+    def setting(flag: str) -> str | None:
         value = getattr(args, flag)
         if value is None and CONFIG_KEYS[flag] in config:
             value = config[CONFIG_KEYS[flag]]
             if not isinstance(value, str) or not value:
                 raise UserError(f"{args.config_file}: `{CONFIG_KEYS[flag]}` must be a non-empty string, "
                                 f"found {value!r}")
-        values.append(value if value is not None else default)
-    return values[0], values[1], values[2]
+        return value
+
+    bench = setting("bench_name") or V0_1.default_bench
+    version = version_for(bench)
+    return bench, setting("judge_name") or version.default_judge, setting("baseline") or version.default_baseline
 
 
 def build_app(data: BenchData) -> gradio.Blocks:

@@ -22,6 +22,7 @@ import numpy as np
 
 from arena_hard.scoring.battles import Battles, Records, read_battles, records_to_battles, write_battles
 from arena_hard.scoring.consistency import judge_consistency
+from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
 from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, NO_VERDICT
@@ -31,7 +32,6 @@ from arena_hard.core.records import Bench
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring import style_control
 
-DEFAULT_BASELINE = "gpt-4-0314"
 BATTLES_FILE = Path("data") / "arena_hard_battles.jsonl"
 BOOTSTRAP_FILE = Path("data") / "bootstrapping_results.jsonl"
 LEADERBOARD_DIR = Path("leaderboard")
@@ -39,12 +39,13 @@ LEADERBOARD_DIR = Path("leaderboard")
 
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="show_result.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-name", default="arena-hard-v0.1")
+    parser.add_argument("--bench-name", default=V0_1.default_bench)
     judges = parser.add_mutually_exclusive_group()
-    judges.add_argument("--judge-name", default="gpt-4-1106-preview")
+    judges.add_argument("--judge-name", help="the judge whose judgments are scored (default: the bench version's "
+                        f"judge, {V0_1.default_judge} for {V0_1.version})")
     judges.add_argument("--judge-names", nargs="+", metavar="JUDGE", help="pool the battles of several judges")
     parser.add_argument("--baseline", help=f"the model every score is against (default: the baseline the "
-                        f"judgment records name, else {DEFAULT_BASELINE})")
+                        f"judgment records name, else the bench version's: {V0_1.default_baseline} for {V0_1.version})")
     parser.add_argument("--load-battles", action="store_true", help=f"score {BATTLES_FILE} instead of the judgments")
     parser.add_argument("--load-bootstrap", action="store_true",
                         help=f"take the bootstrap rounds from {BOOTSTRAP_FILE} (needs --load-battles)")
@@ -95,14 +96,14 @@ def resolve_anchor(battles: Battles, requested: str | None, where: str) -> int:
     firsts = sorted({battles.models[a] for a in np.unique(battles.model_a).tolist()})
     if len(firsts) == 1:
         return battles.models.index(firsts[0])
-    if DEFAULT_BASELINE in firsts:  # upstream anchors loaded battles to gpt-4-0314 whatever they hold
-        return battles.models.index(DEFAULT_BASELINE)
+    if V0_1.default_baseline in firsts:  # upstream v0.1 anchors loaded battles to its baseline whatever they hold
+        return battles.models.index(V0_1.default_baseline)
     raise UserError(f"the battles{where} have several baselines ({', '.join(firsts)}); choose the anchor with "
                     "--baseline, or score each category on its own with --category")
 
 
 def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:
-    """Saved rounds as (rounds, models), re-anchored to the baseline (upstream anchored them to gpt-4-0314)."""
+    """Saved rounds as (rounds, models), re-anchored to the baseline (upstream v0.1 anchored them to its baseline)."""
     position = {name: i for i, name in enumerate(battles.models)}
     rounds = []
     for lineno, row in iter_jsonl(path):
@@ -214,7 +215,7 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str]) -> tuple[Batt
         if dropped:
             note(f"{dropped} game(s) had no verdict (no score, or a label other than A>>B, A>B, A=B, B>A, B>>A) "
                  "and were left out")
-        battles = records_to_battles(records, args.baseline or DEFAULT_BASELINE, args.weight, args.first_game_only)
+        battles = records_to_battles(records, args.baseline or version_for(args.bench_name).default_baseline, args.weight, args.first_game_only)
         metadata = []
     own = battles.model_a == battles.model_b
     if own.any():
@@ -229,7 +230,7 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str]) -> tuple[Batt
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     bench = Bench(args.bench_name)
-    judges = args.judge_names or [args.judge_name]
+    judges = args.judge_names or [args.judge_name or version_for(args.bench_name).default_judge]
     answers = AnswerFiles(bench, cache_for(bench))
     battles, records, metadata = gather_battles(args, bench, judges)
     counts = None

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.models.client import CallFailed, ModelClient, Usage
-from arena_hard.core.config import (AnswerSettings, JudgeSettings, ModelConfig, load_answer_settings, load_judge_settings,
-                               load_model_configs, load_yaml)
+from arena_hard.core.config import AnswerSettings, JudgeSettings, load_answer_settings, load_judge_settings
+from arena_hard.core.config_file import load_yaml
+from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
 from arena_hard.core.records import Answer, Bench, Judgment, Question, load_answers, load_judgments, record_id

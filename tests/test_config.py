@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from arena_hard.core.config import load_answer_settings, load_judge_settings, load_model_configs
+from arena_hard.core.config import load_answer_settings, load_judge_settings
+from arena_hard.core.endpoints import load_model_configs
 from arena_hard.core.errors import UserError
 from tests.conftest import REPO_ROOT
 

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from arena_hard.browser.data import (DEFAULT_BASELINE, BenchData, QuestionFilter, Show, Winner,
+from arena_hard.browser.data import (BenchData, QuestionFilter, Show, Winner,
                                      escape_html_outside_code, game_verdict, games_disagree,
                                      model_preferred, question_label)
+from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import Bench, Question
 
 JUDGE = "judge-x"
-BASELINE = DEFAULT_BASELINE
+BASELINE = V0_1.default_baseline
 JUDGED = "alpha-7b"  # answers and judgments (v0.1 format, one record in the current format)
 UNJUDGED = "beta-13b"  # answers in the current format, no judgments
 QUESTIONS = {

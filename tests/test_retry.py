@@ -10,7 +10,8 @@ import httpx2
 import openai
 import pytest
 
-from arena_hard.models.retry import MODEL, REQUEST, RETRY, RetryPolicy, classify, parse_retry_after
+from arena_hard.core.retry_policy import RetryPolicy, parse_retry_after
+from arena_hard.models.retry import MODEL, REQUEST, RETRY, classify
 
 
 def openai_status_error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import utils
-from arena_hard.core.config import model_config
+from arena_hard.core.endpoints import model_config
 
 
 def test_upstream_helpers_on_the_official_files(upstream_dir):

@@ -22,9 +22,6 @@ from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS,
 from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
                                 load_judgments, load_questions)
 
-DEFAULT_BENCH = "arena-hard-v0.1"
-DEFAULT_JUDGE = "gpt-4-1106-preview"
-DEFAULT_BASELINE = "gpt-4-0314"
 GAME_COUNT = 2
 QUESTION_LABEL_CHARS = 100
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.

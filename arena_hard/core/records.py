@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import iter_jsonl
 
-DOWNLOAD_HINT = "run `python download_data.py` to fetch the official arena-hard-v0.1 files"
+DOWNLOAD_HINT = f"run `python download_data.py` to fetch the official {V0_1.default_bench} files"
 
 
 @dataclass(frozen=True)

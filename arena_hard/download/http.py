@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, Iterator, TypeVar
 
-from arena_hard.models.retry import RetryPolicy, parse_retry_after
+from arena_hard.core.retry_policy import RetryPolicy, parse_retry_after
 
 _CHUNK = 1 << 16
 _RETRYABLE_STATUS = {408, 425, 429}

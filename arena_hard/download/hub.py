@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, TypeVar
 
-from arena_hard.download.kit import GIT_SHA1, OFFICIAL_BENCH, SHA256, Checksum, RemoteFile
+from arena_hard.core.bench_version import V0_1
+from arena_hard.download.kit import GIT_SHA1, SHA256, Checksum, RemoteFile
 from arena_hard.core.errors import UserError
 from arena_hard.download.http import FetchError, HttpClient, NotFound, read_json, next_page_url
 from arena_hard.core.records import Bench
@@ -26,7 +27,6 @@ from arena_hard.core.records import Bench
 HF_ROOT = "https://huggingface.co"
 HF_DATASET = "lmarena-ai/arena-hard-auto"
 HF_DEFAULT_REVISION = "main"
-DEFAULT_JUDGE = "gpt-4-1106-preview"  # the judge of the official v0.1 configuration
 
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 _HEX_LENGTH = {SHA256: 64, GIT_SHA1: 40}
@@ -37,8 +37,8 @@ T = TypeVar("T")
 class Selection:
     """Which pre-generated files to fetch: globs over judge names and model names."""
 
-    bench: str = OFFICIAL_BENCH
-    judges: tuple[str, ...] = (DEFAULT_JUDGE,)
+    bench: str = V0_1.default_bench
+    judges: tuple[str, ...] = (V0_1.default_judge,)
     models: tuple[str, ...] = ("*",)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from arena_hard.core.bench_version import V0_1
 from arena_hard.download.http import FetchError, HttpClient, describe, body_chunks
 from arena_hard.core.jsonl import atomic_write_bytes
 from arena_hard.core.records import Bench
@@ -29,8 +30,6 @@ from arena_hard.core.records import Bench
 UPSTREAM_REPO = "lm-sys/arena-hard-auto"
 UPSTREAM_COMMIT = "efc012e192b88024a5203f5a28ec8fc0342946df"
 GITHUB_RAW_ROOT = "https://raw.githubusercontent.com"
-OFFICIAL_BENCH = "arena-hard-v0.1"
-BASELINE_MODEL = "gpt-4-0314"
 QUESTION_SHA256 = "4daad38811161c3ba5c248f26b90c3cef89634f4c772002ed9138c1e13f63e9f"
 BASELINE_SHA256 = "245109b8fe7c3bef0304f1c559d29da377f97f61535ad1170b46a61a08eb9ac7"
 JUDGE_CONFIG_SHA256 = "6e001736bacacdb1591ffca7eec953a7089f8f5604872d1ca4f9a6f9de1ee451"
@@ -81,12 +80,12 @@ def kit_files(base_url: str, data_dir: Path, config_dir: Path) -> list[RemoteFil
     The judge configuration goes to <config_dir>/official/, not over the repository's default
     config/judge_config.yaml, which reads its prompt from there."""
     root = f"{base_url.rstrip('/')}/{UPSTREAM_REPO}/{UPSTREAM_COMMIT}"
-    bench = Bench(OFFICIAL_BENCH, Path(data_dir))
-    kit = [("data/arena-hard-v0.1/question.jsonl", QUESTION_SHA256, bench.question_file),
-           ("data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl", BASELINE_SHA256,
-            bench.answer_file(BASELINE_MODEL)),
-           ("config/judge_config.yaml", JUDGE_CONFIG_SHA256, Path(config_dir) / "official" / "judge_config.yaml")]
-    return [RemoteFile(f"{root}/{path}", destination, Checksum(SHA256, sha256))
+    upstream = Bench(V0_1.default_bench)  # the same layout in upstream's repository
+    bench = Bench(V0_1.default_bench, Path(data_dir))
+    kit = [(upstream.question_file, QUESTION_SHA256, bench.question_file),
+           (upstream.answer_file(V0_1.default_baseline), BASELINE_SHA256, bench.answer_file(V0_1.default_baseline)),
+           (Path("config/judge_config.yaml"), JUDGE_CONFIG_SHA256, Path(config_dir) / "official" / "judge_config.yaml")]
+    return [RemoteFile(f"{root}/{path.as_posix()}", destination, Checksum(SHA256, sha256))
             for path, sha256, destination in kit]
 
 

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, Protocol, Sequence, TypeVar
 from tqdm import tqdm
 
 from arena_hard.models.client import CallFailed, ModelClient, Usage
-from arena_hard.core.config import ModelConfig
+from arena_hard.core.endpoints import ModelConfig
 from arena_hard.models.concurrency import map_unordered
 from arena_hard.core.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
 from arena_hard.core.records import Question, record_id

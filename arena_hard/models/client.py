@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from arena_hard.core.config import ModelConfig
+from arena_hard.core.endpoints import ModelConfig
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, make_client
 from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, classify
 

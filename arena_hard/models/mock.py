@@ -13,9 +13,9 @@ import random
 import re
 from typing import Any, Iterable, Mapping
 
+from arena_hard.core.endpoints import MOCK_STYLES
 from arena_hard.core.textstats import markdown_counts
 
-STYLES = ("terse", "concise", "detailed")
 _KINDS = {
     "code": ("code", "function", "python", "program", "script", "sql", "implement", "bug", "regex", "class"),
     "math": ("calculate", "prove", "solve", "equation", "probability", "integral", "how many", "sum of"),
@@ -127,4 +127,4 @@ def reply(model_name: str, options: Mapping[str, Any], messages: Iterable[Mappin
     if role == "judge" or (role is None and _answers_in_prompt(prompt) is not None):
         return judge(model_name, options, prompt)
     style = str(options.get("style", "concise"))
-    return answer(model_name, style if style in STYLES else "concise", user_turns[-1] if user_turns else "")
+    return answer(model_name, style if style in MOCK_STYLES else "concise", user_turns[-1] if user_turns else "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from arena_hard.models import mock
-from arena_hard.core.config import Endpoint, ModelConfig
+from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.models.retry import EmptyResponse
 

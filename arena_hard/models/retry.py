@@ -5,14 +5,13 @@
                answer once (it tends to repeat);
   - "request": this request will never succeed (400, 413, 422, ...): report it, do not retry;
   - "model":   no request to this model will succeed (401, 403, 404): stop calling it.
-`RetryPolicy.delay` gives exponential backoff with jitter, or the server's Retry-After."""
+How long to wait between attempts is arena_hard.core.retry_policy.RetryPolicy."""
 from __future__ import annotations
 
-import email.utils
-import random
-import time
 from dataclasses import dataclass
 from typing import Callable
+
+from arena_hard.core.retry_policy import parse_retry_after
 
 RETRY, REQUEST, MODEL = "retry", "request", "model"
 _MODEL_FATAL = {401, 403, 404}
@@ -25,21 +24,6 @@ _TRANSIENT_NAMES = {"APITimeoutError", "APIConnectionError", "APIResponseValidat
                     "ConnectionError"}
 # An empty answer at temperature 0 tends to come back empty: one more attempt, not the whole budget.
 EMPTY_ATTEMPTS = 2
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    backoff_base: float = 1.0  # seconds before the second attempt; doubles each time
-    backoff_max: float = 60.0
-    retry_after_max: float = 600.0  # a Retry-After longer than this is cut to it
-
-    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max) + rng.uniform(0, 0.1 * self.backoff_base)
-        backoff = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return backoff * rng.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -56,27 +40,6 @@ class Failure:
 
 class EmptyResponse(Exception):
     """The API answered 200 with no text: tried once more, then reported."""
-
-
-def parse_retry_after(headers: object) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    millis = get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
 def _message(error: BaseException, redact: Callable[[str], str]) -> str:

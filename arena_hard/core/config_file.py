@@ -1,0 +1,94 @@
+"""Reading a YAML config file: `load_yaml` (the top-level mapping, syntax errors naming the line) and
+`Section`, typed access to the keys of one mapping whose errors name the file and the key path
+(`api.yaml: \`m.parallel\` must be an integer >= 1, found 0`) and never show a value taken from the
+environment. Reads the file it is given; writes nothing."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from arena_hard.core.errors import UserError
+
+REQUIRED = object()
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; syntax errors name the line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: config file not found") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a YAML file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or "cannot be parsed"
+        raise UserError(f"{where}: YAML syntax error ({problem}); fix the file") from None
+    if data is None:
+        raise UserError(f"{path}: the file is empty; see config/ for an example")
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of keys at the top level, found {type(data).__name__}")
+    return data
+
+
+class Section:
+    """Typed access to the keys of one mapping, with errors naming the file and the key path."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "", hidden: list[str] | None = None):
+        self.path, self.data, self.prefix = Path(path), data, prefix
+        self.hidden = hidden if hidden is not None else []  # values from the environment: never shown
+
+    def where(self, key: str) -> str:
+        return f"{self.path}: `{self.prefix}{key}`"
+
+    def get(self, key: str, check: Callable[[Any], bool], expected: str, default: Any = REQUIRED,
+            secret: bool = False) -> Any:
+        if key not in self.data or (self.data[key] is None and default is not REQUIRED):
+            if default is REQUIRED:
+                raise UserError(f"{self.where(key)} is missing; add it ({expected})")
+            return default
+        value = self.data[key]
+        if not check(value):
+            shown = "" if secret or any(h and h in repr(value) for h in self.hidden) else f", found {value!r}"
+            raise UserError(f"{self.where(key)} must be {expected}{shown}")
+        return value
+
+    def text(self, key: str, default: Any = REQUIRED) -> Any:
+        return self.get(key, lambda v: isinstance(v, str) and v != "", "a non-empty string", default)
+
+    def integer(self, key: str, default: Any = REQUIRED, minimum: int = 1) -> Any:
+        return self.get(key, lambda v: is_int(v) and v >= minimum, f"an integer >= {minimum}", default)
+
+    def number(self, key: str, default: Any = REQUIRED, minimum: float = 0.0) -> Any:
+        value = self.get(key, lambda v: is_number(v) and v >= minimum, f"a number >= {minimum}", default)
+        return float(value) if is_number(value) else value
+
+    def flag(self, key: str, default: Any = REQUIRED) -> Any:
+        return self.get(key, lambda v: isinstance(v, bool), "true or false", default)
+
+    def names(self, key: str, default: Any = REQUIRED) -> Any:
+        value = self.get(key, lambda v: isinstance(v, str) or (isinstance(v, list) and all(
+            isinstance(x, str) and x for x in v)), "a list of names", default)
+        return (value,) if isinstance(value, str) else (tuple(value) if isinstance(value, list) else value)
+
+    def warn_unknown(self, known: set[str]) -> None:
+        for key in self.data:
+            if key not in known:
+                print(f"warning: {self.where(str(key))} is not a known key; ignored", file=sys.stderr)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

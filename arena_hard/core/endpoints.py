@@ -1,0 +1,157 @@
+"""The API endpoint file, `config/api_config.yaml` (or --endpoint-file): one entry per model saying how
+to reach it (api_type, endpoints, keys) and how hard to push it (parallel, timeout, retries), validated
+into ModelConfig records with one-line errors that name the file and key. Strings may use
+`${ENV_VAR}` so keys stay out of files; such a value is never printed. The `mock` options are
+checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_ROLES).
+Reads that file; writes nothing."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena_hard.core.config_file import Section, is_number, load_yaml
+from arena_hard.core.errors import UserError
+from arena_hard.core.retry_policy import RetryPolicy
+
+API_TYPES = ("openai", "azure", "anthropic", "mock")
+MOCK_STYLES = ("terse", "concise", "detailed")  # how thorough a mock answerer's answers are
+MOCK_ROLES = ("answer", "judge")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One entry of api_config.yaml: how to reach a model and how hard to push it."""
+
+    name: str
+    model_name: str
+    api_type: str
+    endpoints: tuple[Endpoint, ...]
+    parallel: int = 1
+    system_prompt: str | None = None
+    tokenizer: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    timeout: float = 600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    mock: dict[str, Any] = field(default_factory=dict)
+    env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
+    source: str = "the endpoint file"  # the file the entry comes from, for messages
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values never to print: the API keys and anything taken from the environment."""
+        return tuple(e.api_key for e in self.endpoints if e.api_key) + self.env_values
+
+
+_MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
+               "temperature", "reasoning_effort", "thinking_budget", "extra_body", "timeout", "max_attempts",
+               "backoff_base", "backoff_max", "mock"}
+
+
+def _interpolate(value: Any, where: str, used: list[str]) -> Any:
+    """Replace ${VAR} in strings (recursively) with the environment's value, noting each value in `used`."""
+    if isinstance(value, str):
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise UserError(f"{where} uses ${{{name}}}, which is not set in the environment; "
+                                f"export {name}=... before running")
+            used.append(os.environ[name])
+            return os.environ[name]
+        return _ENV_REF.sub(lookup, value)
+    if isinstance(value, list):
+        return [_interpolate(item, where, used) for item in value]
+    if isinstance(value, dict):
+        return {key: _interpolate(item, where, used) for key, item in value.items()}
+    return value
+
+
+def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
+    raw = section.data.get("endpoints")
+    if raw is None:
+        return (Endpoint(),)  # the SDK's own environment variables (OPENAI_API_KEY, ...)
+    if not isinstance(raw, list) or not raw:
+        raise UserError(f"{section.where('endpoints')} must be null or a list of "
+                        "{api_base, api_key, api_version} entries")
+    endpoints = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise UserError(f"{section.where(f'endpoints[{index}]')} must be a mapping with api_base, api_key")
+        entry = Section(section.path, _interpolate(item, section.where(f"endpoints[{index}]"), used),
+                         f"{section.prefix}endpoints[{index}].", hidden=used)
+        endpoints.append(Endpoint(
+            api_base=entry.text("api_base", None),
+            api_key=entry.get("api_key", lambda v: isinstance(v, str), "a string", None, secret=True),
+            api_version=entry.text("api_version", None),
+        ))
+    return tuple(endpoints)
+
+
+def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
+    if not isinstance(entry, dict):
+        raise UserError(f"{path}: `{name}` must be a mapping with model_name, endpoints, api_type, parallel")
+    raw = Section(path, entry, f"{name}.")
+    raw.warn_unknown(_MODEL_KEYS)
+    used: list[str] = []
+    section = Section(path, {k: (v if k == "endpoints" else _interpolate(v, raw.where(k), used))
+                              for k, v in entry.items()}, f"{name}.", hidden=used)
+    api_type = section.text("api_type", "openai")
+    if api_type not in API_TYPES:
+        raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
+                        f"use one of: {', '.join(API_TYPES)}")
+    mock_options = section.get("mock", lambda v: isinstance(v, dict), "a mapping", {})
+    _check_mock_options(Section(path, mock_options, f"{name}.mock."))
+    return ModelConfig(
+        name=name,
+        model_name=section.text("model_name", name),
+        api_type=api_type,
+        endpoints=_endpoints(raw, used),
+        parallel=section.integer("parallel", 1),
+        system_prompt=section.get("system_prompt", lambda v: isinstance(v, str), "a string", None),
+        tokenizer=section.text("tokenizer", None),
+        max_tokens=section.integer("max_tokens", None),
+        temperature=section.number("temperature", None),
+        reasoning_effort=section.text("reasoning_effort", None),
+        thinking_budget=section.integer("thinking_budget", None),
+        extra_body=section.get("extra_body", lambda v: isinstance(v, dict), "a mapping", {}),
+        timeout=section.number("timeout", 600.0, minimum=0.001),
+        retry=RetryPolicy(
+            max_attempts=section.integer("max_attempts", RetryPolicy.max_attempts),
+            backoff_base=section.number("backoff_base", RetryPolicy.backoff_base),
+            backoff_max=section.number("backoff_max", RetryPolicy.backoff_max),
+        ),
+        mock=mock_options,
+        env_values=tuple(value for value in used if value),
+        source=str(path),
+    )
+
+
+def _check_mock_options(section: Section) -> None:
+    section.warn_unknown({"style", "role", "position_bias"})
+    section.get("style", lambda v: v in MOCK_STYLES, f"one of {', '.join(MOCK_STYLES)}", None)
+    section.get("role", lambda v: v in MOCK_ROLES, " or ".join(MOCK_ROLES), None)
+    section.get("position_bias", is_number, "a number (added to assistant A's rating)", None)
+
+
+def load_model_configs(path: Path, names: tuple[str, ...]) -> dict[str, ModelConfig]:
+    """The entries of the endpoint file for `names` (each must be there); other entries are not read."""
+    data = load_yaml(path)
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise UserError(f"{path}: no entry for {', '.join(repr(m) for m in missing)}; add one per model "
+                        "with model_name, endpoints, api_type and parallel (see config/api_config.yaml)")
+    return {name: model_config(Path(path), name, data[name]) for name in names}
