@@ -27,7 +27,7 @@ from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.download.hub import (HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
                                plan_pregenerated)
-from arena_hard.download.http import FetchError, HttpClient
+from arena_hard.download.http_client import FetchError, HttpClient
 from arena_hard.core.retry_policy import RetryPolicy
 
 BASE_URL_ENV = "ARENA_HARD_BASE_URL"

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from arena_hard.scoring.battles import combine_judges
-from arena_hard.scoring.consistency import judge_consistency
+from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.endpoints import load_model_configs
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
-from arena_hard.scoring.judge_labels import read_verdicts
-from arena_hard.generate.judging import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.scoring.verdict_labels import read_verdicts
+from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.generate.pipeline import finish_output, open_output, run_model
 from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.core.textstats import count_tokens

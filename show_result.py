@@ -21,11 +21,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from arena_hard.scoring.battles import Battles, Records, read_battles, records_to_battles, write_battles
-from arena_hard.scoring.consistency import judge_consistency
+from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
-from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, NO_VERDICT
+from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, NO_VERDICT
 from arena_hard.scoring.leaderboard import format_line, leaderboard_rows, output_stem, write_leaderboard
 from arena_hard.scoring.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
 from arena_hard.core.records import Bench

@@ -9,7 +9,7 @@ import pytest
 
 import gen_answer
 import gen_judgment
-from arena_hard.generate.judging import CONTINUE_PROMPT
+from arena_hard.generate.judge_game import CONTINUE_PROMPT
 from fake_api_server import (AnswerMarkers, FaultPlan, JudgeResponder, Reply, length_verdict)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, BENCH, TEMPLATE, Workspace, model_entry, question,
                               questions, read_jsonl, run_script, write_jsonl)

@@ -1,4 +1,4 @@
-"""Tests of arena_hard/browser_data.py: verdict labels mapped to the right side in each game, which text
+"""Tests of arena_hard/browser/data.py: verdict labels mapped to the right side in each game, which text
 lands in which panel, the question filters, lazy loading, and benches with nothing to show.
 
 `write_demo_bench` builds the small bench the browser test serves too."""

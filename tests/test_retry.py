@@ -1,4 +1,4 @@
-"""Which failures are retried, and how long the client waits (arena_hard.models.retry)."""
+"""Which failures are retried (arena_hard.models.retry), and how long the client waits (arena_hard.core.retry_policy)."""
 from __future__ import annotations
 
 import email.utils

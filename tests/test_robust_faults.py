@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from arena_hard.models.client import REQUESTS_FAILED_BEFORE_STOP
-from arena_hard.generate.judging import CONTINUE_PROMPT
+from arena_hard.generate.judge_game import CONTINUE_PROMPT
 from fake_api_server import (DROP, MALFORMED, OK, RETRY_AFTER_429, STALL, TRANSIENT_MIX, AnswerMarkers, FaultPlan,
                              JudgeResponder, Reply, answer_responder, answer_text, length_verdict)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, questions, read_jsonl,

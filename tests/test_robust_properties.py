@@ -2,10 +2,10 @@
 builders that see user data never crash on any input (a UserError is the only exception allowed, and
 only for bad input), and keep their invariants.
 
-- verdict parsing (judging.parse_verdict) and template filling (judging.fill_template);
-- the JSONL reader (jsonl.iter_jsonl, repair_tail, rewrite_sorted_unique; jsonl_scan.scan_jsonl) and
+- verdict parsing (judge_game.parse_verdict) and template filling (judge_game.fill_template);
+- the JSONL reader (jsonl.iter_jsonl, repair_tail, rewrite_sorted_unique, scan_jsonl) and
   the record readers built on it (records.load_questions / load_answers / load_judgments,
-  judge_labels.read_verdicts);
+  verdict_labels.read_verdicts);
 - the battles builder (battles.combine_judges, records_to_battles) against a slow oracle."""
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from arena_hard.scoring.battles import battle_lines, combine_judges, records_to_battles
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.judge_labels import LABELS, NO_VERDICT, VerdictTable, read_verdicts
-from arena_hard.generate.judging import fill_template, parse_verdict
+from arena_hard.scoring.verdict_labels import LABELS, NO_VERDICT, VerdictTable, read_verdicts
+from arena_hard.generate.judge_game import fill_template, parse_verdict
 from arena_hard.core.jsonl import iter_jsonl, repair_tail, rewrite_sorted_unique
-from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.core.jsonl import scan_jsonl
 from arena_hard.core.records import load_answers, load_judgments, load_questions, record_id
 
 settings.register_profile("robust", max_examples=150, deadline=None, database=None, derandomize=True,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from arena_hard.scoring.battles import WINNERS, combine_judges, read_battles, records_to_battles, write_battles
-from arena_hard.scoring.consistency import judge_consistency
-from arena_hard.scoring.judge_labels import LABELS, NO_VERDICT, read_verdicts
+from arena_hard.scoring.judge_consistency import judge_consistency
+from arena_hard.scoring.verdict_labels import LABELS, NO_VERDICT, read_verdicts
 from show_result_fixtures import write_judgments
 
 

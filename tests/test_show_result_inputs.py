@@ -11,8 +11,7 @@ import pytest
 from arena_hard.core import textstats
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import iter_jsonl
-from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.core.jsonl import iter_jsonl, scan_jsonl
 from arena_hard.scoring.score_cache import FileCache
 from show_result_fixtures import write_lines
 

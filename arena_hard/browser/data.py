@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from arena_hard.scoring import judge_labels
+from arena_hard.scoring import verdict_labels
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.judge_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
+from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
 from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
                                 load_judgments, load_questions)
 
@@ -30,10 +30,10 @@ ANSWER_CACHE_MODELS = 128
 
 
 class Winner(enum.Enum):
-    MODEL = judge_labels.MODEL_WINS
-    BASELINE = judge_labels.BASELINE_WINS
-    TIE = judge_labels.TIE
-    NONE = judge_labels.NO_WINNER
+    MODEL = verdict_labels.MODEL_WINS
+    BASELINE = verdict_labels.BASELINE_WINS
+    TIE = verdict_labels.TIE
+    NONE = verdict_labels.NO_WINNER
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,14 @@
 
 Every output of the scripts is a JSONL file that grows one complete line per record while a run
 goes on (`JsonlAppender`), is repaired on resume if a crash cut its last line (`repair_tail`), and is
-finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`)."""
+finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`).
+
+Two readers of the same lines: `iter_jsonl`, line by line with file:line errors and the choice to skip
+a cut-off last line, for everything; and `scan_jsonl`, the scoring hot path: one read of the file, then
+one json.loads per line with none of iter_jsonl's per-line bookkeeping. It calls json.loads on the
+same bytes iter_jsonl would, so it fails exactly where iter_jsonl fails, and then lets iter_jsonl
+read the file and raise its file:line message (bad JSON or UTF-8, a non-object, a cut-off last line).
+Reads and writes the files it is given."""
 from __future__ import annotations
 
 import json
@@ -62,6 +69,28 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
                     raise UserError(f"{path}:{lineno}: {TRUNCATED_HINT}") from None
                 return
             yield lineno, _decode_line(path, lineno, raw)
+
+
+def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each non-blank line, as iter_jsonl yields them."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        yield from iter_jsonl(path)  # reports the missing file or folder
+        return
+    for lineno, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, Python's limits
+            record = None
+        if not isinstance(record, dict):
+            for _ in iter_jsonl(path):
+                pass
+            raise UserError(f"{path}:{lineno}: not a JSON object; fix or delete that line")
+        yield lineno, record
 
 
 def repair_tail(path: Path) -> str | None:

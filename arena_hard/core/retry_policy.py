@@ -1,7 +1,7 @@
 """How long to wait before trying a request again: the retry policy an endpoint entry configures
 (`max_attempts`, `backoff_base`, `backoff_max` in api_config.yaml) and the downloads use, and the
 server's own `Retry-After`. A config record, so it lives in the core: arena_hard.models.retry decides
-which failures are retried, arena_hard.download.http retries its GETs with the same policy.
+which failures are retried, arena_hard.download.http_client retries its GETs with the same policy.
 Reads and writes nothing."""
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, TypeVar
 from arena_hard.core.bench_version import V0_1
 from arena_hard.download.kit import GIT_SHA1, SHA256, Checksum, RemoteFile
 from arena_hard.core.errors import UserError
-from arena_hard.download.http import FetchError, HttpClient, NotFound, read_json, next_page_url
+from arena_hard.download.http_client import FetchError, HttpClient, NotFound, read_json, next_page_url
 from arena_hard.core.records import Bench
 
 HF_ROOT = "https://huggingface.co"

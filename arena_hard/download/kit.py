@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from arena_hard.core.bench_version import V0_1
-from arena_hard.download.http import FetchError, HttpClient, describe, body_chunks
+from arena_hard.download.http_client import FetchError, HttpClient, describe, body_chunks
 from arena_hard.core.jsonl import atomic_write_bytes
 from arena_hard.core.records import Bench
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.core import textstats
-from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.core.jsonl import scan_jsonl
 from arena_hard.core.records import Answer, answer_from_record
 
 STYLE_COUNTS = ("token_len", "header_count", "list_count", "bold_count")

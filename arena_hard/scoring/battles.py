@@ -17,18 +17,18 @@ import numpy as np
 
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_bytes, iter_jsonl
-from arena_hard.scoring import judge_labels
-from arena_hard.scoring.judge_labels import NO_VERDICT, VerdictTable
+from arena_hard.scoring import verdict_labels
+from arena_hard.scoring.verdict_labels import NO_VERDICT, VerdictTable
 
 A_WINS, B_WINS, TIE = 0, 1, 2
 WINNERS = ("model_a", "model_b", "tie")
 _WINNER_CODE = {"model_a": A_WINS, "model_b": B_WINS, "tie": TIE, "tie (bothbad)": TIE}
 # Battle outcome by game and label code: model_a is the baseline, model_b the judged model (a game
 # without a verdict becomes no battle, so its entry is never used).
-_AS_BATTLE = {judge_labels.BASELINE_WINS: A_WINS, judge_labels.MODEL_WINS: B_WINS, judge_labels.TIE: TIE,
-              judge_labels.NO_WINNER: TIE}
-_OUTCOME = np.array([[_AS_BATTLE[w] for w in game] for game in judge_labels.GAME_WINNER], dtype=np.int8)
-_STRONG = np.array(judge_labels.STRONG)
+_AS_BATTLE = {verdict_labels.BASELINE_WINS: A_WINS, verdict_labels.MODEL_WINS: B_WINS, verdict_labels.TIE: TIE,
+              verdict_labels.NO_WINNER: TIE}
+_OUTCOME = np.array([[_AS_BATTLE[w] for w in game] for game in verdict_labels.GAME_WINNER], dtype=np.int8)
+_STRONG = np.array(verdict_labels.STRONG)
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Records:
     models: list[str]
     baselines: list[str | None]
     categories: list[str | None]
-    game1: np.ndarray  # label codes (judge_labels.LABELS, NO_VERDICT)
+    game1: np.ndarray  # label codes (verdict_labels.LABELS, NO_VERDICT)
     game2: np.ndarray
 
     def __len__(self) -> int:

@@ -12,7 +12,7 @@ from typing import Sequence
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.battles import Records, combine_judges
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.judge_labels import VerdictTable, read_verdicts
+from arena_hard.scoring.verdict_labels import VerdictTable, read_verdicts
 from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl_scan import scan_jsonl
+from arena_hard.core.jsonl import scan_jsonl
 
 # Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT.
 LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")

@@ -1,4 +1,4 @@
-"""Template filling and verdict parsing, pinned by examples (arena_hard.generate.judging)."""
+"""Template filling and verdict parsing, pinned by examples (arena_hard.generate.judge_game)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from arena_hard.core.errors import UserError
-from arena_hard.generate.judging import fill_template, game_prompt_args, parse_verdict, template_fields
+from arena_hard.generate.judge_game import fill_template, game_prompt_args, parse_verdict, template_fields
 
 V01 = (re.compile(r"\[\[([AB<>=]+)\]\]"),)
 

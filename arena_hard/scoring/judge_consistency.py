@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arena_hard.scoring.battles import Records
-from arena_hard.scoring.judge_labels import GAME_WINNER, LABELS, NO_VERDICT
+from arena_hard.scoring.verdict_labels import GAME_WINNER, LABELS, NO_VERDICT
 
 _GAME1_WINNER, _GAME2_WINNER = (np.array(game) for game in GAME_WINNER)
 
