@@ -48,6 +48,7 @@ class ModelConfig:
     timeout: float = 600.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     mock: dict[str, Any] = field(default_factory=dict)
+    batch: bool = False  # always go through the provider's batch API, as with --batch
     env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
     source: str = "the endpoint file"  # the file the entry comes from, for messages
 
@@ -59,7 +60,7 @@ class ModelConfig:
 
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
                "temperature", "reasoning_effort", "thinking_budget", "extra_body", "timeout", "max_attempts",
-               "backoff_base", "backoff_max", "mock"}
+               "backoff_base", "backoff_max", "mock", "batch"}
 
 
 def _interpolate(value: Any, where: str, used: list[str]) -> Any:
@@ -135,6 +136,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
             backoff_max=section.number("backoff_max", RetryPolicy.backoff_max),
         ),
         mock=mock_options,
+        batch=section.flag("batch", False),
         env_values=tuple(value for value in used if value),
         source=str(path),
     )

@@ -120,7 +120,8 @@ def new_azure_client(options: dict[str, Any]) -> Any:
     return _sdk("openai").AsyncAzureOpenAI(**options)
 
 
-async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+def openai_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]:
+    """The chat-completions parameters of a request, as SDK keyword arguments (extra_body apart)."""
     params: dict[str, Any] = {"model": model.model_name, "messages": list(request.messages)}
     if model.reasoning_effort:
         # Reasoning models take max_completion_tokens and only their default temperature.
@@ -131,7 +132,11 @@ async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> 
         params["max_tokens"] = request.max_tokens
     if model.extra_body:
         params["extra_body"] = model.extra_body
-    response = await client.chat.completions.create(**params)
+    return params
+
+
+def openai_result(response: Any) -> ChatResult:
+    """The ChatResult of a chat completion (an SDK ChatCompletion, from a call or a batch's output)."""
     if not response.choices:
         raise EmptyResponse("the API returned no choices")
     message = response.choices[0].message
@@ -139,6 +144,10 @@ async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> 
     usage = response.usage
     return _result(message.content, reasoning if isinstance(reasoning, str) else None,
                    getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0))
+
+
+async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+    return openai_result(await client.chat.completions.create(**openai_params(model, request)))
 
 
 # --- Anthropic -------------------------------------------------------------------------------
@@ -154,7 +163,8 @@ def new_anthropic_client(options: dict[str, Any]) -> Any:
     return _sdk("anthropic").AsyncAnthropic(**options)
 
 
-async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+def anthropic_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]:
+    """The messages-API parameters of a request, as SDK keyword arguments (extra_body apart)."""
     system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system")
     params: dict[str, Any] = {
         "model": model.model_name,
@@ -168,10 +178,18 @@ async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) 
         params["thinking"] = {"type": "enabled", "budget_tokens": model.thinking_budget}
     if model.extra_body:
         params["extra_body"] = model.extra_body
-    response = await client.messages.create(**params)
+    return params
+
+
+def anthropic_result(response: Any) -> ChatResult:
+    """The ChatResult of an SDK Message, from a call or a batch's results."""
     text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
     thinking = "".join(block.thinking for block in response.content if getattr(block, "type", "") == "thinking")
     return _result(text, thinking or None, response.usage.input_tokens, response.usage.output_tokens)
+
+
+async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+    return anthropic_result(await client.messages.create(**anthropic_params(model, request)))
 
 
 # --- mock: offline, deterministic, no network -------------------------------------------------
