@@ -8,6 +8,7 @@ every model has an answer, 1 when some failed (listed), 2 on a config or data er
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 import uuid
@@ -17,6 +18,8 @@ from typing import Any, Callable, Sequence
 from arena_hard.core.config import AnswerSettings, load_answer_settings
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
+                                              run_batches, uses_batch)
 from arena_hard.generate.pipeline import open_output, run_model
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
@@ -39,6 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--endpoint-file", default="config/api_config.yaml")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be asked (questions, cached, calls, prompt tokens); call nothing")
+    add_batch_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -144,14 +148,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         todo = [job for job in plan_jobs(questions, settings, models[name]) if job.question.question_id not in done]
         plans.append((name, output, done, todo))
     complete = True
+    make_job = functools.partial(answer_job, num_choices=settings.num_choices)
+    batch_tasks = []
     for name, output, done, todo in plans:
         if args.dry_run:
             print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
-            continue
-        print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
-        report = run_model(models[name], todo, lambda client: answer_job(client, settings.num_choices), output,
-                           name, "answered")
-        complete = complete and not report.failures
+        else:
+            print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
+        if uses_batch(args, models[name]):
+            batch_tasks.append(BatchTask(models[name], todo, make_job, output, name, "answered"))
+        elif not args.dry_run:
+            report = run_model(models[name], todo, make_job, output, name, "answered")
+            complete = complete and not report.failures
+    if batch_tasks and args.dry_run:
+        print("\n".join(describe_batches(batch_tasks)))
+    elif batch_tasks:
+        reports = run_batches(batch_tasks, batch_options(args))
+        complete = complete and not any(report.failures for report in reports.values())
     if not complete:
         print("some answers are missing (listed above); rerun to ask only for those", file=sys.stderr)
     return 0 if complete else 1

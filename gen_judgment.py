@@ -21,6 +21,8 @@ from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.scoring.verdict_labels import read_verdicts
 from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
+                                              run_batches, uses_batch)
 from arena_hard.generate.pipeline import finish_output, open_output, run_model
 from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.core.textstats import count_tokens
@@ -43,6 +45,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--model-list", nargs="+", metavar="MODEL", help="judge these models instead of the config's model_list")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the judge calls to make, cached judgments and estimated prompt tokens; call nothing")
+    add_batch_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -183,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            and len(record["games"]) == games_per_record)
         plans.append((model, jobs, missing, output, [job for job in jobs if job.question.question_id not in done]))
     complete = True
+    batch = uses_batch(args, judge)
+    batch_tasks = []
     for model, jobs, missing, output, todo in plans:
         if missing:
             complete = False
@@ -191,15 +196,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"reference ({shown})", file=sys.stderr)
         if args.dry_run:
             print(describe_plan(model, len(jobs), todo, settings))
+            if batch:
+                batch_tasks.append(BatchTask(judge, todo, lambda client: judge_job(client, settings), output, model,
+                                             "judged"))
             continue
         if not todo:
             finish_output(output)  # a run killed after its last append never got to the sorted rewrite
             print(f"{model}: all {len(jobs)} judgments already made ({output})")
             continue
         print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
+        if batch:  # every model's judgments share the judge's batches
+            batch_tasks.append(BatchTask(judge, todo, lambda client: judge_job(client, settings), output, model,
+                                         "judged"))
+            continue
         report = run_model(judge, todo, lambda client: judge_job(client, settings), output, model, "judged")
         print_verdict_stats(model, output)
         complete = complete and not report.failures
+    if batch_tasks and args.dry_run:
+        print("\n".join(describe_batches(batch_tasks)))
+    elif batch_tasks:
+        for model, report in run_batches(batch_tasks, batch_options(args)).items():
+            if bench.judgment_file(settings.judge_model, model).exists():
+                print_verdict_stats(model, bench.judgment_file(settings.judge_model, model))
+            complete = complete and not report.failures
     if not complete:
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
     return 0 if complete else 1
