@@ -60,6 +60,7 @@ class FakeBatchServer:
         self.expire_batches = set(expire_batches)
         self.fail_batches = set(fail_batches)
         self.hold = False
+        self.polled = threading.Event()  # set by every status poll, for tests that act while a run polls
         self.calls: list[tuple[str, str]] = []
         self.batches: list[FakeBatch] = []
         self.files: dict[str, bytes] = {}
@@ -71,7 +72,7 @@ class FakeBatchServer:
     # --- lifecycle and addresses ---
     def __enter__(self) -> "FakeBatchServer":
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -171,6 +172,7 @@ class FakeBatchServer:
 
     # --- time, by polls ---
     def _advance(self, batch: FakeBatch) -> None:
+        self.polled.set()
         if batch.status in ("completed", "failed", "expired", "cancelled", "ended"):
             return
         steps = OPENAI_STEPS if batch.protocol == OPENAI else ANTHROPIC_STEPS
@@ -288,6 +290,13 @@ def _multipart_file(content_type: str, body: bytes) -> bytes:
     raise ValueError("no file in the upload")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hung up mid-response (at the end of a run) is not the fake's error
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeBatchServer
     protocol_version = "HTTP/1.1"
@@ -306,3 +315,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def main() -> None:
+    """Serve until SIGTERM or SIGINT, the base URL as the first line of stdout (for benchmarks)."""
+    import signal
+    import sys
+
+    with FakeBatchServer() as server:
+        print(server.url, flush=True)
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        stop.wait()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Benchmark of batch mode at scale: judging 2 models x N questions x 2 games through the batch API of
+the fake (tests/fake_batch_server.py, run as a separate process so the figures are the client's alone).
+
+For N = 500 (2,000 requests) and N = 2,500 (10,000 requests), each in a fresh gen_judgment.py process:
+CPU milliseconds per request for planning (replaying the jobs and streaming the request file to
+disk), submission (upload + create), collection (download, reading the results into the store) and
+writing the records (the second replay, then the sorted rewrite); the size of the request files; and
+the peak RSS of the process, whose ratio between the two sizes shows whether memory stays flat.
+
+Run: .venv/bin/python tests/bench_batch.py   (about a minute)"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = REPO / "tests" / "fake_batch_server.py"
+WORDS = 150  # per answer: a judge prompt of about 2 x 150 words, as short v0.1 answers
+SIZES = (500, 2500)
+
+
+@contextlib.contextmanager
+def fake_server():
+    process = subprocess.Popen([sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True,
+                               cwd=SERVER.parent)
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def workspace(root: Path, url: str, count: int):
+    from pipeline_helpers import TEMPLATE, Workspace, model_entry, questions, write_jsonl
+
+    ws = Workspace(root)
+    ws.write_questions(questions(count))
+    for n, model in enumerate(("base", "model-1", "model-2")):
+        write_jsonl(ws.answer_file(model), [{"question_id": f"q{i:03d}", "model_id": model, "choices": [{
+            "index": 0, "turns": [{"content": " ".join(f"w{(i + j + n) % 97}" for j in range(WORDS + n))}]}]}
+            for i in range(count)])
+    ws.write_api_config({"judge": model_entry(f"{url}/v1")})
+    ws.write_judge_config("judge", "base", ["model-1", "model-2"], prompt_template=[TEMPLATE])
+    return ws
+
+
+def child(url: str, count: int) -> None:
+    """One measured run in this process; prints its figures as JSON on the last line of stdout."""
+    import gen_judgment
+    from arena_hard.generate.batch import runner
+    from arena_hard.generate.pipeline import finish_output
+
+    phases = {"planning": 0.0, "submission": 0.0, "collection": 0.0, "records": 0.0}
+    replays = []
+
+    def timed_sync(name, function):
+        def wrapper(*args, **kwargs):
+            start = cpu_seconds()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name if name != "replay" else ("planning" if not replays else "records")] += cpu_seconds() - start
+                if name == "replay":
+                    replays.append(1)
+        return wrapper
+
+    def timed_async(name, function):
+        async def wrapper(*args, **kwargs):
+            start = cpu_seconds()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                phases[name] += cpu_seconds() - start
+        return wrapper
+
+    runner._replay_outputs = timed_sync("replay", runner._replay_outputs)
+    runner.RoundWriter.finish = timed_sync("planning", runner.RoundWriter.finish)
+    runner._submit = timed_async("submission", runner._submit)
+    runner._collect = timed_async("collection", runner._collect)
+    runner.finish_output = timed_sync("records", finish_output)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = workspace(Path(tmp), url, count)
+        os.chdir(tmp)
+        before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        wall = time.perf_counter()
+        with contextlib.redirect_stderr(open(os.devnull, "w")), contextlib.redirect_stdout(open(os.devnull, "w")):
+            status = gen_judgment.main(["--batch", "--poll-interval", "0"])
+        wall = time.perf_counter() - wall
+        state = ws.bench_dir / "model_judgment" / "judge" / ".batch"
+        request_bytes = sum(p.stat().st_size for p in state.glob("requests-*.jsonl"))
+        judged = sum(1 for m in ("model-1", "model-2")
+                     for _ in open(ws.judgment_file("judge", m), encoding="utf-8"))
+    print(json.dumps({"status": status, "requests": 4 * count, "judged": judged, "wall": wall, "phases": phases,
+                      "request_bytes": request_bytes, "rss_before_kb": before_rss,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def main() -> None:
+    results = []
+    with fake_server() as url:
+        for count in SIZES:
+            output = subprocess.run([sys.executable, __file__, "--child", url, str(count)], capture_output=True,
+                                    text=True, check=True).stdout
+            results.append(json.loads(output.strip().splitlines()[-1]))
+    print(f"batch mode, judging 2 models x N questions x 2 games ({WORDS}-word answers), one fresh process each")
+    for result in results:
+        n = result["requests"]
+        assert result["status"] == 0 and result["judged"] == n // 2, result
+        per = {name: 1000 * seconds / n for name, seconds in result["phases"].items()}
+        print(f"  {n:>6,} requests: " + ", ".join(f"{name} {ms:.3f} ms" for name, ms in per.items())
+              + f" CPU per request; request files {result['request_bytes'] / 1e6:.1f} MB; "
+              f"peak RSS {result['peak_rss_kb'] / 1024:.0f} MB (after imports and loading the answers: "
+              f"{result['rss_before_kb'] / 1024:.0f} MB); wall {result['wall']:.1f} s")
+    small, large = results
+    growth = (large["peak_rss_kb"] - large["rss_before_kb"]) / max(1, small["peak_rss_kb"] - small["rss_before_kb"])
+    print(f"  5x the requests: peak RSS x{large['peak_rss_kb'] / small['peak_rss_kb']:.2f} "
+          f"(growth during the run x{growth:.2f}); request files x{large['request_bytes'] / small['request_bytes']:.2f}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()
