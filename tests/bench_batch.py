@@ -65,6 +65,7 @@ def child(url: str, count: int) -> None:
     from arena_hard.generate.pipeline import finish_output
 
     phases = {"planning": 0.0, "submission": 0.0, "collection": 0.0, "records": 0.0}
+    peaks: dict[str, float] = {}  # peak RSS (kB) at the end of each phase
     replays = []
 
     def timed_sync(name, function):
@@ -73,7 +74,9 @@ def child(url: str, count: int) -> None:
             try:
                 return function(*args, **kwargs)
             finally:
-                phases[name if name != "replay" else ("planning" if not replays else "records")] += cpu_seconds() - start
+                phase = name if name != "replay" else ("planning" if not replays else "records")
+                phases[phase] += cpu_seconds() - start
+                peaks[phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                 if name == "replay":
                     replays.append(1)
         return wrapper
@@ -85,6 +88,7 @@ def child(url: str, count: int) -> None:
                 return await function(*args, **kwargs)
             finally:
                 phases[name] += cpu_seconds() - start
+                peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return wrapper
 
     runner._replay_outputs = timed_sync("replay", runner._replay_outputs)
@@ -105,7 +109,7 @@ def child(url: str, count: int) -> None:
         judged = sum(1 for m in ("model-1", "model-2")
                      for _ in open(ws.judgment_file("judge", m), encoding="utf-8"))
     print(json.dumps({"status": status, "requests": 4 * count, "judged": judged, "wall": wall, "phases": phases,
-                      "request_bytes": request_bytes, "rss_before_kb": before_rss,
+                      "request_bytes": request_bytes, "rss_before_kb": before_rss, "peaks": peaks,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
@@ -113,23 +117,26 @@ def main() -> None:
     results = []
     with fake_server() as url:
         for count in SIZES:
-            output = subprocess.run([sys.executable, __file__, "--child", url, str(count)], capture_output=True,
-                                    text=True, check=True).stdout
-            results.append(json.loads(output.strip().splitlines()[-1]))
+            run = subprocess.run([sys.executable, __file__, "--child", url, str(count)], capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f"the run with {count} questions failed:\n{run.stdout}{run.stderr}")
+            results.append(json.loads(run.stdout.strip().splitlines()[-1]))
     print(f"batch mode, judging 2 models x N questions x 2 games ({WORDS}-word answers), one fresh process each")
     for result in results:
         n = result["requests"]
         assert result["status"] == 0 and result["judged"] == n // 2, result
         per = {name: 1000 * seconds / n for name, seconds in result["phases"].items()}
         print(f"  {n:>6,} requests: " + ", ".join(f"{name} {ms:.3f} ms" for name, ms in per.items())
-              + f" CPU per request; request files {result['request_bytes'] / 1e6:.1f} MB; "
-              f"peak RSS {result['peak_rss_kb'] / 1024:.0f} MB (after imports and loading the answers: "
-              f"{result['rss_before_kb'] / 1024:.0f} MB); wall {result['wall']:.1f} s")
+              + f" CPU per request; request files {result['request_bytes'] / 1e6:.1f} MB; wall {result['wall']:.1f} s")
+        print(f"          peak RSS: {result['rss_before_kb'] / 1024:.0f} MB after imports, "
+              f"{result['peaks']['submission'] / 1024:.0f} MB once planned and submitted, "
+              f"{result['peaks']['collection'] / 1024:.0f} MB once collected, "
+              f"{result['peak_rss_kb'] / 1024:.0f} MB at exit (records written, verdict statistics printed)")
     small, large = results
-    growth = (large["peak_rss_kb"] - large["rss_before_kb"]) / max(1, small["peak_rss_kb"] - small["rss_before_kb"])
-    print(f"  5x the requests: peak RSS x{large['peak_rss_kb'] / small['peak_rss_kb']:.2f} "
-          f"(growth during the run x{growth:.2f}); request files x{large['request_bytes'] / small['request_bytes']:.2f}")
-
+    ratio = large["requests"] / small["requests"]
+    print(f"  {ratio:.0f}x the requests: peak RSS x{large['peak_rss_kb'] / small['peak_rss_kb']:.2f}, "
+          f"CPU per request x{sum(large['phases'].values()) / large['requests'] / (sum(small['phases'].values()) / small['requests']):.2f}, "
+          f"request files x{large['request_bytes'] / small['request_bytes']:.2f}")
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
