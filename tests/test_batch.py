@@ -237,3 +237,41 @@ def test_ctrl_c_leaves_batches_running_and_cancel_collects_what_they_finished(tm
         result = run_script("gen_judgment.py", "--batch", *FAST, cwd=ws.root)
         assert result.returncode == 0, result.stderr
         assert len(fake.batches) == 2 and len(fake.batches[1].lines) == 8  # the cancelled half, once more
+
+
+def test_a_kill_between_creating_an_openai_batch_and_logging_it_finds_the_batch_again(tmp_path, monkeypatch):
+    from arena_hard.generate.batch.store import BatchStore
+
+    def killed(self, entry, batch_id):
+        raise KeyboardInterrupt  # as a kill would land: the provider made the batch, the log never heard
+
+    with FakeBatchServer() as fake:
+        ws = Workspace(tmp_path)
+        ws.write_questions(questions(3))
+        ws.write_api_config({"m": entry(fake.url, "openai")})
+        ws.write_answer_config(["m"])
+        with monkeypatch.context() as patch:
+            patch.setattr(BatchStore, "submitted", killed)
+            assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 130
+        assert len(fake.batches) == 1
+        result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+        assert result.returncode == 0, result.stderr
+        assert f"found batch {fake.batches[0].id}" in result.stderr
+        assert len(fake.batches) == 1 and fake.count("POST", "/files") == 1
+    assert len(read_jsonl(ws.answer_file("m"))) == 3
+
+
+def test_batch_true_in_the_endpoint_file_sends_that_model_alone_through_the_batch_api(tmp_path):
+    with FakeBatchServer() as fake:
+        ws = Workspace(tmp_path)
+        ws.write_questions(questions(2))
+        ws.write_api_config({"batched": entry(fake.url, "anthropic", batch=True),
+                             "direct": {"api_type": "mock", "model_name": "direct"}})
+        ws.write_answer_config(["batched", "direct"])
+        result = run_script("gen_answer.py", *FAST, cwd=ws.root)
+        assert result.returncode == 0, result.stderr
+        assert [len(b.lines) for b in fake.batches] == [2]
+        assert all(len(read_jsonl(ws.answer_file(m))) == 2 for m in ("batched", "direct"))
+        refused = run_script("gen_answer.py", "--batch", cwd=ws.root)
+    assert refused.returncode == 2
+    assert "`direct` (api_type mock) has no batch API" in refused.stderr
