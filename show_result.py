@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import re
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,10 +20,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from arena_hard.scoring.battles import Battles, Records, read_battles, records_to_battles, write_battles
+from arena_hard.scoring.bootstrap_file import load_bootstrap, save_bootstrap
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
-from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
 from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, NO_VERDICT
 from arena_hard.scoring.leaderboard import format_line, leaderboard_rows, output_stem, write_leaderboard
 from arena_hard.scoring.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
@@ -100,35 +99,6 @@ def resolve_anchor(battles: Battles, requested: str | None, where: str) -> int:
         return battles.models.index(V0_1.default_baseline)
     raise UserError(f"the battles{where} have several baselines ({', '.join(firsts)}); choose the anchor with "
                     "--baseline, or score each category on its own with --category")
-
-
-def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:
-    """Saved rounds as (rounds, models), re-anchored to the baseline (upstream v0.1 anchored them to its baseline)."""
-    position = {name: i for i, name in enumerate(battles.models)}
-    rounds = []
-    for lineno, row in iter_jsonl(path):
-        ratings = np.full(len(battles.models), np.nan)
-        for name, value in row.items():
-            if name in position and isinstance(value, (int, float)) and not isinstance(value, bool):
-                ratings[position[name]] = value
-        if not np.isfinite(ratings[anchor]):
-            raise UserError(f"{path}:{lineno}: no rating for the baseline {battles.models[anchor]}; rerun without "
-                            "--load-bootstrap to recompute the rounds")
-        rounds.append(ratings - ratings[anchor] + INIT_RATING)
-    if not rounds:
-        raise UserError(f"{path}: holds no bootstrap rounds; rerun without --load-bootstrap")
-    return np.array(rounds)
-
-
-def save_bootstrap(path: Path, battles: Battles, bootstrap: np.ndarray) -> None:
-    """One JSON line per round, model -> rating, models by median rating as upstream's columns."""
-    present = battles.present_models()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a model absent from every round has no median
-        medians = dict(zip(present, np.nanmedian(bootstrap[:, present], axis=0).tolist()))
-    order = sorted(present, key=lambda m: (np.isnan(medians[m]), -medians[m]))
-    atomic_write_jsonl(path, ({battles.models[m]: (float(r[m]) if np.isfinite(r[m]) else None) for m in order}
-                              for r in bootstrap))
 
 
 def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path

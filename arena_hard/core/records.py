@@ -3,7 +3,9 @@
 Reads `data/<bench>/question.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
 `data/<bench>/model_judgment/<judge>/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
 `model_id`, `choices`, `conv_metadata`) or the current upstream one (`uid`, `prompt`, `model`,
-`messages`, `metadata`); data/README.md documents both. Writes nothing."""
+`messages`, `metadata`); data/README.md documents both. The one interpretation of each record kind:
+`question_from_record`, `answer_from_record`, and for judgments `judgment_fields` / `game_score`, which
+`judgment_from_record` and the scoring's lean scan (scoring.verdict_labels) both use. Writes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -160,10 +162,15 @@ def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer
     return Answer(question_id, model, turns, token_len, metadata)
 
 
-def _game_from_record(game: Any, where: str) -> Game | None:
+def game_score(game: Any) -> str | None:
+    """A game's verdict label as recorded; None for a missing game or score."""
+    score = game.get("score") if isinstance(game, dict) else None
+    return score if isinstance(score, str) else None
+
+
+def _game_from_record(game: Any) -> Game | None:
     if not isinstance(game, dict):
         return None
-    score = game.get("score")
     judgment = game.get("judgment", "")
     if isinstance(judgment, dict):
         judgment = judgment.get("answer", "")
@@ -173,27 +180,32 @@ def _game_from_record(game: Any, where: str) -> Game | None:
                             if isinstance(m, dict) and m.get("role") == "user"), "")
     if isinstance(user_prompt, list):
         user_prompt = user_prompt[0] if user_prompt and isinstance(user_prompt[0], str) else ""
-    return Game(score if isinstance(score, str) else None,
+    return Game(game_score(game),
                 judgment if isinstance(judgment, str) else "",
                 user_prompt if isinstance(user_prompt, str) else "")
 
 
-def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def judgment_fields(record: dict[str, Any], default_model: str,
+                    where: str) -> tuple[str, str, str | None, str | None, list[Any]]:
+    """(question id, model, baseline, category, games) of a judgment record in either format. The model
+    is the record's, else `default_model` (the file's name); baseline and category are what a
+    current-format record names, else None."""
     question_id = record_id(record, where)
     games = record.get("games")
     if not isinstance(games, list):
-        raise UserError(f"{where}: `games` must be a list of the judge's games")
-    model = record.get("model")
-    baseline = record.get("baseline")
-    category = record.get("category")
-    return Judgment(
-        question_id=question_id,
-        model=model if isinstance(model, str) and model else default_model,
-        judge=str(record.get("judge", "")),
-        games=tuple(_game_from_record(game, where) for game in games),
-        baseline=baseline if isinstance(baseline, str) else None,
-        category=category if isinstance(category, str) else None,
-    )
+        raise UserError(f"{where}: `games` must be the list of the judge's games; fix or delete that line")
+    return (question_id, _name(record.get("model")) or default_model, _name(record.get("baseline")),
+            _name(record.get("category")), games)
+
+
+def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
+    question_id, model, baseline, category, games = judgment_fields(record, default_model, where)
+    return Judgment(question_id=question_id, model=model, judge=str(record.get("judge", "")),
+                    games=tuple(_game_from_record(game) for game in games), baseline=baseline, category=category)
 
 
 def load_questions(path: Path) -> list[Question]:

@@ -4,7 +4,7 @@ so the chosen baseline is 1000, and their bootstrap over battles with upstream's
 
 Fast paths use sufficient statistics: when every battle is the anchor (model_a) against another model
 (a star), the maximum-likelihood rating is closed form, 1000 + 400 log10((2 wins + ties) /
-(2 losses + ties)); otherwise Newton's method on counts per (model_a, model_b, outcome). Bootstrap
+(2 losses + ties)); otherwise Newton's method (newton.minimize) on counts per (model_a, model_b, outcome). Bootstrap
 rounds draw `RandomState(42).randint(0, n, n)` round after round, which is exactly what upstream's
 `battles.sample(frac=1.0, replace=True)` draws after `np.random.seed(42)`, and count with bincount.
 
@@ -19,14 +19,14 @@ from typing import Iterator
 
 import numpy as np
 
-from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
 from arena_hard.core.errors import UserError
+from arena_hard.scoring import newton
+from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
 
 SCALE, BASE, INIT_RATING = 400.0, 10.0, 1000.0
 RATING_CAP = 4000.0  # Elo points either side of the anchor: a win rate within about 1e-10 of 0 or 1
 SEED = 42
 ROUNDS_PER_CHUNK = 8  # bootstrap rounds drawn at once (memory: 8 x battles x 8 bytes)
-_NEWTON_MAX_STEPS = 100
 _NEWTON_TOLERANCE = 1e-11  # largest change of a natural-log rating in the last step
 _LN_BASE = math.log(BASE)
 
@@ -66,7 +66,7 @@ def _log_likelihood(s: np.ndarray, pa: np.ndarray, pb: np.ndarray, won: np.ndarr
 def pair_ratings(pa: np.ndarray, pb: np.ndarray, counts: np.ndarray, n_models: int, anchor: int,
                  start: np.ndarray | None = None) -> np.ndarray:
     """Maximum-likelihood ratings from counts[pair, outcome] of pairs (models pa[pair], pb[pair]),
-    by Newton's method with step halving on natural-log ratings, the anchor held at 0."""
+    by Newton's method on natural-log ratings, the anchor held at 0."""
     won = 2.0 * counts[:, A_WINS] + counts[:, TIE]  # rows model_a wins
     lost = 2.0 * counts[:, B_WINS] + counts[:, TIE]
     total = won + lost
@@ -76,28 +76,13 @@ def pair_ratings(pa: np.ndarray, pb: np.ndarray, counts: np.ndarray, n_models: i
     free[anchor] = False
     s = np.zeros(n_models) if start is None else np.where(np.isfinite(start), start, 0.0)
     s[anchor] = 0.0
-    likelihood = _log_likelihood(s, pa, pb, won, lost)
-    for _ in range(_NEWTON_MAX_STEPS):
+
+    def derivatives(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # of the negative log-likelihood
         p = sigmoid(s[pa] - s[pb])
-        residual = won - total * p
-        gradient = np.bincount(pa, residual, n_models) - np.bincount(pb, residual, n_models)
-        w = total * p * (1.0 - p)
-        hessian = (np.bincount(pa * (n_models + 1), w, n_models * n_models)
-                   + np.bincount(pb * (n_models + 1), w, n_models * n_models)
-                   - np.bincount(pa * n_models + pb, w, n_models * n_models)
-                   - np.bincount(pb * n_models + pa, w, n_models * n_models)).reshape(n_models, n_models)
-        step = np.zeros(n_models)
-        step[free] = np.linalg.lstsq(hessian[np.ix_(free, free)], gradient[free], rcond=None)[0]
-        size = 1.0
-        while True:
-            candidate = s + size * step
-            new_likelihood = _log_likelihood(candidate, pa, pb, won, lost)
-            if new_likelihood >= likelihood - 1e-12 * abs(likelihood) or size < 1e-6:
-                break
-            size /= 2
-        s, likelihood = candidate, new_likelihood
-        if np.max(np.abs(size * step), initial=0.0) < _NEWTON_TOLERANCE:
-            break
+        return (newton.pair_gradient(pa, pb, total * p - won, n_models),
+                newton.pair_hessian(pa, pb, total * p * (1.0 - p), n_models))
+
+    s = newton.minimize(lambda s: -_log_likelihood(s, pa, pb, won, lost), derivatives, s, _NEWTON_TOLERANCE, free)
     return anchor_and_cap(INIT_RATING + SCALE * s / _LN_BASE, anchor, present)
 
 

@@ -6,7 +6,8 @@ Per battle and feature, with a = model_a's (the baseline's) count and b = model_
 d = (a - b) / (a + b + 1), standardised over all battles (mean 0, population std 1). Features:
 token length, headers (h1..h6), list items (ordered + unordered), bold spans (** and __); modes
 `style` (all four), `length` (token length), `markdown` (the other three). Battles with the same two
-models and features are pooled, and the penalised likelihood is maximised by Newton's method; the
+models and features are pooled, and the penalised likelihood is maximised by Newton's method
+(newton.minimize); the
 bootstrap resamples battles with the same random stream as without style control (both copies of a
 battle move together, as upstream). Pure functions; reads and writes nothing."""
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
 from arena_hard.core.errors import UserError
+from arena_hard.scoring import newton
+from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
 from arena_hard.scoring.ratings import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
 
 MODES = {"style": (0, 1, 2, 3), "length": (0,), "markdown": (1, 2, 3)}
@@ -28,7 +30,6 @@ COEFFICIENT_NAMES = ("sum_assistant_a_tokens", "header_count_a", "list_count_a",
 _METADATA_KEYS = (("sum_assistant_a_tokens", "sum_assistant_b_tokens"), ("header_count_a", "header_count_b"),
                   ("list_count_a", "list_count_b"), ("bold_count_a", "bold_count_b"))
 _LN_BASE = math.log(10.0)
-_NEWTON_MAX_STEPS = 100
 _NEWTON_TOLERANCE = 1e-10
 
 
@@ -133,37 +134,24 @@ class StyleProblem:
         lost = 2.0 * counts[:, B_WINS] + counts[:, TIE]
         total = won + lost
         theta = np.zeros(m + k) if start is None else start.copy()
-        objective = self._objective(theta, won, lost)
-        for _ in range(_NEWTON_MAX_STEPS):
+
+        def derivatives(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             p = sigmoid(self._eta(theta))
             residual = total * p - won
             gradient = theta.copy()
-            gradient[:m] += _LN_BASE * (np.bincount(self.ga, residual, m) - np.bincount(self.gb, residual, m))
+            gradient[:m] += _LN_BASE * newton.pair_gradient(self.ga, self.gb, residual, m)
             gradient[m:] += self.z.T @ residual
             w = total * p * (1.0 - p)
             hessian = np.eye(m + k)
-            hessian[:m, :m] += _LN_BASE ** 2 * (
-                np.bincount(self.ga * (m + 1), w, m * m) + np.bincount(self.gb * (m + 1), w, m * m)
-                - np.bincount(self.ga * m + self.gb, w, m * m) - np.bincount(self.gb * m + self.ga, w, m * m)
-            ).reshape(m, m)
+            hessian[:m, :m] += _LN_BASE ** 2 * newton.pair_hessian(self.ga, self.gb, w, m)
             wz = w[:, None] * self.z
-            cross = _LN_BASE * np.stack([np.bincount(self.ga, wz[:, j], m) - np.bincount(self.gb, wz[:, j], m)
-                                         for j in range(k)], axis=1)
+            cross = _LN_BASE * np.stack([newton.pair_gradient(self.ga, self.gb, wz[:, j], m) for j in range(k)], axis=1)
             hessian[:m, m:] += cross
             hessian[m:, :m] += cross.T
             hessian[m:, m:] += self.z.T @ wz
-            step = np.linalg.solve(hessian, gradient)
-            size = 1.0
-            while True:
-                candidate = theta - size * step
-                new_objective = self._objective(candidate, won, lost)
-                if new_objective <= objective + 1e-12 * abs(objective) or size < 1e-6:
-                    break
-                size /= 2
-            theta, objective = candidate, new_objective
-            if np.max(np.abs(size * step)) < _NEWTON_TOLERANCE:
-                break
-        return theta
+            return gradient, hessian
+
+        return newton.minimize(lambda theta: self._objective(theta, won, lost), derivatives, theta, _NEWTON_TOLERANCE)
 
     def ratings(self, theta: np.ndarray, counts: np.ndarray) -> np.ndarray:
         total = counts.sum(axis=1).astype(np.float64)

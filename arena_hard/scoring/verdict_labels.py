@@ -1,5 +1,7 @@
-"""The judge's verdict labels, read from judgment files: per record the question, the model, the baseline
-the record names (current format) and the label of each of its two games, and nothing else.
+"""The judge's verdict labels as small codes, who won a game given its label, and the lean reader of
+judgment files for scoring: per record the question, the model, the baseline and category the record
+names (current format) and the label of each of its two games, and nothing else. Each record is read
+by records.judgment_fields and records.game_score, the same interpretation as records.load_judgments.
 
 Reads `data/<bench>/model_judgment/<judge>/<model>.jsonl` in either record format (v0.1:
 `question_id`, `model`, `games[*].score`; current: `uid`, `model`, `baseline`, `category`,
@@ -11,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import scan_jsonl
+from arena_hard.core.records import game_score, judgment_fields
 
 # Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT.
 LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
@@ -57,9 +59,7 @@ def label_code(score: Any) -> int:
 
 
 def _game_code(games: list[Any], index: int) -> int:
-    if index >= len(games) or not isinstance(games[index], dict):
-        return NO_VERDICT
-    return label_code(games[index].get("score"))
+    return label_code(game_score(games[index])) if index < len(games) else NO_VERDICT
 
 
 def read_verdicts(path: Path) -> VerdictTable:
@@ -68,21 +68,11 @@ def read_verdicts(path: Path) -> VerdictTable:
     default_model = path.name.removesuffix(".jsonl")
     table = VerdictTable(str(path), [], [], [], [], [], [], [])
     for lineno, record in scan_jsonl(path):
-        question_id = record.get("question_id", record.get("uid"))
-        if isinstance(question_id, bool) or not isinstance(question_id, (str, int)):
-            raise UserError(f"{path}:{lineno}: no question_id (v0.1 format) or uid (current format); "
-                            "fix or delete that line")
-        games = record.get("games")
-        if not isinstance(games, list):
-            raise UserError(f"{path}:{lineno}: `games` must be the list of the judge's two games; "
-                            "fix or delete that line")
-        model = record.get("model")
-        baseline = record.get("baseline")
-        category = record.get("category")
-        table.question_ids.append(str(question_id))
-        table.models.append(model if isinstance(model, str) and model else default_model)
-        table.baselines.append(baseline if isinstance(baseline, str) and baseline else None)
-        table.categories.append(category if isinstance(category, str) and category else None)
+        question_id, model, baseline, category, games = judgment_fields(record, default_model, f"{path}:{lineno}")
+        table.question_ids.append(question_id)
+        table.models.append(model)
+        table.baselines.append(baseline)
+        table.categories.append(category)
         table.game1.append(_game_code(games, 0))
         table.game2.append(_game_code(games, 1))
         table.lines.append(lineno)

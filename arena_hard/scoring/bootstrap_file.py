@@ -1,0 +1,45 @@
+"""The bootstrap rounds as upstream saves them, in `data/bootstrapping_results.jsonl` (one file per
+category with --category): one JSON line per round mapping each model to its rating, the models
+ordered by median rating as upstream's columns. `save_bootstrap` writes the file atomically;
+`load_bootstrap` reads it back for --load-bootstrap, re-anchored to the chosen baseline (upstream v0.1
+anchored the rounds to its own baseline)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
+from arena_hard.scoring.battles import Battles
+from arena_hard.scoring.ratings import INIT_RATING
+
+
+def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:
+    """Saved rounds as (rounds, models), re-anchored to the baseline."""
+    position = {name: i for i, name in enumerate(battles.models)}
+    rounds = []
+    for lineno, row in iter_jsonl(path):
+        ratings = np.full(len(battles.models), np.nan)
+        for name, value in row.items():
+            if name in position and isinstance(value, (int, float)) and not isinstance(value, bool):
+                ratings[position[name]] = value
+        if not np.isfinite(ratings[anchor]):
+            raise UserError(f"{path}:{lineno}: no rating for the baseline {battles.models[anchor]}; rerun without "
+                            "--load-bootstrap to recompute the rounds")
+        rounds.append(ratings - ratings[anchor] + INIT_RATING)
+    if not rounds:
+        raise UserError(f"{path}: holds no bootstrap rounds; rerun without --load-bootstrap")
+    return np.array(rounds)
+
+
+def save_bootstrap(path: Path, battles: Battles, bootstrap: np.ndarray) -> None:
+    """One JSON line per round, model -> rating, models by median rating as upstream's columns."""
+    present = battles.present_models()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model absent from every round has no median
+        medians = dict(zip(present, np.nanmedian(bootstrap[:, present], axis=0).tolist()))
+    order = sorted(present, key=lambda m: (np.isnan(medians[m]), -medians[m]))
+    atomic_write_jsonl(path, ({battles.models[m]: (float(r[m]) if np.isfinite(r[m]) else None) for m in order}
+                              for r in bootstrap))
