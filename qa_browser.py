@@ -16,7 +16,8 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from arena_hard.browser.data import BenchData, QuestionFilter, Show, View, md_name
+from arena_hard.browser.data import BenchData, QuestionFilter, Show, View
+from arena_hard.browser.markdown import md_name
 from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.core.config_file import load_yaml
 from arena_hard.core.errors import ArgumentParser, UserError, run_main

@@ -25,7 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import qa_browser  # noqa: E402
-from arena_hard.browser.data import LABELS, BenchData, QuestionFilter, Show  # noqa: E402
+from arena_hard.browser.data import BenchData, QuestionFilter, Show  # noqa: E402
+from arena_hard.scoring.verdict_labels import LABELS  # noqa: E402
 from arena_hard.core.records import Bench, load_answers  # noqa: E402
 from conftest import UPSTREAM_DIR  # noqa: E402
 

@@ -1,5 +1,6 @@
-"""Tests of arena_hard/browser/data.py: verdict labels mapped to the right side in each game, which text
-lands in which panel, the question filters, lazy loading, and benches with nothing to show.
+"""Tests of arena_hard/browser (data, game_verdicts, markdown): verdict labels mapped to the right side
+in each game, which text lands in which panel, the question filters, lazy loading, and benches with
+nothing to show.
 
 `write_demo_bench` builds the small bench the browser test serves too."""
 from __future__ import annotations
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from arena_hard.browser.data import (BenchData, QuestionFilter, Show, Winner,
-                                     escape_html_outside_code, game_verdict, games_disagree,
-                                     model_preferred, question_label)
+from arena_hard.browser.data import BenchData, QuestionFilter, Show
+from arena_hard.browser.game_verdicts import Winner, game_verdict, games_disagree, model_preferred
+from arena_hard.browser.markdown import escape_html_outside_code, question_label
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import Bench, Question

@@ -1,81 +1,28 @@
-"""What qa_browser.py shows, without gradio: a bench's questions, answers and judgments, the verdict of
-each game told as who won and how strongly, the question filters, and the markdown for each panel.
+"""What qa_browser.py shows, without gradio: a bench's questions, answers and judgments, read the
+first time a model is shown, the question filters, and the View of one question and two models
+(its panels' markdown comes from browser.markdown, the games' verdicts from browser.game_verdicts).
 
 Reads `data/<bench>/question.jsonl` at start, and `model_answer/<model>.jsonl` and
 `model_judgment/<judge>/<model>.jsonl` the first time a model is shown (either record format; a cut-off
-last line left by a run still writing is skipped). Writes nothing.
-
-A judgment record holds two games. In game 1 the baseline is assistant A and the judged model is B;
-game 2 swaps them, so its labels are read with the sides exchanged."""
+last line left by a run still writing is skipped). Writes nothing."""
 from __future__ import annotations
 
 import enum
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from arena_hard.scoring import verdict_labels
+from arena_hard.browser.game_verdicts import GAME_COUNT, games_disagree, model_preferred, record_games, record_verdicts
+from arena_hard.browser.markdown import (answer_markdown, game_markdown, judgment_summary, md_name, md_path,
+                                         question_label, question_markdown)
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, GAME_WINNER, LABELS, STRONG, label_code
-from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Game, Judgment, Question, load_answers,
-                                load_judgments, load_questions)
+from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Judgment, Question, load_answers, load_judgments,
+                                     load_questions)
 
-GAME_COUNT = 2
-QUESTION_LABEL_CHARS = 100
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
 JUDGMENT_CACHE_MODELS = 8
 ANSWER_CACHE_MODELS = 128
-
-
-class Winner(enum.Enum):
-    MODEL = verdict_labels.MODEL_WINS
-    BASELINE = verdict_labels.BASELINE_WINS
-    TIE = verdict_labels.TIE
-    NONE = verdict_labels.NO_WINNER
-
-
-@dataclass(frozen=True)
-class Verdict:
-    label: str | None  # as recorded
-    winner: Winner
-    strong: bool
-
-    @property
-    def points(self) -> int:
-        """The judged model's gain: +3 / +1 for a strong / slight win (show_result's default weight),
-        negative for a loss."""
-        size = DEFAULT_WEIGHT if self.strong else 1
-        return {Winner.MODEL: size, Winner.BASELINE: -size}.get(self.winner, 0)
-
-
-def game_verdict(label: str | None, game_number: int) -> Verdict:
-    """Who won game 1 or 2 of a judgment record: the judged model is B in game 1 and A in game 2."""
-    code = label_code(label)
-    return Verdict(label, Winner(GAME_WINNER[game_number - 1][code]), STRONG[code])
-
-
-def record_games(judgment: Judgment) -> tuple[Game | None, ...]:
-    """The record's first two games, None standing for a missing one."""
-    return judgment.games[:GAME_COUNT] + (None,) * (GAME_COUNT - len(judgment.games))
-
-
-def record_verdicts(judgment: Judgment) -> tuple[Verdict, ...]:
-    """The verdicts of the record's two games (a missing game has no verdict)."""
-    return tuple(game_verdict(game.score if game else None, number)
-                 for number, game in enumerate(record_games(judgment), 1))
-
-
-def model_preferred(verdicts: tuple[Verdict, ...]) -> bool:
-    """The games together favour the judged model (strong verdicts weighted as in the score)."""
-    return sum(verdict.points for verdict in verdicts) > 0
-
-
-def games_disagree(verdicts: tuple[Verdict, ...]) -> bool:
-    """Two games with a verdict name different winners (a tie counts as an outcome of its own)."""
-    winners = {verdict.winner for verdict in verdicts if verdict.winner is not Winner.NONE}
-    return len(winners) > 1
 
 
 class Show(enum.Enum):
@@ -101,110 +48,6 @@ class View:
     answer_b: str
     judgment: str  # who was compared and the overall verdict, or why there is no judgment
     games: tuple[str, ...]  # GAME_COUNT panels: each game's verdict and the judge's text
-
-
-# Fenced code blocks (an unclosed one runs to the end) and inline code spans: their text is shown as is.
-_CODE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*(?P=fence)[ \t]*$|\Z)|`[^`\n]+`",
-                   re.MULTILINE | re.DOTALL)
-_NAME_SPECIALS = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def escape_html_outside_code(text: str) -> str:
-    """Markdown whose `<` outside code is shown, not taken as HTML: the renderer drops unknown tags, so
-    prose such as "#include <vector>" would otherwise lose words."""
-    pieces: list[str] = []
-    last = 0
-    for match in _CODE.finditer(text):
-        pieces.append(text[last:match.start()].replace("<", "&lt;"))
-        pieces.append(match.group())
-        last = match.end()
-    pieces.append(text[last:].replace("<", "&lt;"))
-    return "".join(pieces)
-
-
-def md_name(name: str) -> str:
-    """A model or judge name as literal markdown text (names may hold `_` or `*`)."""
-    return _NAME_SPECIALS.sub(r"\\\1", name)
-
-
-def md_path(path: Path) -> str:
-    return f"`{path}`"
-
-
-def verdict_text(verdict: Verdict, model: str, baseline: str) -> str:
-    strength = "strongly" if verdict.strong else "slightly"
-    if verdict.winner is Winner.MODEL:
-        return f"{md_name(model)} wins, {strength}"
-    if verdict.winner is Winner.BASELINE:
-        return f"{md_name(baseline)} (baseline) wins, {strength}"
-    if verdict.winner is Winner.TIE:
-        return "tie"
-    if verdict.label is None:
-        return "no verdict (the judge gave no label)"
-    return f"no verdict (label {md_name(repr(verdict.label))} is not one of {', '.join(map(md_name, LABELS))})"
-
-
-def question_label(number: int, question: Question) -> str:
-    """The question's entry in the selector: its number and the start of its text on one line."""
-    text = " ".join(question.turns[0].split())
-    if len(text) > QUESTION_LABEL_CHARS:
-        text = text[:QUESTION_LABEL_CHARS - 1] + "…"
-    return f"{number}: {text}"
-
-
-def question_markdown(question: Question) -> str:
-    where = " · ".join(md_name(part) for part in (question.category, question.cluster) if part)
-    lines = [f"### Question {md_name(question.question_id)}" + (f" ({where})" if where else "")]
-    for number, turn in enumerate(question.turns, 1):
-        if len(question.turns) > 1:
-            lines.append(f"**User, turn {number}**")
-        lines.append(escape_html_outside_code(turn))
-    return "\n\n".join(lines)
-
-
-def answer_markdown(side: str, model: str, answer: Answer | None) -> str:
-    heading = f"### Model {side}: {md_name(model)}"
-    if answer is None:
-        return f"{heading}\n\n*No answer from {md_name(model)} to this question.*"
-    if answer.token_len is not None:
-        heading += f" ({answer.token_len} token{'' if answer.token_len == 1 else 's'})"
-    parts = [heading]
-    for number, turn in enumerate(answer.turns, 1):
-        if len(answer.turns) > 1:
-            parts.append(f"**Assistant, turn {number}**")
-        parts.append(escape_html_outside_code(turn))
-    return "\n\n".join(parts)
-
-
-def game_markdown(number: int, game: Game | None, verdict: Verdict, model: str, baseline: str) -> str:
-    sides = (baseline, model) if number == 1 else (model, baseline)
-    names = [md_name(name) + (" (baseline)" if name == baseline else "") for name in sides]
-    heading = f"#### Game {number} · A: {names[0]}, B: {names[1]}"
-    if game is None:
-        return f"{heading}\n\n*The record holds no game {number}.*"
-    label = f"{md_name(verdict.label)}: " if verdict.winner is not Winner.NONE else ""
-    return (f"{heading}\n\n**Verdict {label}{verdict_text(verdict, model, baseline)}**\n\n"
-            f"{escape_html_outside_code(game.judgment)}")
-
-
-def judgment_summary(judgment: Judgment, verdicts: tuple[Verdict, ...], judge: str, baseline: str,
-                     model_a: str | None) -> str:
-    model = judgment.model
-    total = sum(verdict.points for verdict in verdicts)
-    if all(verdict.winner is Winner.NONE for verdict in verdicts):
-        overall = "no verdict in either game"
-    elif total > 0:
-        overall = f"{md_name(model)} preferred"
-    elif total < 0:
-        overall = f"the baseline {md_name(baseline)} preferred"
-    else:
-        overall = "even"
-    lines = [f"### Judge {md_name(judge)}: {md_name(model)} against the baseline {md_name(baseline)}",
-             f"**Overall: {overall}**" + (" · the two games disagree" if games_disagree(verdicts) else "")]
-    if model_a and model_a != baseline:
-        lines.append(f"*Model A ({md_name(model_a)}) is not the baseline: these games compare model B "
-                     f"with {md_name(baseline)}.*")
-    return "\n\n".join(lines)
 
 
 class BenchData:
