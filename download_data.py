@@ -21,13 +21,14 @@ import urllib.parse
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
-from arena_hard.download.kit import (GITHUB_RAW_ROOT, UPSTREAM_COMMIT, UPSTREAM_REPO, exit_status,
-                                 kit_files, summary, sync_files)
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import ArgumentParser, run_main
-from arena_hard.download.hub import (HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Selection,
-                               plan_pregenerated)
+from arena_hard.download.file_sync import sync_files
 from arena_hard.download.http_client import FetchError, HttpClient
+from arena_hard.download.hub import HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Retrying, plan_pregenerated
+from arena_hard.download.hub_selection import Selection
+from arena_hard.download.official_kit import GITHUB_RAW_ROOT, UPSTREAM_COMMIT, UPSTREAM_REPO, UrlTransfer, kit_files
+from arena_hard.download.sync_report import exit_status, outcome_line, summary
 from arena_hard.core.retry_policy import RetryPolicy
 
 BASE_URL_ENV = "ARENA_HARD_BASE_URL"
@@ -122,29 +123,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             if value is not None:
                 parser.error(f"{flag} selects pre-generated data: add --pregenerated")
     base_url = _base_url(parser, args.base_url, BASE_URL_ENV, GITHUB_RAW_ROOT)
-    client = HttpClient(timeout=args.timeout,
-                        policy=RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0,
-                                           retry_after_max=60.0))
-    files = kit_files(base_url, args.data_dir, args.config_dir)
+    policy = RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0, retry_after_max=60.0)
+    kit = kit_files(base_url, args.data_dir, args.config_dir)
     headers = [f"official kit: {UPSTREAM_REPO} at commit {UPSTREAM_COMMIT[:7]} from {base_url}"]
+    batches = [(UrlTransfer(HttpClient(timeout=args.timeout, policy=policy)), kit)]
     if args.pregenerated:
         hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
-                         args.hf_revision)
+                         args.hf_revision, args.timeout)
         selection = Selection(args.bench or V0_1.default_bench, tuple(args.judge or (V0_1.default_judge,)),
                               tuple(args.model or ("*",)))
         try:
-            commit, pregenerated = plan_pregenerated(client, hub, selection, args.data_dir,
-                                                     keep=[file.destination for file in files])
+            commit, pregenerated, transfer = plan_pregenerated(Retrying(policy), hub, selection, args.data_dir,
+                                                               keep=[file.destination for file in kit])
         except FetchError as error:
             print(f"error: cannot list the pre-generated files: {error}", file=sys.stderr)
             return 1
         headers.append(f"pre-generated: {hub.repo} at {hub.revision} (commit {commit}) from {hub.base_url}: "
                        f"{len(pregenerated)} files for bench {selection.bench}, judges "
                        f"{' '.join(selection.judges)}, models {' '.join(selection.models)}")
-        files += pregenerated
+        batches.append((transfer, pregenerated))
     print("\n".join(headers), flush=True)
-    outcomes = sync_files(client, files, force=args.force, dry_run=args.dry_run, parallel=args.parallel,
-                          report=lambda outcome: print(outcome.line(), flush=True))
+    outcomes = [outcome for transfer, files in batches
+                for outcome in sync_files(transfer, files, force=args.force, dry_run=args.dry_run,
+                                          parallel=args.parallel,
+                                          report=lambda outcome: print(outcome_line(outcome), flush=True))]
     print(summary(outcomes))
     return exit_status(outcomes)
 

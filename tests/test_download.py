@@ -1,7 +1,8 @@
 """download_data.py against a loopback server that plays GitHub's raw files (serving upstream's files
-from ../shared/upstream-efc012e) and the Hugging Face Hub (revision, paginated tree listing, resolve
-with an LFS redirect), with faults injected per path: 404, altered bytes, a connection cut mid-file,
-a 503, a stalled response. The script runs as users run it: a subprocess in a fresh directory."""
+from ../shared/upstream-efc012e) and the Hugging Face Hub as huggingface_hub calls it (revision,
+paginated tree listing, HEAD and GET of resolve, LFS files redirected to a CDN on another origin),
+with faults injected per path: 404, altered bytes, a connection cut mid-file, a 503, a stalled
+response. The script runs as users run it: a subprocess in a fresh directory."""
 from __future__ import annotations
 
 import hashlib
@@ -19,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from arena_hard.core.config import load_judge_settings
-from arena_hard.download.kit import GIT_SHA1, SHA256, UPSTREAM_COMMIT, Checksum
 from arena_hard.core.errors import UserError
-from arena_hard.download.hub import ListedFile, Selection, select_pregenerated
+from arena_hard.download.file_sync import GIT_SHA1, SHA256, Checksum
+from arena_hard.download.hub_selection import ListedFile, Selection, select_pregenerated
+from arena_hard.download.official_kit import UPSTREAM_COMMIT
 from conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "download_data.py"
@@ -78,6 +80,7 @@ class FakeServer(http.server.ThreadingHTTPServer):
         self.requests: list[str] = []
         self.failed_once: set[str] = set()
         self.release = threading.Event()
+        self.cdn = _CdnServer(self)
 
     @property
     def url(self) -> str:
@@ -106,8 +109,21 @@ class FakeServer(http.server.ThreadingHTTPServer):
         return entries
 
 
+class _CdnServer(http.server.ThreadingHTTPServer):
+    """Another origin, as the Hub's CDN is another host: serves /cdn/<path> with the main fake's files,
+    faults and request log."""
+
+    def __init__(self, hub: FakeServer):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.hub = hub
+
+    def __getattr__(self, name: str):
+        return getattr(self.hub, name)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: FakeServer
+    head = False
 
     def log_message(self, *args: object) -> None:
         pass
@@ -122,6 +138,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.head:
+            return
         if cut:  # promise the whole body, send half, hang up
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -135,6 +153,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return False
         self.server.failed_once.add(self._path)
         return True
+
+    def do_HEAD(self) -> None:
+        self.head = True
+        self.do_GET()
 
     def do_GET(self) -> None:
         split = urllib.parse.urlsplit(self.path)
@@ -169,9 +191,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, json.dumps(entries[cursor: cursor + HUB_PAGE_SIZE]).encode(), headers)
         if path.startswith(resolve) and path[len(resolve):] in server.hub_files:
             repo_path = path[len(resolve):]
-            if repo_path in server.hub_lfs:  # like the Hub: LFS files redirect to a CDN
-                return self._send(302, b"", {"Location": f"/cdn/{repo_path}"})
-            return self._send(200, server.hub_files[repo_path])
+            data = server.hub_files[repo_path]
+            if repo_path in server.hub_lfs:  # like the Hub: LFS files redirect to a CDN, on another origin
+                cdn = f"http://127.0.0.1:{server.cdn.server_address[1]}"
+                return self._send(302, b"", {"Location": f"{cdn}/cdn/{repo_path}", "X-Repo-Commit": HUB_COMMIT,
+                                             "X-Linked-Etag": f'"{sha256(data)}"', "X-Linked-Size": str(len(data))})
+            return self._send(200, data, {"X-Repo-Commit": HUB_COMMIT, "ETag": f'"{git_blob_sha1(data)}"'})
         if path.startswith("/cdn/") and path[len("/cdn/"):] in server.hub_lfs:
             return self._send(200, server.hub_files[path[len("/cdn/"):]])
         return self._send(404, b"Not Found")
@@ -180,17 +205,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server(upstream_dir):
     fake = FakeServer(upstream_dir)
-    thread = threading.Thread(target=fake.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=origin.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+               for origin in (fake, fake.cdn)]
+    for thread in threads:
+        thread.start()
     yield fake
     fake.release.set()
-    fake.shutdown()
-    fake.server_close()
-    thread.join()
+    for origin in (fake, fake.cdn):
+        origin.shutdown()
+        origin.server_close()
+    for thread in threads:
+        thread.join()
 
 
 def run_script(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("ARENA_HARD_BASE_URL", "HF_ENDPOINT")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("ARENA_HARD_BASE_URL", "HF_ENDPOINT", "HF_TOKEN")}
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, env={**clean, **(env or {})},
                           capture_output=True, text=True, timeout=60, check=False)
 

@@ -1,199 +1,208 @@
-"""Upstream's pre-generated data on the Hugging Face Hub: listing the dataset and choosing files.
+"""Upstream's pre-generated data on the Hugging Face Hub, through huggingface_hub.
 
-Reads over HTTP (through http_fetch.HttpClient) from the dataset lmarena-ai/arena-hard-auto (or
-another repository and revision): the revision is resolved to a commit once, and the files under
-data/<bench>/ are listed through the Hub's tree API, page by page, each with its size and checksum
-(sha256 for LFS files, the git blob sha1 otherwise). A `Selection` (globs over judge and model
-names) picks which to fetch; the result is a list of download.RemoteFile with their destinations
-under data/<bench>/. Writes nothing: download.sync_files fetches and verifies the files."""
+`HubDataset` resolves the dataset's revision to a commit once (HfApi.dataset_info), so the listing
+and every file come from one snapshot even if the branch moves, and lists the files under
+data/<bench>/ at that commit (HfApi.list_repo_tree), each with its size and checksum (sha256 for LFS
+files, the git blob sha1 otherwise). `HubTransfer` downloads one file with hf_hub_download into a
+temporary folder beside its destination; file_sync renames nothing that did not verify. The Hub is
+--hf-base-url, else $HF_ENDPOINT (huggingface_hub's own variable), else https://huggingface.co; a token
+in $HF_TOKEN is used as huggingface_hub uses it. Failures worth another attempt (dropped connections,
+timeouts, 408/425/429/5xx) are tried again under the --retries policy; a 404 is the user's to fix.
+Which files to fetch is hub_selection; writes only the files file_sync asks for."""
 from __future__ import annotations
 
-import fnmatch
-import functools
-import http.client
-import json
+import itertools
+import os
+import random
 import re
+import shutil
+import tempfile
+import time
 import urllib.parse
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
-from arena_hard.core.bench_version import V0_1
-from arena_hard.download.kit import GIT_SHA1, SHA256, Checksum, RemoteFile
+from tqdm import tqdm
+
 from arena_hard.core.errors import UserError
-from arena_hard.download.http_client import FetchError, HttpClient, NotFound, read_json, next_page_url
-from arena_hard.core.records import Bench
+from arena_hard.core.retry_policy import RetryPolicy
+from arena_hard.download.file_sync import GIT_SHA1, SHA256, Checksum, RemoteFile, file_digest
+from arena_hard.download.http_client import FetchError, NotFound, Transient, describe
+from arena_hard.download.hub_selection import ListedFile, Selection, select_pregenerated
 
 HF_ROOT = "https://huggingface.co"
 HF_DATASET = "lmarena-ai/arena-hard-auto"
 HF_DEFAULT_REVISION = "main"
-
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
-_HEX_LENGTH = {SHA256: 64, GIT_SHA1: 40}
+_RETRYABLE_STATUS = {408, 425, 429}
+_NOT_RETRYABLE_5XX = {501, 505}
+# httpx's (and httpx2's) transport failures, matched by name so no HTTP library has to be imported here.
+_TRANSIENT_NAMES = {"TransportError", "TimeoutException", "LocalEntryNotFoundError"}
 T = TypeVar("T")
 
 
+def _http_status(error: BaseException) -> tuple[int, str] | None:
+    """The HTTP status and URL behind `error`, following the chain of causes (huggingface_hub wraps
+    a failed metadata request in LocalEntryNotFoundError)."""
+    while error is not None:
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int):
+            return status, str(getattr(response, "url", ""))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def as_fetch_error(error: Exception, what: str) -> FetchError:
+    """The FetchError that `error` from huggingface_hub stands for: NotFound for a 404, Transient for
+    what may pass if tried again, FetchError otherwise."""
+    status = _http_status(error)
+    if status is not None:
+        code, url = status
+        if code == 404:
+            return NotFound(f"not found (HTTP 404): {url or what}")
+        message = f"HTTP {code} from {url or what}"
+        if code in _RETRYABLE_STATUS or (code >= 500 and code not in _NOT_RETRYABLE_5XX):
+            return Transient(message)
+        return FetchError(message)
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if names & _TRANSIENT_NAMES or "Consistency check failed" in str(error):  # a short body
+        return Transient(f"cannot fetch {what} ({describe(error)})")
+    return FetchError(f"cannot fetch {what} ({type(error).__name__}: {describe(error)})")
+
+
 @dataclass(frozen=True)
-class Selection:
-    """Which pre-generated files to fetch: globs over judge names and model names."""
+class Retrying:
+    """Calls to the Hub tried again after a transient failure, as http_client.HttpClient does."""
 
-    bench: str = V0_1.default_bench
-    judges: tuple[str, ...] = (V0_1.default_judge,)
-    models: tuple[str, ...] = ("*",)
+    policy: RetryPolicy
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random, compare=False)
 
-
-@dataclass(frozen=True)
-class ListedFile:
-    path: str  # in the repository
-    size: int
-    checksum: Checksum
-
-
-def parse_tree_page(entries: Any, url: str) -> list[ListedFile]:
-    """The files of one page of the Hub's tree listing: LFS files carry `lfs.oid` (sha256), the
-    others only `oid` (git blob sha1); folders are left out."""
-    if not isinstance(entries, list):
-        raise FetchError(f"unexpected file listing from {url}: expected a JSON list")
-    files = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("type") != "file":
-            continue
-        lfs = entry.get("lfs")
-        if isinstance(lfs, dict) and "oid" in lfs:
-            checksum, size = Checksum(SHA256, lfs["oid"]), lfs.get("size", entry.get("size"))
-        else:
-            checksum, size = Checksum(GIT_SHA1, entry.get("oid")), entry.get("size")
-        path = entry.get("path")
-        if not (isinstance(path, str) and isinstance(size, int) and size >= 0 and isinstance(checksum.hexdigest, str)
-                and re.fullmatch(f"[0-9a-f]{{{_HEX_LENGTH[checksum.algorithm]}}}", checksum.hexdigest)):
-            raise FetchError(f"unexpected file listing from {url}: entry {json.dumps(entry)[:200]}")
-        files.append(ListedFile(path, size, checksum))
-    return files
-
-
-def _tree_page(response: http.client.HTTPResponse, url: str) -> tuple[list[ListedFile], str | None]:
-    """One page of the Hub's tree listing, and the next page's URL if there is one."""
-    return parse_tree_page(read_json(response, url), url), next_page_url(response, url)
-
-
-def _safe_name(name: str) -> bool:
-    return name not in ("", ".", "..") and not name.startswith(".") and "\\" not in name
-
-
-def _matches(name: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in globs)
-
-
-def _examples(names: set[str], limit: int = 12) -> str:
-    shown = sorted(names)[:limit]
-    return ", ".join(shown) + (f", ... ({len(names)} in all)" if len(names) > limit else "") if names else "none"
-
-
-def select_pregenerated(listed: Iterable[ListedFile], selection: Selection, data_dir: Path,
-                        resolve_url: Callable[[str], str], keep: Iterable[Path] = ()) -> list[RemoteFile]:
-    """The listed files the selection asks for, with their local destinations: the bench's
-    question.jsonl, model_answer/<model>.jsonl and model_judgment/<judge>/<model>.jsonl whose names
-    match. Destinations in `keep` (the pinned kit, which wins) are left out. A judge or model glob
-    that matches nothing is a UserError naming what there is."""
-    bench = Bench(selection.bench, Path(data_dir))
-    keep = set(keep)
-    judges_seen: set[str] = set()
-    models_seen: set[str] = set()
-    chosen: list[RemoteFile] = []
-    matched_judges = matched_models = False
-    for item in sorted(listed, key=lambda f: f.path):
-        parts = PurePosixPath(item.path).parts
-        if parts[:2] != ("data", selection.bench) or not all(_safe_name(p) for p in parts):
-            continue
-        rest = parts[2:]
-        if rest == ("question.jsonl",):
-            destination = bench.question_file
-        elif len(rest) == 2 and rest[0] == "model_answer" and rest[1].endswith(".jsonl"):
-            model = rest[1][: -len(".jsonl")]
-            models_seen.add(model)
-            if not _matches(model, selection.models):
-                continue
-            matched_models = True
-            destination = bench.answer_file(model)
-        elif len(rest) == 3 and rest[0] == "model_judgment" and rest[2].endswith(".jsonl"):
-            judge, model = rest[1], rest[2][: -len(".jsonl")]
-            judges_seen.add(judge)
-            models_seen.add(model)
-            if not _matches(judge, selection.judges):
-                continue
-            matched_judges = True
-            if not _matches(model, selection.models):
-                continue
-            matched_models = True
-            destination = bench.judgment_file(judge, model)
-        else:
-            continue
-        if destination not in keep:
-            chosen.append(RemoteFile(resolve_url(item.path), destination, item.checksum, item.size))
-    where = f"data/{selection.bench}"
-    if not matched_judges:
-        raise UserError(f"--judge {' '.join(selection.judges)} matches no judge in {where}/model_judgment/ "
-                        f"(there: {_examples(judges_seen)}); pass --judge NAME or a glob such as --judge '*'")
-    if not matched_models:
-        raise UserError(f"--model {' '.join(selection.models)} matches no model in {where} "
-                        f"(there: {_examples(models_seen)})")
-    return chosen
+    def call(self, what: str, action: Callable[[], T]) -> T:
+        for attempt in itertools.count(1):
+            try:
+                return action()
+            except Exception as error:  # noqa: BLE001 -- huggingface_hub raises many kinds; all are classified
+                failure = error if isinstance(error, FetchError) else as_fetch_error(error, what)
+                if not isinstance(failure, Transient):
+                    raise failure from None
+                if attempt >= self.policy.max_attempts:
+                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt, no retries"
+                    raise FetchError(f"{failure} (gave up after {tries})") from None
+                self.sleep(self.policy.delay(attempt, None, self.rng))
+        raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
 class HubDataset:
-    """A Hugging Face dataset repository at a revision, read through the Hub's HTTP API."""
+    """A Hugging Face dataset repository at a revision."""
 
     base_url: str = HF_ROOT
     repo: str = HF_DATASET
     revision: str = HF_DEFAULT_REVISION
+    timeout: float = 60.0
 
-    @property
-    def _root(self) -> str:
-        return self.base_url.rstrip("/")
+    def _api(self) -> Any:
+        from huggingface_hub import HfApi  # here: a second of import time that only --pregenerated needs
+        return HfApi(endpoint=self.base_url)
 
-    def resolve_commit(self, client: HttpClient) -> str:
-        """The commit the revision points at now, so the listing and every file come from one
-        snapshot even if the branch moves during the download."""
+    def _user_error(self, error: NotFound, flags: str) -> UserError:
+        return UserError(f"{str(error).removeprefix('not found (HTTP 404): ')}: not found (HTTP 404) on the Hugging "
+                         f"Face Hub at {self.base_url}; check {flags} (or --hf-base-url)")
+
+    def resolve_commit(self, retrying: Retrying) -> str:
+        """The commit the revision points at now."""
         if _COMMIT_SHA.fullmatch(self.revision):
             return self.revision
-        url = f"{self._root}/api/datasets/{self.repo}/revision/{urllib.parse.quote(self.revision, safe='')}"
-        info = self._get(client, url, lambda response: read_json(response, url), "--hf-repo or --hf-revision")
-        sha = info.get("sha") if isinstance(info, dict) else None
-        if not (isinstance(sha, str) and _COMMIT_SHA.fullmatch(sha)):
-            raise FetchError(f"unexpected answer from {url}: no commit `sha`")
-        return sha
+        what = f"revision {self.revision} of {self.repo}"
+        try:
+            info = retrying.call(what, lambda: self._api().dataset_info(self.repo, revision=self.revision,
+                                                                        timeout=self.timeout))
+        except NotFound as error:
+            raise self._user_error(error, "--hf-repo or --hf-revision") from None
+        if not (isinstance(info.sha, str) and _COMMIT_SHA.fullmatch(info.sha)):
+            raise FetchError(f"unexpected answer about {what} from {self.base_url}: no commit `sha`")
+        return info.sha
 
-    def list_files(self, client: HttpClient, commit: str, folder: str) -> list[ListedFile]:
-        """Every file under `folder` at `commit`, following the listing's pages."""
-        url: str | None = (f"{self._root}/api/datasets/{self.repo}/tree/{commit}/"
-                           f"{urllib.parse.quote(folder)}?recursive=true")
-        files: list[ListedFile] = []
-        seen: set[str] = set()
-        while url is not None:
-            if url in seen:
-                raise FetchError(f"the file listing's pages loop back to {url}")
-            seen.add(url)
-            page, url = self._get(client, url, functools.partial(_tree_page, url=url),
-                                  "--bench, --hf-repo or --hf-revision")
-            files.extend(page)
-        return files
+    def list_files(self, retrying: Retrying, commit: str, folder: str) -> list[ListedFile]:
+        """Every file under `folder` at `commit`."""
+        def listing() -> list[ListedFile]:
+            entries = self._api().list_repo_tree(self.repo, folder, recursive=True, repo_type="dataset",
+                                                 revision=commit)
+            return [_listed(entry) for entry in entries if hasattr(entry, "blob_id")]  # files, not folders
+        try:
+            return retrying.call(f"the listing of {folder} in {self.repo}", listing)
+        except NotFound as error:
+            raise self._user_error(error, "--bench, --hf-repo or --hf-revision") from None
 
     def file_url(self, commit: str, path: str) -> str:
-        return f"{self._root}/datasets/{self.repo}/resolve/{commit}/{urllib.parse.quote(path)}"
+        return f"{self.base_url}/datasets/{self.repo}/resolve/{commit}/{urllib.parse.quote(path)}"
 
-    def _get(self, client: HttpClient, url: str, consume: Callable[[http.client.HTTPResponse], T], flags: str) -> T:
+
+def _listed(entry: Any) -> ListedFile:
+    if entry.lfs is not None:
+        return ListedFile(entry.path, entry.lfs.size, Checksum(SHA256, entry.lfs.sha256))
+    return ListedFile(entry.path, entry.size, Checksum(GIT_SHA1, entry.blob_id))
+
+
+class _NoProgressBar(tqdm):
+    """huggingface_hub's per-file progress bar, off: download_data.py prints one line per file."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **{**kwargs, "disable": True})
+
+
+@dataclass(frozen=True)
+class HubTransfer:
+    """Files of one commit of a HubDataset, whose RemoteFile.url is HubDataset.file_url."""
+
+    dataset: HubDataset
+    commit: str
+    retrying: Retrying
+
+    def place(self, file: RemoteFile) -> None:
+        from huggingface_hub import hf_hub_download
+        path = urllib.parse.unquote(file.url.removeprefix(self.dataset.file_url(self.commit, "")))
+        file.destination.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{file.destination.name}.", suffix=".tmp",
+                                        dir=file.destination.parent))
         try:
-            return client.fetch(url, consume)
-        except NotFound:
-            raise UserError(f"{url}: not found (HTTP 404) on the Hugging Face Hub at {self._root}; "
-                            f"check {flags} (or --hf-base-url)") from None
+            fetched = Path(self.retrying.call(file.url, lambda: hf_hub_download(
+                self.dataset.repo, path, repo_type="dataset", revision=self.commit, local_dir=staging,
+                endpoint=self.dataset.base_url, etag_timeout=self.dataset.timeout, tqdm_class=_NoProgressBar)))
+            size = fetched.stat().st_size
+            if file.size is not None and size != file.size:
+                raise FetchError(f"{file.url} sent {size} bytes, the listing says {file.size}")
+            digest = file_digest(fetched, file.checksum)
+            if digest != file.checksum.hexdigest:
+                raise file.checksum.mismatch(digest, file.url)
+            with open(fetched, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(fetched, 0o644)
+            os.replace(fetched, file.destination)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def plan_pregenerated(client: HttpClient, hub: HubDataset, selection: Selection, data_dir: Path,
-                      keep: Iterable[Path] = ()) -> tuple[str, list[RemoteFile]]:
-    """(the commit used, the files to sync) for a selection of the dataset's pre-generated data."""
-    commit = hub.resolve_commit(client)
-    listed = hub.list_files(client, commit, f"data/{selection.bench}")
+def _configure_library(timeout: float) -> None:
+    """huggingface_hub's settings for this process: a transfer waits `timeout` seconds for data (the
+    library reads HF_HUB_DOWNLOAD_TIMEOUT at each request), and its warnings about each attempt to
+    resume a transfer stay quiet, since each file's outcome line says what happened in the end."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import logging
+
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = timeout
+    logging.set_verbosity_error()
+
+
+def plan_pregenerated(retrying: Retrying, hub: HubDataset, selection: Selection, data_dir: Path,
+                      keep: Iterable[Path] = ()) -> tuple[str, list[RemoteFile], HubTransfer]:
+    """(the commit used, the files to sync, how to fetch them) for a selection of the dataset's
+    pre-generated data."""
+    _configure_library(hub.timeout)
+    commit = hub.resolve_commit(retrying)
+    listed = hub.list_files(retrying, commit, f"data/{selection.bench}")
     files = select_pregenerated(listed, selection, data_dir, lambda path: hub.file_url(commit, path), keep)
-    return commit, files
+    return commit, files, HubTransfer(hub, commit, retrying)
