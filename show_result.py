@@ -185,7 +185,8 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str]) -> tuple[Batt
         if dropped:
             note(f"{dropped} game(s) had no verdict (no score, or a label other than A>>B, A>B, A=B, B>A, B>>A) "
                  "and were left out")
-        battles = records_to_battles(records, args.baseline or version_for(args.bench_name).default_baseline, args.weight, args.first_game_only)
+        baseline = args.baseline or version_for(args.bench_name).default_baseline
+        battles = records_to_battles(records, baseline, args.weight, args.first_game_only)
         metadata = []
     own = battles.model_a == battles.model_b
     if own.any():

@@ -1,7 +1,8 @@
 """The package layout holds: imports parsed with ast (top-level and inside functions alike) form no
 cycle, each subpackage imports only what its __init__.py docstring allows ("May import: ..."), and the
 allowances are the layers core < models < generate, core < scoring < browser, core < download. Also: the
-v0.1 defaults appear as string literals only in arena_hard/core/bench_version.py."""
+v0.1 defaults appear as string literals only in arena_hard/core/bench_version.py, and the api_types the
+endpoint file accepts (core) are those with a provider (models)."""
 from __future__ import annotations
 
 import ast
@@ -104,3 +105,10 @@ def test_the_v0_1_defaults_live_only_in_the_bench_definition():
              if path != PACKAGE / "core" / "bench_version.py"
              for line, text in _string_literals(path) if any(default in text for default in V0_1_DEFAULTS)]
     assert found == []
+
+
+def test_the_endpoint_file_accepts_exactly_the_api_types_with_a_provider():
+    from arena_hard.core.endpoints import API_TYPES
+    from arena_hard.models.providers import PROVIDERS
+
+    assert set(API_TYPES) == set(PROVIDERS)

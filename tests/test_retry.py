@@ -1,4 +1,5 @@
-"""Which failures are retried (arena_hard.models.retry), and how long the client waits (arena_hard.core.retry_policy)."""
+"""Which failures are retried (arena_hard.models.retry), and how long the client waits
+(arena_hard.core.retry_policy)."""
 from __future__ import annotations
 
 import email.utils
