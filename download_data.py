@@ -24,8 +24,8 @@ from typing import Callable, Sequence, TypeVar
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.download.file_sync import sync_files
-from arena_hard.download.http_client import FetchError, HttpClient
-from arena_hard.download.hub import HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, Retrying, plan_pregenerated
+from arena_hard.download.http_client import FetchError, HttpClient, Retrying
+from arena_hard.download.hub import HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, plan_pregenerated
 from arena_hard.download.hub_selection import Selection
 from arena_hard.download.official_kit import GITHUB_RAW_ROOT, UPSTREAM_COMMIT, UPSTREAM_REPO, UrlTransfer, kit_files
 from arena_hard.download.sync_report import exit_status, outcome_line, summary
@@ -123,17 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if value is not None:
                 parser.error(f"{flag} selects pre-generated data: add --pregenerated")
     base_url = _base_url(parser, args.base_url, BASE_URL_ENV, GITHUB_RAW_ROOT)
-    policy = RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0, retry_after_max=60.0)
+    retrying = Retrying(RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0,
+                                    retry_after_max=60.0))
     kit = kit_files(base_url, args.data_dir, args.config_dir)
     headers = [f"official kit: {UPSTREAM_REPO} at commit {UPSTREAM_COMMIT[:7]} from {base_url}"]
-    batches = [(UrlTransfer(HttpClient(timeout=args.timeout, policy=policy)), kit)]
+    batches = [(UrlTransfer(HttpClient(args.timeout, retrying)), kit)]
     if args.pregenerated:
         hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
                          args.hf_revision, args.timeout)
         selection = Selection(args.bench or V0_1.default_bench, tuple(args.judge or (V0_1.default_judge,)),
                               tuple(args.model or ("*",)))
         try:
-            commit, pregenerated, transfer = plan_pregenerated(Retrying(policy), hub, selection, args.data_dir,
+            commit, pregenerated, transfer = plan_pregenerated(retrying, hub, selection, args.data_dir,
                                                                keep=[file.destination for file in kit])
         except FetchError as error:
             print(f"error: cannot list the pre-generated files: {error}", file=sys.stderr)

@@ -437,6 +437,19 @@ def test_pregenerated_unknown_revision_is_one_line(server, tmp_path):
     assert server.file_requests() == []
 
 
+def test_pregenerated_hub_failures_are_retried_or_reported_per_file(server, tmp_path):
+    server.faults[f"/api/datasets/{HUB_REPO}/revision/main"] = "503-once"
+    missing = "data/arena-hard-v0.1/model_judgment/gpt-4-1106-preview/model-b.jsonl"
+    server.faults[f"/datasets/{HUB_REPO}/resolve/{HUB_COMMIT}/{missing}"] = "404"
+    result = run_script(tmp_path, "--base-url", server.url, "--pregenerated", "--hf-base-url", server.url)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert server.requests.count(f"/api/datasets/{HUB_REPO}/revision/main") == 2  # the 503 was tried again
+    line = next(line for line in result.stdout.splitlines() if missing in line)
+    assert line.startswith("failed") and "HTTP 404" in line
+    assert not (tmp_path / missing).exists() and temp_files(tmp_path) == []
+    assert (tmp_path / "data/arena-hard-v0.1/model_judgment/gpt-4-1106-preview/model-a.jsonl").exists()
+
+
 # ------------------------------------------------------------------------------------ pure parts
 
 def test_git_blob_sha1_matches_git():

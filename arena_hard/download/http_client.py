@@ -2,28 +2,25 @@
 
 Reads over HTTP whatever URL it is given; writes nothing. A 404 raises NotFound, a 4xx other than
 408/425/429 raises FetchError, and dropped or cut connections, timeouts, 408/425/429 and most 5xx
-raise Transient, which `HttpClient.fetch` tries again after a backoff (or the server's
-Retry-After) before giving up with FetchError. Also: reading a body in chunks that notices a short
-one, reading a JSON body, and following a Link rel="next" header."""
+raise Transient, which `Retrying` (the one retry loop of the downloads, also used for the Hub) tries
+again after a backoff (or the server's Retry-After) before giving up with FetchError. Also: reading
+a body in chunks that notices a short one."""
 from __future__ import annotations
 
 import http.client
 import itertools
-import json
 import random
-import re
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
-from typing import Any, Callable, Iterator, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, TypeVar
 
 from arena_hard.core.retry_policy import RetryPolicy, parse_retry_after
 
 _CHUNK = 1 << 16
 _RETRYABLE_STATUS = {408, 425, 429}
 _NOT_RETRYABLE_5XX = {501, 505}
-_LINK_NEXT = re.compile(r'<([^>]*)>\s*;\s*rel="?next"?')
 T = TypeVar("T")
 
 
@@ -74,17 +71,35 @@ def body_chunks(response: http.client.HTTPResponse, url: str) -> Iterator[bytes]
         raise Transient(f"connection closed after {received} of {expected} bytes from {url}")
 
 
+@dataclass(frozen=True)
+class Retrying:
+    """An action tried again after a Transient failure, waiting as the policy says, up to its number
+    of attempts; any other failure is final."""
+
+    policy: RetryPolicy
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def call(self, action: Callable[[], T]) -> T:
+        for attempt in itertools.count(1):
+            try:
+                return action()
+            except Transient as error:
+                if attempt >= self.policy.max_attempts:
+                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt, no retries"
+                    raise FetchError(f"{error} (gave up after {tries})") from None
+                self.sleep(self.policy.delay(attempt, error.retry_after, self.rng))
+        raise AssertionError("unreachable")
+
+
 class HttpClient:
     """GET requests with a timeout and a bounded number of attempts: transient failures are tried
     again after a backoff (or the server's Retry-After); a 404 or another 4xx is final."""
 
-    def __init__(self, timeout: float = 60.0, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, timeout: float = 60.0, retrying: Retrying | None = None):
         self.timeout = timeout
-        self.policy = policy or RetryPolicy(max_attempts=4, backoff_base=1.0, backoff_max=30.0,
-                                            retry_after_max=60.0)
-        self._sleep = sleep
-        self._rng = random.Random()
+        self.retrying = retrying or Retrying(RetryPolicy(max_attempts=4, backoff_base=1.0, backoff_max=30.0,
+                                                         retry_after_max=60.0))
 
     def _open(self, url: str) -> http.client.HTTPResponse:
         request = urllib.request.Request(url, headers={"User-Agent": "arena-hard-download_data"})
@@ -105,30 +120,7 @@ class HttpClient:
     def fetch(self, url: str, consume: Callable[[http.client.HTTPResponse], T]) -> T:
         """`consume(response)` for a GET of `url`; Transient from opening or from `consume`
         starts the request again, up to the policy's number of attempts."""
-        for attempt in itertools.count(1):
-            try:
-                with self._open(url) as response:
-                    return consume(response)
-            except Transient as error:
-                if attempt >= self.policy.max_attempts:
-                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt, no retries"
-                    raise FetchError(f"{error} (gave up after {tries})") from None
-                self._sleep(self.policy.delay(attempt, error.retry_after, self._rng))
-        raise AssertionError("unreachable")
-
-
-def read_json(response: http.client.HTTPResponse, url: str) -> Any:
-    body = b"".join(body_chunks(response, url))
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise Transient(f"garbled JSON from {url}") from None
-
-
-def next_page_url(response: http.client.HTTPResponse, url: str) -> str | None:
-    """The `rel="next"` target of the Link header(s) (the Hub's pagination), made absolute."""
-    for header in response.headers.get_all("Link") or ():
-        match = _LINK_NEXT.search(header)
-        if match:
-            return urllib.parse.urljoin(url, match.group(1))
-    return None
+        def attempt() -> T:
+            with self._open(url) as response:
+                return consume(response)
+        return self.retrying.call(attempt)

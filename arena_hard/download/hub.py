@@ -11,24 +11,20 @@ timeouts, 408/425/429/5xx) are tried again under the --retries policy; a 404 is 
 Which files to fetch is hub_selection; writes only the files file_sync asks for."""
 from __future__ import annotations
 
-import itertools
 import os
-import random
 import re
 import shutil
 import tempfile
-import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from tqdm import tqdm
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.retry_policy import RetryPolicy
 from arena_hard.download.file_sync import GIT_SHA1, SHA256, Checksum, RemoteFile, file_digest
-from arena_hard.download.http_client import FetchError, NotFound, Transient, describe
+from arena_hard.download.http_client import FetchError, NotFound, Retrying, Transient, describe
 from arena_hard.download.hub_selection import ListedFile, Selection, select_pregenerated
 
 HF_ROOT = "https://huggingface.co"
@@ -72,27 +68,15 @@ def as_fetch_error(error: Exception, what: str) -> FetchError:
     return FetchError(f"cannot fetch {what} ({type(error).__name__}: {describe(error)})")
 
 
-@dataclass(frozen=True)
-class Retrying:
-    """Calls to the Hub tried again after a transient failure, as http_client.HttpClient does."""
-
-    policy: RetryPolicy
-    sleep: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random, compare=False)
-
-    def call(self, what: str, action: Callable[[], T]) -> T:
-        for attempt in itertools.count(1):
-            try:
-                return action()
-            except Exception as error:  # noqa: BLE001 -- huggingface_hub raises many kinds; all are classified
-                failure = error if isinstance(error, FetchError) else as_fetch_error(error, what)
-                if not isinstance(failure, Transient):
-                    raise failure from None
-                if attempt >= self.policy.max_attempts:
-                    tries = f"{attempt} attempts" if attempt > 1 else "1 attempt, no retries"
-                    raise FetchError(f"{failure} (gave up after {tries})") from None
-                self.sleep(self.policy.delay(attempt, None, self.rng))
-        raise AssertionError("unreachable")
+def _hub_call(retrying: Retrying, what: str, action: Callable[[], T]) -> T:
+    """`action()`, a call into huggingface_hub, its failures turned into FetchErrors (`what` names the
+    request) and tried again when Transient."""
+    def attempt() -> T:
+        try:
+            return action()
+        except Exception as error:  # huggingface_hub raises many kinds; as_fetch_error sorts them all
+            raise as_fetch_error(error, what) from None
+    return retrying.call(attempt)
 
 
 @dataclass(frozen=True)
@@ -118,7 +102,7 @@ class HubDataset:
             return self.revision
         what = f"revision {self.revision} of {self.repo}"
         try:
-            info = retrying.call(what, lambda: self._api().dataset_info(self.repo, revision=self.revision,
+            info = _hub_call(retrying, what, lambda: self._api().dataset_info(self.repo, revision=self.revision,
                                                                         timeout=self.timeout))
         except NotFound as error:
             raise self._user_error(error, "--hf-repo or --hf-revision") from None
@@ -133,7 +117,7 @@ class HubDataset:
                                                  revision=commit)
             return [_listed(entry) for entry in entries if hasattr(entry, "blob_id")]  # files, not folders
         try:
-            return retrying.call(f"the listing of {folder} in {self.repo}", listing)
+            return _hub_call(retrying, f"the listing of {folder} in {self.repo}", listing)
         except NotFound as error:
             raise self._user_error(error, "--bench, --hf-repo or --hf-revision") from None
 
@@ -169,7 +153,7 @@ class HubTransfer:
         staging = Path(tempfile.mkdtemp(prefix=f".{file.destination.name}.", suffix=".tmp",
                                         dir=file.destination.parent))
         try:
-            fetched = Path(self.retrying.call(file.url, lambda: hf_hub_download(
+            fetched = Path(_hub_call(self.retrying, file.url, lambda: hf_hub_download(
                 self.dataset.repo, path, repo_type="dataset", revision=self.commit, local_dir=staging,
                 endpoint=self.dataset.base_url, etag_timeout=self.dataset.timeout, tqdm_class=_NoProgressBar)))
             size = fetched.stat().st_size
