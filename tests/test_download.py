@@ -437,6 +437,15 @@ def test_pregenerated_unknown_revision_is_one_line(server, tmp_path):
     assert server.file_requests() == []
 
 
+def test_pregenerated_finds_the_hub_through_HF_ENDPOINT(server, tmp_path):
+    result = run_script(tmp_path, "--base-url", server.url, "--pregenerated", "--dry-run",
+                        env={"HF_ENDPOINT": server.url})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"from {server.url}: 4 files" in result.stdout
+    assert set(file_lines(result).values()) == {"would download"} and len(file_lines(result)) == 7
+    assert any(path.startswith(f"/api/datasets/{HUB_REPO}/tree/") for path in server.requests)
+
+
 def test_pregenerated_hub_failures_are_retried_or_reported_per_file(server, tmp_path):
     server.faults[f"/api/datasets/{HUB_REPO}/revision/main"] = "503-once"
     missing = "data/arena-hard-v0.1/model_judgment/gpt-4-1106-preview/model-b.jsonl"
