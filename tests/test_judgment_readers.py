@@ -12,8 +12,8 @@ import pytest
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import load_judgments
 from arena_hard.scoring.verdict_labels import label_code, read_verdicts
-from conftest import REPO_ROOT
 from show_result_fixtures import write_judgments
+from test_download import fake_hub_files
 from test_qa_browser_data import write_demo_bench
 
 EDGE_RECORDS = [
@@ -33,9 +33,13 @@ BAD_RECORDS = [
 
 
 def judgment_files(tmp_path: Path) -> list[Path]:
-    files = sorted((REPO_ROOT / "data" / "arena-hard-demo" / "model_judgment").rglob("*.jsonl"))
     demo = write_demo_bench(tmp_path / "browser")
-    files += sorted(demo.judgment_dir("judge-x").glob("*.jsonl"))
+    files = sorted(demo.judgment_dir("judge-x").glob("*.jsonl"))
+    for name, data in fake_hub_files()[0].items():  # the current upstream format, as the Hub serves it
+        if "/model_judgment/" in name:
+            files.append(tmp_path / "hub" / name)
+            files[-1].parent.mkdir(parents=True, exist_ok=True)
+            files[-1].write_bytes(data)
     files.append(write_judgments(tmp_path / "scores", "m", [("q1", "A>B", "B>>A"), ("q2", None, "A=B"),
                                                            ("q1", "B>A", "weird")]))
     edge = tmp_path / "edge" / "model-x.jsonl"
@@ -46,7 +50,7 @@ def judgment_files(tmp_path: Path) -> list[Path]:
 
 def test_the_lean_scan_reads_every_fixture_as_the_reader_does(tmp_path):
     files = judgment_files(tmp_path)
-    assert len(files) >= 4
+    assert len(files) == 6
     for path in files:
         table = read_verdicts(path)
         judgments = load_judgments(path)
