@@ -2,8 +2,8 @@
 
 Reads --setting-file (config/judge_config.yaml), --endpoint-file (config/api_config.yaml),
 data/<bench>/question.jsonl and data/<bench>/model_answer/*.jsonl (and reference_answer/ with
-`reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format,
-one line per question as each judgment completes, then sorted. Judgments already made are skipped.
+`reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format
+plus the `baseline` judged against, one line per question as each judgment completes, then sorted. Judgments already made are skipped.
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
 (listed), 2 on a config or data error."""
 from __future__ import annotations
@@ -84,10 +84,13 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
     async def run(job: JudgeJob) -> dict[str, Any]:
         # One game after the other, as upstream: if game 1 fails for good, game 2 is never paid for.
         outcomes = [await play(conversation) for conversation in game_conversations(job, settings)]
+        # `baseline` as upstream's later format names it, so show_result scores against what was judged
+        baseline = {"baseline": job.baseline.model} if job.baseline else {}
         return {
             "question_id": job.question.question_id,
             "model": job.answer.model,
             "judge": settings.judge_model,
+            **baseline,
             "games": [game for game, _, _ in outcomes],
             "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
                       "completion_tokens": sum(c for _, _, c in outcomes)},
@@ -135,10 +138,11 @@ def check_template_fields(setting_file: str, settings: JudgeSettings, jobs: Sequ
             raise UserError(f"{setting_file}: question {job.question.question_id}: {error}") from None
 
 
-def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], settings: JudgeSettings) -> str:
+def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], skipped: int, settings: JudgeSettings) -> str:
     conversations = [c for job in todo for c in game_conversations(job, settings)]
     tokens = sum(count_tokens(m["content"]) for c in conversations for m in c)
     return (f"{model}: {total} judgeable questions, {total - len(todo)} already judged, {len(todo)} to judge, "
+            f"skipped {skipped}: no answer, "
             f"{len(conversations)} judge calls (up to {len(conversations) * settings.number_of_judgment_attempts} "
             f"with re-asks), ~{tokens:,} prompt tokens (cl100k estimate)")
 
@@ -195,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
                   f"reference ({shown})", file=sys.stderr)
         if args.dry_run:
-            print(describe_plan(model, len(jobs), todo, settings))
+            print(describe_plan(model, len(jobs), todo, len(missing), settings))
             if batch:
                 batch_tasks.append(BatchTask(judge, todo, lambda client: judge_job(client, settings), output, model,
                                              "judged"))

@@ -54,8 +54,8 @@ def test_two_games_with_swapped_positions_in_v01_format(ws, fake_api):
     mine = {r["question_id"]: r["choices"][0]["turns"][0]["content"] for r in read_jsonl(ws.answer_file("model-1"))}
     for record, row in zip(records, rows):
         qid, text = row["question_id"], row["turns"][0]["content"]
-        assert set(record) == {"question_id", "model", "judge", "games", "usage"}
-        assert (record["model"], record["judge"]) == ("model-1", JUDGE)
+        assert set(record) == {"question_id", "model", "judge", "baseline", "games", "usage"}
+        assert (record["model"], record["judge"], record["baseline"]) == ("model-1", JUDGE, "base")
         game1, game2 = record["games"]
         assert game1["user_prompt"] == expected_prompt(text, base[qid], mine[qid])
         assert game2["user_prompt"] == expected_prompt(text, mine[qid], base[qid])
@@ -211,7 +211,18 @@ def test_dry_run_counts_calls_and_prompt_tokens(ws, fake_api, capsys):
                  + count_tokens(expected_prompt(r["turns"][0]["content"], mine[r["question_id"]], base[r["question_id"]]))
                  for r in rows)
     out = capsys.readouterr().out
-    assert f"model-1: 3 judgeable questions, 0 already judged, 3 to judge, 6 judge calls (up to 12 with re-asks), ~{tokens:,}" in out
+    assert (f"model-1: 3 judgeable questions, 0 already judged, 3 to judge, skipped 0: no answer, 6 judge calls "
+            f"(up to 12 with re-asks), ~{tokens:,}") in out
+    assert server.requests == []
+
+
+def test_dry_run_counts_questions_skipped_for_want_of_an_answer(ws, fake_api, capsys):
+    server = fake_api(JudgeResponder(MARKERS))
+    setup(ws, server, count=4)
+    lines = ws.answer_file("model-1").read_text().splitlines(keepends=True)
+    ws.answer_file("model-1").write_text("".join(lines[:3]))
+    assert gen_judgment.main(["--dry-run"]) == 1
+    assert "model-1: 3 judgeable questions, 0 already judged, 3 to judge, skipped 1: no answer," in capsys.readouterr().out
     assert server.requests == []
 
 
