@@ -277,7 +277,8 @@ def test_pipeline_end_to_end_leaderboard(ws, fake_api, tmp_path):
             elif (label.startswith("B") if model_is_b else label.startswith("A")):
                 wins += n
     expected = round(round(100 * wins / total, 2), 1)
-    result = run_script("show_result.py", "--bench-name", BENCH, "--judge-name", JUDGE, "--baseline", "base", cwd=tmp_path)
+    # no --baseline: the judgment records name the baseline they were judged against
+    result = run_script("show_result.py", "--bench-name", BENCH, "--judge-name", JUDGE, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     line = next(l for l in result.stdout.splitlines() if l.startswith("contender "))
     assert f"| score: {expected:^5} |" in line
