@@ -23,6 +23,8 @@ ALPHA = [("q0", "B>>A", "A>B"), ("q1", "B>A", "A>>B"), ("q2", "A=B", "A>B"), ("q
          ("q4", "B>A", "A=B"), ("q5", "B>>A", "A>>B"), ("q6", "A>B", "A>B"), ("q7", "B>A", None)]
 BETA = [("q0", "A>>B", "B>A"), ("q1", "A>B", "B>>A"), ("q2", "A=B", "A=B"), ("q3", "B>A", "B>A"),
         ("q4", "A>B", "A>B"), ("q5", "A>>B", "B>>A"), ("q6", "B>A", "A>B"), ("q7", "A>B", "B>A")]
+COVERAGE_COLUMNS = ["questions_scored", "questions_total", "questions_no_judgment", "questions_no_verdict",
+                    "questions_as_loss"]
 EXPECTED = [
     "alpha                          | score: 82.6  | 95% CI: (-15.3, 17.4) | average #tokens: 512",
     "gpt-4-0314                     | score: 50.0  | 95% CI:  (0.0, 0.0)  | average #tokens: 435",
@@ -55,10 +57,10 @@ def run_script(cwd, *args, env=None):
 
 def test_prints_upstreams_lines(bench, capsys):
     out, err = run(capsys, "--num-rounds", "20")
-    assert out[:3] == EXPECTED
+    assert out == EXPECTED  # stdout is the leaderboard and nothing else, as upstream's
     assert "1 game(s) had no verdict" in err
-    assert out[4].startswith("Judge consistency")
-    assert out[5].startswith("alpha                          | games agree:  57.1% of 7 |")
+    assert "\nJudge consistency" in err
+    assert "\nalpha                          | games agree:  57.1% of 7 |" in err
 
 
 def test_show_elo_prints_integer_ratings(bench, capsys):
@@ -84,12 +86,16 @@ def test_output_writes_csv_and_json(bench, capsys):
     run(capsys, "--num-rounds", "20", "--output")
     [csv_path] = list((bench / "leaderboard").glob("arena_hard_leaderboard_*.csv"))
     rows = list(csv.DictReader(csv_path.open()))
-    assert list(rows[0]) == ["model", "score", "rating_q025", "rating_q975", "CI", "avg_tokens", "date"]
+    assert list(rows[0]) == ["model", "score", "rating_q025", "rating_q975", "CI", "avg_tokens", "date",
+                             *COVERAGE_COLUMNS]
     assert [r["model"] for r in rows] == ["alpha", BASELINE, "beta"]
     assert rows[1]["score"] == "50.0" and rows[1]["CI"] == "(-0.00, +0.00)" and rows[2]["avg_tokens"] == "100"
+    assert [rows[0][c] for c in COVERAGE_COLUMNS] == ["8", "8", "0", "0", "0"]
+    assert [rows[1][c] for c in COVERAGE_COLUMNS] == ["8", "8", "", "", "0"]  # the baseline is not judged
     data = json.loads(csv_path.with_suffix(".json").read_text())
-    assert data["baseline"] == BASELINE and data["num_rounds"] == 20
+    assert data["baseline"] == BASELINE and data["num_rounds"] == 20 and data["missing_as_loss"] is False
     assert data["models"][0]["model"] == "alpha" and data["models"][0]["score"] == 82.61
+    assert data["models"][0]["questions_scored"] == 8 and "battles" not in data["models"][0]
 
 
 def test_custom_baseline_anchors_the_bootstrap(bench, capsys):

@@ -91,6 +91,14 @@ def combine_judges(judges: Sequence[Sequence[VerdictTable]]) -> tuple[Records, l
                    np.array(game2, dtype=np.int8)), notes
 
 
+def concat_records(parts: Sequence[Records]) -> Records:
+    """The records of several judges, one after another."""
+    return Records([q for p in parts for q in p.question_ids], [m for p in parts for m in p.models],
+                   [b for p in parts for b in p.baselines], [c for p in parts for c in p.categories],
+                   np.concatenate([p.game1 for p in parts]).astype(np.int8),
+                   np.concatenate([p.game2 for p in parts]).astype(np.int8))
+
+
 @dataclass
 class Battles:
     """Battles as index arrays: question_ids[question[i]], models[model_a[i]] vs models[model_b[i]]."""

@@ -1,6 +1,7 @@
 """The leaderboard as upstream prints and saves it: each model's rating turned into its predicted
 win rate against the baseline (percent, rounded to 2 decimals first), or kept as an integer rating
-with --show-elo; one line per model sorted by score; CSV and JSON files under leaderboard/.
+with --show-elo; one line per model sorted by score; CSV and JSON files under leaderboard/ (upstream's
+columns, then coverage and --full-stats columns).
 
 Writes `leaderboard/arena_hard_leaderboard_<YYYYMMDD>[_<category>][_<mode>_control].csv` and `.json`
 (atomically) when asked; reads nothing."""
@@ -85,12 +86,22 @@ def _confidence_text(row: Row) -> str:
     return f"(-{(row.score - row.lower):.2f}, +{(row.upper - row.score):.2f})"
 
 
-def csv_text(rows: Sequence[Row], date: str) -> str:
+def _extra_keys(extra: dict[str, dict[str, Any]], taken: Sequence[str]) -> list[str]:
+    keys = next(iter(extra.values()), {}).keys()
+    return [key for key in keys if key not in taken]
+
+
+def csv_text(rows: Sequence[Row], date: str, extra: dict[str, dict[str, Any]] | None = None) -> str:
+    """Upstream's columns, then any `extra[model]` columns (coverage, --full-stats)."""
+    extra = extra or {}
+    keys = _extra_keys(extra, CSV_COLUMNS)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *keys])
     for row in rows:
-        writer.writerow([row.model, row.score, row.lower, row.upper, _confidence_text(row), row.avg_tokens, date])
+        more = ["" if extra[row.model].get(key) is None else extra[row.model][key] for key in keys]
+        writer.writerow([row.model, row.score, row.lower, row.upper, _confidence_text(row), row.avg_tokens, date,
+                         *more])
     return buffer.getvalue()
 
 
@@ -98,21 +109,24 @@ def _finite_or_none(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def json_text(rows: Sequence[Row], date: str, settings: dict[str, Any]) -> str:
+def json_text(rows: Sequence[Row], date: str, settings: dict[str, Any],
+              extra: dict[str, dict[str, Any]] | None = None) -> str:
     models = []
     for row in rows:
         entry = {key: _finite_or_none(value) for key, value in asdict(row).items()}
         entry["rating_q025"], entry["rating_q975"] = entry.pop("lower"), entry.pop("upper")
         entry["CI"] = _confidence_text(row)
+        if extra:
+            entry.update({key: _finite_or_none(value) for key, value in extra[row.model].items() if key not in entry})
         models.append(entry)
     return json.dumps({"date": date, **settings, "models": models}, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_leaderboard(directory: Path, stem: str, rows: Sequence[Row], date: str,
-                      settings: dict[str, Any]) -> list[Path]:
-    """The CSV and JSON files; returns their paths."""
+def write_leaderboard(directory: Path, stem: str, rows: Sequence[Row], date: str, settings: dict[str, Any],
+                      extra: dict[str, dict[str, Any]] | None = None) -> list[Path]:
+    """The CSV and JSON files, with `extra[model]` columns after upstream's; returns their paths."""
     iso_date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
     csv_path, json_path = Path(directory) / f"{stem}.csv", Path(directory) / f"{stem}.json"
-    atomic_write_text(csv_path, csv_text(rows, iso_date))
-    atomic_write_text(json_path, json_text(rows, iso_date, settings))
+    atomic_write_text(csv_path, csv_text(rows, iso_date, extra))
+    atomic_write_text(json_path, json_text(rows, iso_date, settings, extra))
     return [csv_path, json_path]

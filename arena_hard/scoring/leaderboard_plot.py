@@ -14,7 +14,7 @@ from arena_hard.core.jsonl import atomic_write_bytes
 from arena_hard.scoring.leaderboard import Row
 
 
-def _pyplot():
+def require_pyplot():
     try:
         import matplotlib
     except ImportError:
@@ -25,7 +25,7 @@ def _pyplot():
 
 
 def plot_leaderboard(path: Path, rows: Sequence[Row], title: str, show_elo: bool, baseline_level: float) -> None:
-    pyplot = _pyplot()
+    pyplot = require_pyplot()
     labels = [row.model for row in rows]
     scores = [row.score for row in rows]
     below = [max(row.score - row.lower, 0) for row in rows]

@@ -7,10 +7,10 @@ Reads `data/<bench>/model_judgment/<judge>/*.jsonl`, `data/<bench>/model_answer/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
-from arena_hard.scoring.battles import Records, combine_judges
+from arena_hard.scoring.battles import Records, combine_judges, concat_records
 from arena_hard.core.errors import UserError
 from arena_hard.scoring.verdict_labels import VerdictTable, read_verdicts
 from arena_hard.core.records import Bench, load_questions
@@ -32,15 +32,20 @@ def judgment_files(bench: Bench, judge: str) -> list[Path]:
     return files
 
 
-def load_records(bench: Bench, judges: Sequence[str], cache: FileCache) -> tuple[Records, list[str]]:
-    """Every judge's records, pooled, later duplicates replacing earlier ones (see combine_judges)."""
-    tables = []
+def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
+                 fill: Callable[[Records], Records] | None = None) -> tuple[Records, list[str]]:
+    """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
+    ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss)."""
+    parts, notes = [], []
     for judge in judges:
         files = judgment_files(bench, judge)
-        tables.append([VerdictTable.from_payload(str(path), cache.get("judgments", path,
-                                                                       lambda p: read_verdicts(p).to_payload()))
-                       for path in files])
-    records, notes = combine_judges(tables)
+        tables = [VerdictTable.from_payload(str(path), cache.get("judgments", path,
+                                                                  lambda p: read_verdicts(p).to_payload()))
+                  for path in files]
+        part, part_notes = combine_judges([tables])
+        parts.append(fill(part) if fill else part)
+        notes += part_notes
+    records = concat_records(parts)
     if not len(records):
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "
                         f"{', '.join(judges)} hold no records; run gen_judgment.py")
