@@ -3,11 +3,13 @@ as a separate process, so the figures are the client's alone. Prints figures and
 by side in one run (absolute times on a shared 2-core machine are noisy; the ratios hold):
 
   1. 500 questions at 0.5 s latency, parallel 64: wall time against the limit ceil(500/64) x 0.5 s,
-     and an upstream-style client (a thread per request, a new SDK client per call) on the same server.
+     the bare SDK alone (one AsyncOpenAI client, 64 requests in flight, nothing else) and an
+     upstream-style client (a thread per request, a new SDK client per call) on the same server.
   2. Zero latency: client CPU time per request and requests per second, ours against upstream-style.
   3. 30% of requests failing (429 with Retry-After, 429, 500): answers written, exit status.
   4. 10,000 questions: peak RSS of the gen_answer.py process (memory stays flat: streamed writing).
   5. Judging 500 questions x 2 games at 0.5 s latency, parallel 64: wall time against ceil(1000/64) x 0.5 s.
+  6. `python demo.py` (the README's first command) in a temporary copy of the repository: wall time.
 
 Run: .venv/bin/python tests/bench_generation.py   (about a minute)"""
 from __future__ import annotations
@@ -31,7 +33,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import gen_answer  # noqa: E402
 import gen_judgment  # noqa: E402
 from arena_hard.core.textstats import count_tokens  # noqa: E402
-from pipeline_helpers import Workspace, model_entry, questions, read_jsonl, write_jsonl  # noqa: E402
+from pipeline_helpers import Workspace, copy_for_demo, model_entry, questions, read_jsonl, write_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "tests" / "fake_api_server.py"
@@ -98,6 +100,27 @@ def run_upstream_style(url: str, texts: list[str], parallel: int, output: Path) 
         list(pool.map(one, texts))
 
 
+def run_bare_sdk(url: str, texts: list[str], parallel: int) -> None:
+    """The floor for any client: one AsyncOpenAI client, `parallel` requests in flight, answers dropped."""
+    import asyncio
+
+    import openai
+
+    async def run() -> None:
+        client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="test-key")
+        slots = asyncio.Semaphore(parallel)
+
+        async def one(text: str) -> None:
+            async with slots:
+                await client.chat.completions.create(model="served-model", temperature=0.0, max_tokens=256,
+                                                     messages=[{"role": "user", "content": text}])
+
+        await asyncio.gather(*(one(text) for text in texts))
+        await client.close()
+
+    asyncio.run(run())
+
+
 def bench_latency(tmp: Path) -> None:
     count, parallel, latency = 500, 64, 0.5
     ideal = math.ceil(count / parallel) * latency
@@ -109,10 +132,12 @@ def bench_latency(tmp: Path) -> None:
         command, _ = measure(lambda: subprocess.run([sys.executable, str(REPO / "gen_answer.py")], cwd=ws.root,
                                                     capture_output=True, check=True))
         upstream, _ = measure(lambda: run_upstream_style(url, texts, parallel, tmp / "upstream-latency.jsonl"))
+        bare, _ = measure(lambda: run_bare_sdk(url, texts, parallel))
     print(f"1. {count} questions, {latency} s latency, parallel {parallel}: limit ceil({count}/{parallel}) x {latency} "
           f"= {ideal:.1f} s")
     print(f"   ours, requests       {ours:6.2f} s  ({ours / ideal:.3f} x the limit)")
     print(f"   ours, whole command  {command:6.2f} s  ({command / ideal:.3f} x; with interpreter start and imports)")
+    print(f"   bare SDK alone       {bare:6.2f} s  ({bare / ideal:.3f} x; one AsyncOpenAI client, nothing else)")
     print(f"   upstream-style       {upstream:6.2f} s  ({upstream / ideal:.3f} x; ours is {upstream / ours:.2f}x faster)")
 
 
@@ -201,10 +226,16 @@ def bench_judging(tmp: Path) -> None:
           f"limit {ideal:.1f} s ({wall / ideal:.3f} x the limit); {judged} judgments written")
 
 
+def bench_demo(tmp: Path) -> None:
+    root = copy_for_demo(tmp / "demo")
+    wall, _ = measure(lambda: subprocess.run([sys.executable, "demo.py"], cwd=root, capture_output=True, check=True))
+    print(f"6. python demo.py (answers, judgments and leaderboard of the offline demo): {wall:.1f} s")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        for bench in (bench_latency, bench_cpu, bench_faults, bench_memory, bench_judging):
+        for bench in (bench_latency, bench_cpu, bench_faults, bench_memory, bench_judging, bench_demo):
             bench(tmp)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -96,3 +97,19 @@ def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     """Run a top-level script as a user would: `python <repo>/<script> args` in `cwd`."""
     return subprocess.run([sys.executable, str(REPO_ROOT / script), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def copy_for_demo(destination: Path) -> Path:
+    """What `python demo.py` needs (the scripts, the package, config/, the demo questions), copied to
+    `destination`, so that running the demo there never touches the working tree."""
+    destination = Path(destination)
+    destination.mkdir(parents=True)
+    for script in REPO_ROOT.glob("*.py"):
+        shutil.copy2(script, destination / script.name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO_ROOT / "arena_hard", destination / "arena_hard", ignore=ignore)
+    shutil.copytree(REPO_ROOT / "config", destination / "config", ignore=ignore)
+    questions_file = Path("data") / "arena-hard-demo" / "question.jsonl"
+    (destination / questions_file).parent.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / questions_file, destination / questions_file)
+    return destination

@@ -111,6 +111,14 @@ def test_judge_is_asked_to_continue_when_no_label(ws, fake_api):
     assert all(r.messages[1].role == "assistant" for r in continued)
 
 
+def test_reask_prompt_comes_from_the_judge_config(ws, fake_api):
+    server = fake_api(JudgeResponder(MARKERS, label_on_continue=True))
+    setup(ws, server, count=1, settings={"reask_prompt": "Verdict, please."})
+    assert gen_judgment.main([]) == 0
+    continued = [r.request for r in server.requests if len(r.request.user_turns) == 2]
+    assert len(continued) == 2 and all(r.user_turns[1] == "Verdict, please." for r in continued)
+
+
 def test_contradicting_or_missing_labels_give_no_verdict(ws, fake_api):
     def judge(request):
         if "number 0:" in request.user_turns[0]:

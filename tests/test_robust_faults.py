@@ -12,7 +12,6 @@ loopback fake API, through the real SDK clients, with small backoffs and timeout
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -173,15 +172,11 @@ def test_total_outage_stops_within_the_retry_budget_and_writes_nothing_false(ws,
                               "games": [{"user_prompt": "p", "judgment": "[[A>B]]", "score": "A>B"}] * 2}
                              for i in range(3)])
     before = digest(output)
-    started = time.monotonic()
     result = run_script(script, cwd=ws.root)
-    elapsed = time.monotonic() - started
     record_faults(server)
     budget = outage_budget(calls_per_job)
     assert result.returncode == 1, result.stderr
-    assert 1 <= len(server.requests) <= budget
-    per_request = STALL_TIMEOUT + FAST["backoff_max"] + 0.05  # attempt + backoff or Retry-After
-    assert elapsed < 5 + budget * per_request  # process start-up plus the budget spent one request at a time
+    assert 1 <= len(server.requests) <= budget  # what an outage costs: a bounded number of requests
     verb = "answered" if script == "gen_answer.py" else "judged"
     assert f"{label}: 0 {verb}, {count - 3} failed; {len(server.requests)} calls" in result.stdout
     assert "stopped after 3 requests in a row failed every attempt" in result.stderr
