@@ -69,7 +69,7 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
         judgment, prompt_tokens, completion_tokens = "", 0, 0
         for attempt in range(settings.number_of_judgment_attempts):
             if attempt:
-                conversation.append({"role": "user", "content": CONTINUE_PROMPT})
+                conversation.append({"role": "user", "content": settings.reask_prompt or CONTINUE_PROMPT})
             result = await client.chat(ChatRequest(tuple(conversation), settings.temperature, settings.max_tokens))
             prompt_tokens += result.prompt_tokens
             completion_tokens += result.completion_tokens

@@ -64,6 +64,7 @@ class JudgeSettings:
     system_prompt: str
     prompt_template: tuple[str, ...]
     model_list: tuple[str, ...]
+    reask_prompt: str | None = None  # sent when the judge gave no verdict; None: the project's own wording
 
 
 def _from_file(section: Section, key: str) -> Any:
@@ -126,4 +127,5 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         system_prompt=system_prompt,
         prompt_template=tuple(templates),
         model_list=section.names("model_list", ()),
+        reask_prompt=section.text("reask_prompt", None),
     )

@@ -45,6 +45,7 @@ class ModelConfig:
     reasoning_effort: str | None = None
     thinking_budget: int | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
+    extra_headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 600.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     mock: dict[str, Any] = field(default_factory=dict)
@@ -59,7 +60,8 @@ class ModelConfig:
 
 
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
-               "temperature", "reasoning_effort", "thinking_budget", "extra_body", "timeout", "max_attempts",
+               "temperature", "reasoning_effort", "thinking_budget", "extra_body", "extra_headers", "timeout",
+               "max_attempts",
                "backoff_base", "backoff_max", "mock", "batch"}
 
 
@@ -129,6 +131,8 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         reasoning_effort=section.text("reasoning_effort", None),
         thinking_budget=section.integer("thinking_budget", None),
         extra_body=section.get("extra_body", lambda v: isinstance(v, dict), "a mapping", {}),
+        extra_headers=section.get("extra_headers", lambda v: isinstance(v, dict) and all(
+            isinstance(k, str) and isinstance(h, str) for k, h in v.items()), "a mapping of header: text", {}),
         timeout=section.number("timeout", 600.0, minimum=0.001),
         retry=RetryPolicy(
             max_attempts=section.integer("max_attempts", RetryPolicy.max_attempts),

@@ -13,7 +13,8 @@ from typing import Mapping, Sequence
 
 from arena_hard.core.errors import UserError
 
-# Sent, in the same conversation, when the judge's text holds no verdict label.
+# Sent, in the same conversation, when the judge's text holds no verdict label (unless the judge config
+# sets `reask_prompt`).
 CONTINUE_PROMPT = "Please continue your evaluation and finish with your final verdict label."
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -7,13 +7,15 @@ spread over the endpoints by load; an endpoint that fails three times in a row i
 while so the others carry on, and one that answers 401/403/404 is dropped. A 401/403/404 from the last
 endpoint, or three requests in a row that failed every attempt, stop the model: later requests fail
 at once instead of spending calls. API keys are scrubbed from
-every failure message."""
+every failure message. What the provider says it will not apply (an Anthropic temperature) is
+warned about on stderr once per model and message."""
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +62,8 @@ class ModelClient:
 
     def __post_init__(self) -> None:
         self._call = PROVIDERS[self.config.api_type].call
+        self._unapplied = PROVIDERS[self.config.api_type].unapplied
+        self._warned: set[str] = set()
         self._slots = [_EndpointSlot(make_client(self.config, endpoint)) for endpoint in self.config.endpoints]
         self._semaphore = asyncio.Semaphore(self.config.parallel)
         self._next_slot = 0
@@ -99,7 +103,14 @@ class ModelClient:
                                        f"requests in a row failed every attempt; last: {failure.message}")
         return CallFailed(failure, attempts)
 
+    def _warn_unapplied(self, request: ChatRequest) -> None:
+        warning = self._unapplied(self.config, request)
+        if warning and warning not in self._warned:
+            self._warned.add(warning)
+            print(f"warning: {self.redact(warning)}", file=sys.stderr)
+
     async def chat(self, request: ChatRequest) -> ChatResult:
+        self._warn_unapplied(request)
         policy = self.config.retry
         attempt = 0
         while True:

@@ -40,6 +40,8 @@ class Provider:
     client_options: Callable[[ModelConfig, Endpoint], dict[str, Any]]  # UserError when credentials are missing
     new_client: Callable[[dict[str, Any]], Any]
     call: Callable[[Any, ModelConfig, ChatRequest], Awaitable[ChatResult]]
+    # What of a request the API will not apply, for a warning the client prints once per model, or None.
+    unapplied: Callable[[ModelConfig, ChatRequest], str | None] = lambda model, request: None
 
 
 def split_reasoning(content: str, reasoning: str | None) -> tuple[str, str | None]:
@@ -146,8 +148,13 @@ def openai_result(response: Any) -> ChatResult:
                    getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0))
 
 
+def _with_headers(model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
+    """A call's parameters with the model's extra_headers (a batch's lines carry no headers)."""
+    return {**params, "extra_headers": model.extra_headers} if model.extra_headers else params
+
+
 async def call_openai(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
-    return openai_result(await client.chat.completions.create(**openai_params(model, request)))
+    return openai_result(await client.chat.completions.create(**_with_headers(model, openai_params(model, request))))
 
 
 # --- Anthropic -------------------------------------------------------------------------------
@@ -188,8 +195,29 @@ def anthropic_result(response: Any) -> ChatResult:
     return _result(text, thinking or None, response.usage.input_tokens, response.usage.output_tokens)
 
 
+ANTHROPIC_DEFAULT_TEMPERATURE = 1.0
+
+
+def _pins_api_version(model: ModelConfig) -> bool:
+    return any(header.lower() == "anthropic-version" for header in model.extra_headers)
+
+
+def anthropic_unapplied(model: ModelConfig, request: ChatRequest) -> str | None:
+    """The API version anthropic SDK 2.x speaks (2026-10-21) takes no sampling parameters, so the SDK
+    cannot send a temperature: say so rather than sample at the API's default in silence."""
+    if _pins_api_version(model) or request.temperature == ANTHROPIC_DEFAULT_TEMPERATURE:
+        return None
+    return (f"{model.name}: temperature {request.temperature:g} is not applied: the Anthropic API version the "
+            f"anthropic SDK speaks takes no sampling parameters, so answers are sampled at the API's default. "
+            f"If you must have it, pin an older API version in {model.name}'s api_config.yaml entry, "
+            "e.g. `extra_headers: {anthropic-version: \"2023-06-01\"}`, and the temperature is sent again")
+
+
 async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
-    return anthropic_result(await client.messages.create(**anthropic_params(model, request)))
+    params = _with_headers(model, anthropic_params(model, request))
+    if _pins_api_version(model):  # an older API version, which takes the temperature
+        params["extra_body"] = {"temperature": request.temperature, **params.get("extra_body", {})}
+    return anthropic_result(await client.messages.create(**params))
 
 
 # --- mock: offline, deterministic, no network -------------------------------------------------
@@ -210,6 +238,6 @@ async def call_mock(client: None, model: ModelConfig, request: ChatRequest) -> C
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(openai_options, new_openai_client, call_openai),
     "azure": Provider(azure_options, new_azure_client, call_openai),
-    "anthropic": Provider(anthropic_options, new_anthropic_client, call_anthropic),
+    "anthropic": Provider(anthropic_options, new_anthropic_client, call_anthropic, anthropic_unapplied),
     "mock": Provider(mock_options, new_mock_client, call_mock),
 }
