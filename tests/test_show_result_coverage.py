@@ -135,3 +135,11 @@ def test_a_run_that_fails_in_a_later_category_writes_nothing(bench):
     assert "##### Category: hard #####" in result.stdout  # the first category was scored...
     assert sorted(p.name for p in (bench / "data").iterdir()) == ["arena-hard-v0.1"]  # ...but nothing was saved
     assert not (bench / "leaderboard").exists()
+
+
+def test_a_model_without_any_verdict_is_named_not_dropped_silently(bench, capsys):
+    write_answers(bench, "gamma", QUESTIONS, 50)
+    write_judgments(bench, "gamma", [(q, None, "A<B") for q in QUESTIONS])
+    out, err = run(capsys, "--num-rounds", "5")
+    assert not any(line.startswith("gamma ") for line in out)
+    assert "note: gamma: not on the leaderboard: none of its judgments has a verdict" in err.splitlines()

@@ -122,7 +122,8 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
         [battles.models[m] for m in present if m != anchor]
     covered = coverage(battles, scope.records, scope.questions, judged, scope.as_loss)
     for model in judged:
-        message = covered[model].describe() if model in covered else None
+        message = covered[model].describe() if model in covered else \
+            f"{model}: not on the leaderboard: none of its judgments has a verdict"
         if message:
             note(message + where)
     rows = leaderboard_rows({battles.models[m]: (float(ratings[m]), float(lower[m]), float(upper[m])) for m in present},
