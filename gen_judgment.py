@@ -3,7 +3,8 @@
 Reads --setting-file (config/judge_config.yaml), --endpoint-file (config/api_config.yaml),
 data/<bench>/question.jsonl and data/<bench>/model_answer/*.jsonl (and reference_answer/ with
 `reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format
-plus the `baseline` judged against, one line per question as each judgment completes, then sorted. Judgments already made are skipped.
+plus the `baseline` judged against, one line per question as each judgment completes, then sorted.
+Judgments already made are skipped.
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
 (listed), 2 on a config or data error."""
 from __future__ import annotations
