@@ -39,7 +39,7 @@ def check_battles_source(battles_path: Path, bench: str, judges: Sequence[str]) 
     except (OSError, ValueError, KeyError, TypeError):
         return  # no (usable) record: battles from upstream or an older run
     if saved_bench != bench or saved_judges != list(judges):
-        flags = "--judge-names " + " ".join(saved_judges) if len(saved_judges) > 1 else f"--judge-name {saved_judges[0]}"
+        flags = f"--judge-name{'s' if len(saved_judges) > 1 else ''} {' '.join(saved_judges)}"
         raise UserError(f"{battles_path}: holds battles of bench {saved_bench} judged by {', '.join(saved_judges)}, "
                         f"not of {bench} judged by {', '.join(judges)}; add --bench-name {saved_bench} {flags}, "
                         "or rerun without --load-battles")
