@@ -416,7 +416,8 @@ def check_one_game_record_redone(ws: Workspace, result: subprocess.CompletedProc
 
 
 def check_newline_added_to_judgments(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
-    assert "note:" not in result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert [note for note in notes if "questions; " not in note] == []  # only the coverage of the small bench
     assert any(line.startswith(f"{MODEL} ") for line in result.stdout.splitlines())
 
 
