@@ -1,8 +1,8 @@
 """Ask each model in the answer config every bench question; write its answers.
 
 Reads --setting-file (config/gen_answer_config.yaml), --endpoint-file (config/api_config.yaml) and
-data/<bench>/question.jsonl; writes data/<bench>/model_answer/<model>.jsonl in the v0.1 record format,
-one line per question as each answer arrives, then sorted. Questions already answered are skipped, so
+data/<bench>/question.jsonl; writes data/<bench>/model_answer/<model>.jsonl in the bench's record
+format (v0.1; upstream v2.0's for a v2.0 bench, see arena_hard/generate/answers_v2.py), one line per question as each answer arrives, then sorted. Questions already answered are skipped, so
 a rerun after a crash or a failure only asks what is missing. Exit status 0 when every question of
 every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
 from __future__ import annotations
@@ -15,9 +15,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import AnswerSettings, load_answer_settings
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.generate import answers_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
 from arena_hard.generate.pipeline import open_output, run_model
@@ -38,7 +40,8 @@ class AnswerJob:
 
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="gen_answer.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--setting-file", default="config/gen_answer_config.yaml")
+    parser.add_argument("--setting-file", "--config-file", dest="setting_file", default="config/gen_answer_config.yaml",
+                        help="the answer config (--config-file is upstream v2.0's name for it)")
     parser.add_argument("--endpoint-file", default="config/api_config.yaml")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be asked (questions, cached, calls, prompt tokens); call nothing")
@@ -147,8 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = open_output(output)
         todo = [job for job in plan_jobs(questions, settings, models[name]) if job.question.question_id not in done]
         plans.append((name, output, done, todo))
+    version = version_for(settings.bench_name)
     complete = True
-    make_job = functools.partial(answer_job, num_choices=settings.num_choices)
+    if version.record_format == "v2":
+        make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
+    else:
+        make_job = functools.partial(answer_job, num_choices=settings.num_choices)
     batch_tasks = []
     for name, output, done, todo in plans:
         if args.dry_run:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arena_hard.core.api_types import ALIASES, upstream_entry
 from arena_hard.core.config_file import Section, is_number, load_yaml
 from arena_hard.core.errors import UserError
 from arena_hard.core.retry_policy import RetryPolicy
@@ -27,6 +28,7 @@ class Endpoint:
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
     api_version: str | None = None
+    model_name: str | None = None  # this endpoint's name for the model, when it differs (upstream v2.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ModelConfig:
     batch: bool = False  # always go through the provider's batch API, as with --batch
     env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
     source: str = "the endpoint file"  # the file the entry comes from, for messages
+    api_key_env: str | None = None  # the vendor's key variable (upstream's deepseek, xai, ...); else the SDK's
+    reasoner: bool = False  # sends no temperature, and max_tokens only when the entry sets it (upstream v2.0)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -100,6 +104,7 @@ def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
             api_base=entry.text("api_base", None),
             api_key=entry.get("api_key", lambda v: isinstance(v, str), "a string", None, secret=True),
             api_version=entry.text("api_version", None),
+            model_name=entry.text("model_name", None),
         ))
     return tuple(endpoints)
 
@@ -107,6 +112,7 @@ def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
 def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     if not isinstance(entry, dict):
         raise UserError(f"{path}: `{name}` must be a mapping with model_name, endpoints, api_type, parallel")
+    entry, alias = upstream_entry(f"{path}: `{name}`", entry)
     raw = Section(path, entry, f"{name}.")
     raw.warn_unknown(_MODEL_KEYS)
     used: list[str] = []
@@ -115,7 +121,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     api_type = section.text("api_type", "openai")
     if api_type not in API_TYPES:
         raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
-                        f"use one of: {', '.join(API_TYPES)}")
+                        f"use one of: {', '.join(API_TYPES)} (or upstream's {', '.join(ALIASES)})")
     mock_options = section.get("mock", lambda v: isinstance(v, dict), "a mapping", {})
     _check_mock_options(Section(path, mock_options, f"{name}.mock."))
     return ModelConfig(
@@ -143,6 +149,8 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         batch=section.flag("batch", False),
         env_values=tuple(value for value in used if value),
         source=str(path),
+        api_key_env=alias.key_env if alias else None,
+        reasoner=alias.reasoner if alias else False,
     )
 
 

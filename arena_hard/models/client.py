@@ -40,6 +40,7 @@ class CallFailed(Exception):
 @dataclass
 class _EndpointSlot:
     client: Any
+    config: ModelConfig  # the model's, with this endpoint's model_name when it has one
     in_flight: int = 0
     failures_in_row: int = 0
     rested_until: float = 0.0
@@ -64,11 +65,13 @@ class ModelClient:
         self._call = PROVIDERS[self.config.api_type].call
         self._unapplied = PROVIDERS[self.config.api_type].unapplied
         self._warned: set[str] = set()
-        self._slots = [_EndpointSlot(make_client(self.config, endpoint)) for endpoint in self.config.endpoints]
+        self._slots = [_EndpointSlot(make_client(self.config, endpoint), dataclasses.replace(
+            self.config, model_name=endpoint.model_name or self.config.model_name)) for endpoint in self.config.endpoints]
         self._semaphore = asyncio.Semaphore(self.config.parallel)
         self._next_slot = 0
         self._requests_failed_in_row = 0
-        self._secrets = tuple(s for s in (*self.config.secrets, *(os.environ.get(v) for v in _SDK_KEY_VARIABLES))
+        key_variables = (*_SDK_KEY_VARIABLES, *([self.config.api_key_env] if self.config.api_key_env else []))
+        self._secrets = tuple(s for s in (*self.config.secrets, *(os.environ.get(v) for v in key_variables))
                               if s and len(s) >= 4)
 
     def redact(self, text: str) -> str:
@@ -122,7 +125,7 @@ class ModelClient:
                 slot.in_flight += 1
                 self.usage.calls += 1
                 try:
-                    result = await self._call(slot.client, self.config, request)
+                    result = await self._call(slot.client, slot.config, request)
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # every provider failure is classified, none escapes raw

@@ -88,12 +88,13 @@ def check_credentials(model: ModelConfig) -> None:
 # --- OpenAI and OpenAI-compatible servers (vLLM, SGLang, TGI, OpenRouter, ...) ---------------
 
 def _openai_key(model: ModelConfig, endpoint: Endpoint) -> str:
-    key = endpoint.api_key or os.environ.get("OPENAI_API_KEY")
+    variable = model.api_key_env or "OPENAI_API_KEY"
+    key = endpoint.api_key or os.environ.get(variable)
     if key:
         return key
-    if endpoint.api_base:
+    if endpoint.api_base and not model.api_key_env:
         return "EMPTY"  # a local server started without --api-key accepts any key
-    raise _no_key(model, "OPENAI_API_KEY")
+    raise _no_key(model, variable)
 
 
 def openai_options(model: ModelConfig, endpoint: Endpoint) -> dict[str, Any]:
@@ -125,7 +126,14 @@ def new_azure_client(options: dict[str, Any]) -> Any:
 def openai_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]:
     """The chat-completions parameters of a request, as SDK keyword arguments (extra_body apart)."""
     params: dict[str, Any] = {"model": model.model_name, "messages": list(request.messages)}
-    if model.reasoning_effort:
+    if model.reasoner:
+        # Upstream v2.0's openai_thinking and deepseek_reasoner send no sampling settings: the
+        # model's defaults, and a token limit only when the entry sets one.
+        if model.reasoning_effort:
+            params["reasoning_effort"] = model.reasoning_effort
+        if model.max_tokens:
+            params["max_completion_tokens" if model.reasoning_effort else "max_tokens"] = model.max_tokens
+    elif model.reasoning_effort:
         # Reasoning models take max_completion_tokens and only their default temperature.
         params["reasoning_effort"] = model.reasoning_effort
         params["max_completion_tokens"] = request.max_tokens
