@@ -4,7 +4,9 @@ Reads --setting-file (config/judge_config.yaml), --endpoint-file (config/api_con
 data/<bench>/question.jsonl and data/<bench>/model_answer/*.jsonl (and reference_answer/ with
 `reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format
 plus the `baseline` judged against, one line per question as each judgment completes, then sorted.
-Judgments already made are skipped.
+Judgments already made are skipped. Upstream v2.0's judge config (no `system_prompt` key, e.g.
+config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
+and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py).
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
 (listed), 2 on a config or data error."""
 from __future__ import annotations
@@ -12,22 +14,27 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from arena_hard.scoring.battles import combine_judges
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.core.config import JudgeSettings, load_judge_settings
+from arena_hard.core.config_file import load_yaml
 from arena_hard.core.endpoints import load_model_configs
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
 from arena_hard.scoring.verdict_labels import read_verdicts
 from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.generate import judge_plan_v2, judging_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
 from arena_hard.generate.pipeline import finish_output, open_output, run_model
 from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.core.textstats import count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
+
+Settings = TypeVar("Settings", JudgeSettings, V2JudgeSettings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,20 +162,45 @@ def print_verdict_stats(model: str, judgment_file: Path) -> None:
         print(f"{entry.model}: {entry.describe_games()}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = load_judge_settings(Path(args.setting_file))
+def with_flags(args: Any, settings: Settings) -> Settings:
+    """The settings with --judge-model and --model-list applied; an empty model list is an error."""
     if args.judge_model:
         settings = dataclasses.replace(settings, judge_model=args.judge_model)
     if args.model_list:
         settings = dataclasses.replace(settings, model_list=tuple(args.model_list))
     if not settings.model_list:
         raise UserError(f"{args.setting_file}: `model_list` is empty; name the models to judge (or use --model-list)")
+    return settings
+
+
+def judge_and_questions(args: Any, settings: Any) -> tuple[Any, Bench, list[Question]]:
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
     if not args.dry_run:
         check_credentials(judge)
+    return judge, bench, questions
+
+
+def prepare_v2(args: Any, data: dict[str, Any]) -> tuple[Any, list[tuple], Callable, Callable]:
+    """The judge, the plans, the plan describer and the job maker of a v2.0 judge config."""
+    settings = with_flags(args, load_v2_judge_settings(Path(args.setting_file), data))
+    judge, bench, questions = judge_and_questions(args, settings)
+    plans = []
+    for entry in judge_plan_v2.plan(settings, questions):
+        output = bench.judgment_file(settings.judge_model, entry.model)
+        done = open_output(output, judging_v2.is_complete)
+        plans.append((entry.model, entry.jobs, entry.missing, output,
+                      [job for job in entry.jobs if job.question.question_id not in done]))
+    return (judge, plans, lambda model, total, todo, skipped: judge_plan_v2.describe_plan(model, total, todo, skipped,
+                                                                                          settings),
+            lambda client: judging_v2.judge_job(client, settings))
+
+
+def prepare_v01(args: Any) -> tuple[Any, list[tuple], Callable, Callable]:
+    """The judge, the plans, the plan describer and the job maker of a v0.1 judge config."""
+    settings = with_flags(args, load_judge_settings(Path(args.setting_file)))
+    judge, bench, questions = judge_and_questions(args, settings)
     baseline = None
     if settings.baseline:
         path = bench.answer_file(settings.baseline_model)
@@ -190,20 +222,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = open_output(output, lambda record: isinstance(record.get("games"), list)
                            and len(record["games"]) == games_per_record)
         plans.append((model, jobs, missing, output, [job for job in jobs if job.question.question_id not in done]))
+    return (judge, plans, lambda model, total, todo, skipped: describe_plan(model, total, todo, skipped, settings),
+            lambda client: judge_job(client, settings))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    data = load_yaml(Path(args.setting_file))
+    judge, plans, describe, make_job = prepare_v2(args, data) if is_v2_judge_config(data) else prepare_v01(args)
     complete = True
     batch = uses_batch(args, judge)
     batch_tasks = []
+    outputs = {}
     for model, jobs, missing, output, todo in plans:
+        outputs[model] = output
         if missing:
             complete = False
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
                   f"reference ({shown})", file=sys.stderr)
         if args.dry_run:
-            print(describe_plan(model, len(jobs), todo, len(missing), settings))
+            print(describe(model, len(jobs), todo, len(missing)))
             if batch:
-                batch_tasks.append(BatchTask(judge, todo, lambda client: judge_job(client, settings), output, model,
-                                             "judged"))
+                batch_tasks.append(BatchTask(judge, todo, make_job, output, model, "judged"))
             continue
         if not todo:
             finish_output(output)  # a run killed after its last append never got to the sorted rewrite
@@ -211,18 +252,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
         if batch:  # every model's judgments share the judge's batches
-            batch_tasks.append(BatchTask(judge, todo, lambda client: judge_job(client, settings), output, model,
-                                         "judged"))
+            batch_tasks.append(BatchTask(judge, todo, make_job, output, model, "judged"))
             continue
-        report = run_model(judge, todo, lambda client: judge_job(client, settings), output, model, "judged")
+        report = run_model(judge, todo, make_job, output, model, "judged")
         print_verdict_stats(model, output)
         complete = complete and not report.failures
     if batch_tasks and args.dry_run:
         print("\n".join(describe_batches(batch_tasks)))
     elif batch_tasks:
         for model, report in run_batches(batch_tasks, batch_options(args)).items():
-            if bench.judgment_file(settings.judge_model, model).exists():
-                print_verdict_stats(model, bench.judgment_file(settings.judge_model, model))
+            if outputs[model].exists():
+                print_verdict_stats(model, outputs[model])
             complete = complete and not report.failures
     if not complete:
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)

@@ -67,7 +67,7 @@ class JudgeSettings:
     reask_prompt: str | None = None  # sent when the judge gave no verdict; None: the project's own wording
 
 
-def _from_file(section: Section, key: str) -> Any:
+def value_from_file(section: Section, key: str) -> Any:
     """A key's value, or, for `{from_file: other.yaml}`, the same key read from that file."""
     value = section.data.get(key)
     if not (isinstance(value, dict) and set(value) == {"from_file"}):
@@ -84,8 +84,8 @@ def _from_file(section: Section, key: str) -> Any:
 def load_judge_settings(path: Path) -> JudgeSettings:
     data = load_yaml(path)
     section = Section(path, data)
-    system_prompt = _from_file(section, "system_prompt")
-    templates = _from_file(section, "prompt_template")
+    system_prompt = value_from_file(section, "system_prompt")
+    templates = value_from_file(section, "prompt_template")
     if not isinstance(system_prompt, str):
         raise UserError(f"{section.where('system_prompt')} must be the judge's system prompt (a string)")
     if isinstance(templates, str):

@@ -1,0 +1,93 @@
+"""Upstream v2.0's judge config (`config/arena-hard-v2.0.yaml`, also its 2025 `arena-hard-v0.1.yaml`),
+validated into a typed record with one-line errors naming the file and key.
+
+Keys, as upstream: `judge_model`, `temperature` and `max_tokens` (the judge's; they override the
+api_config entry's), `bench_name`, `reference` (null, or the model whose answers fill `{REFERENCE}`),
+`regex_patterns`, `prompt_template` (one string with `{QUESTION}`, `{ANSWER_A}`, `{ANSWER_B}`),
+`model_list`. This project's addition: `category_settings: {category: {baseline?, system_prompt?}}`,
+overriding the official per-category settings (arena_hard/core/judge_settings.py). A config is in
+this format when it has no `system_prompt` key (v0.1's judge_config.yaml always has one).
+`prompt_template` may be `{from_file: other.yaml}` as in v0.1's config. Reads the file (and that one)."""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arena_hard.core.config import value_from_file
+from arena_hard.core.config_file import Section, load_yaml
+from arena_hard.core.errors import UserError
+from arena_hard.core.judge_settings import category_settings_from
+
+V2_REGEX_PATTERNS = (r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
+_KEYS = {"judge_model", "temperature", "max_tokens", "bench_name", "reference", "regex_patterns",
+         "prompt_template", "model_list", "category_settings", "name"}
+
+
+def is_v2_judge_config(data: dict[str, Any]) -> bool:
+    return "system_prompt" not in data
+
+
+@dataclass(frozen=True)
+class V2JudgeSettings:
+    path: Path
+    bench_name: str
+    judge_model: str
+    temperature: float
+    max_tokens: int
+    regex_patterns: tuple[re.Pattern[str], ...]
+    prompt_template: str
+    reference: str | None
+    model_list: tuple[str, ...]
+    category_settings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _patterns(section: Section) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in section.names("regex_patterns", V2_REGEX_PATTERNS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # Python's notice about "[[" in a pattern
+                compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise UserError(f"{section.where('regex_patterns')}: {pattern!r} is not a valid regular "
+                            f"expression ({error})") from None
+    return tuple(compiled)
+
+
+def _reference(section: Section) -> str | None:
+    value = section.data.get("reference")
+    if value in (None, False, [], ""):
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not (isinstance(names, list) and len(names) == 1 and isinstance(names[0], str) and names[0]):
+        raise UserError(f"{section.where('reference')} must be null or one model name (whose answers in "
+                        "model_answer/ fill {REFERENCE})")
+    return names[0]
+
+
+def load_v2_judge_settings(path: Path, data: dict[str, Any] | None = None) -> V2JudgeSettings:
+    path = Path(path)
+    data = load_yaml(path) if data is None else data
+    section = Section(path, data)
+    section.warn_unknown(_KEYS)
+    template = value_from_file(section, "prompt_template")
+    if isinstance(template, list) and len(template) == 1:
+        template = template[0]
+    if not isinstance(template, str) or not template:
+        raise UserError(f"{section.where('prompt_template')} must be the judge's prompt template (a string "
+                        "using {QUESTION}, {ANSWER_A}, {ANSWER_B})")
+    return V2JudgeSettings(
+        path=path,
+        bench_name=section.text("bench_name"),
+        judge_model=section.text("judge_model"),
+        temperature=section.number("temperature", 0.0),
+        max_tokens=section.integer("max_tokens", 16000),
+        regex_patterns=_patterns(section),
+        prompt_template=template,
+        reference=_reference(section),
+        model_list=section.names("model_list", ()),
+        category_settings=category_settings_from(data.get("category_settings"), section.where("category_settings")),
+    )
