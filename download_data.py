@@ -1,12 +1,16 @@
-"""Fetch the official Arena-Hard-Auto v0.1 files, and on request upstream's pre-generated data.
+"""Fetch the official Arena-Hard-Auto files of a bench, and on request upstream's pre-generated data.
 
-    python download_data.py                   # the kit: questions, baseline answers, judge config
+    python download_data.py                   # the v0.1 kit: questions, baseline answers, judge config
     python download_data.py --pregenerated    # + answers of many models and their judgments
     python download_data.py --pregenerated --judge '*' --model 'claude-3*'
+    python download_data.py --bench arena-hard-v2.0 [--pregenerated]   # the v2.0 kit (+ published data)
 
 Writes, relative to the working directory: data/arena-hard-v0.1/question.jsonl,
 data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl and config/official/judge_config.yaml (read by
 the default config/judge_config.yaml), all from lm-sys/arena-hard-auto at commit efc012e; with
+--bench arena-hard-v2.0 instead data/arena-hard-v2.0/question.jsonl, its model_answer/o3-mini-2025-01-31.jsonl,
+config/official/arena-hard-v2.0.yaml and config/official/judge_utils.py from lmarena/arena-hard-auto
+at commit 196f6b8, and config/official/judge_settings.yaml derived from the latter; with
 --pregenerated also data/<bench>/model_answer/*.jsonl and data/<bench>/model_judgment/<judge>/*.jsonl
 from the Hugging Face dataset lmarena-ai/arena-hard-auto. Every file is verified against its checksum
 before it is renamed into place; files already there and verified are skipped. Prints one line per
@@ -21,13 +25,14 @@ import urllib.parse
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
-from arena_hard.core.bench_version import V0_1
+from arena_hard.core.bench_version import V0_1, version_for
+from arena_hard.download.derive import derive_judge_settings
 from arena_hard.core.errors import ArgumentParser, run_main
-from arena_hard.download.file_sync import sync_files
+from arena_hard.download.file_sync import FAILED, sync_files
 from arena_hard.download.http_client import FetchError, HttpClient, Retrying
 from arena_hard.download.hub import HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, plan_pregenerated
 from arena_hard.download.hub_selection import Selection
-from arena_hard.download.official_kit import GITHUB_RAW_ROOT, UPSTREAM_COMMIT, UPSTREAM_REPO, UrlTransfer, kit_files
+from arena_hard.download.official_kit import GITHUB_RAW_ROOT, JUDGE_UTILS, KITS, UPSTREAM_REPO, UrlTransfer, kit_files
 from arena_hard.download.sync_report import exit_status, outcome_line, summary
 from arena_hard.core.retry_policy import RetryPolicy
 
@@ -63,7 +68,7 @@ _seconds = _checked(float, lambda x: x > 0, "a number of seconds > 0")
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="download_data.py",
-        description="Fetch the official Arena-Hard-Auto v0.1 kit (pinned upstream commit, checksums "
+        description="Fetch a bench's official Arena-Hard-Auto kit (pinned upstream commit, checksums "
                     "verified) and, with --pregenerated, official answers and judgments of many models.")
     parser.add_argument("--data-dir", type=Path, default=Path("data"),
                         help="where data/<bench>/... goes (default: %(default)s)")
@@ -71,16 +76,17 @@ def build_parser() -> ArgumentParser:
                         help="the judge configuration goes to CONFIG_DIR/official/judge_config.yaml "
                              "(default: %(default)s)")
     parser.add_argument("--base-url", type=_url, default=None,
-                        help=f"raw-file root serving {UPSTREAM_REPO}/<commit>/<path> (default: ${BASE_URL_ENV} "
+                        help=f"raw-file root serving <repo>/<commit>/<path>, e.g. {UPSTREAM_REPO}/... (default: ${BASE_URL_ENV} "
                              f"or {GITHUB_RAW_ROOT})")
     parser.add_argument("--pregenerated", action="store_true",
                         help=f"also fetch pre-generated answers and judgments from the Hugging Face dataset "
                              f"{HF_DATASET}")
-    parser.add_argument("--bench", default=None,
-                        help=f"with --pregenerated: the bench folder on the Hub (default: {V0_1.default_bench})")
+    parser.add_argument("--bench", default=V0_1.default_bench,
+                        help=f"the bench: its official kit ({', '.join(KITS)}) and, with --pregenerated, its "
+                             "folder on the Hub (default: %(default)s)")
     parser.add_argument("--judge", action="append", metavar="GLOB",
-                        help=f"with --pregenerated: judgments by judges matching GLOB; repeatable; '*' for all "
-                             f"(default: {V0_1.default_judge})")
+                        help="with --pregenerated: judgments by judges matching GLOB; repeatable; '*' for all "
+                             f"(default: the bench's official judge, {V0_1.default_judge} for v0.1)")
     parser.add_argument("--model", action="append", metavar="GLOB",
                         help="with --pregenerated: answers and judgments of models matching GLOB; repeatable "
                              "(default: all)")
@@ -119,23 +125,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.pregenerated:
-        for flag, value in (("--bench", args.bench), ("--judge", args.judge), ("--model", args.model)):
+        for flag, value in (("--judge", args.judge), ("--model", args.model)):
             if value is not None:
                 parser.error(f"{flag} selects pre-generated data: add --pregenerated")
+        if args.bench not in KITS:
+            parser.error(f"--bench {args.bench}: no official kit (there are: {', '.join(KITS)}); add --pregenerated "
+                         "to fetch that bench's published data from the Hub")
     base_url = _base_url(parser, args.base_url, BASE_URL_ENV, GITHUB_RAW_ROOT)
     retrying = Retrying(RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0,
                                     retry_after_max=60.0))
-    kit = kit_files(base_url, args.data_dir, args.config_dir)
-    headers = [f"official kit: {UPSTREAM_REPO} at commit {UPSTREAM_COMMIT[:7]} from {base_url}"]
-    batches = [(UrlTransfer(HttpClient(args.timeout, retrying)), kit)]
+    kit = KITS.get(args.bench)
+    kit_list = kit_files(base_url, args.data_dir, args.config_dir, args.bench) if kit else []
+    headers = [f"official kit: {kit.repo} at commit {kit.commit[:7]} from {base_url}" if kit else
+               f"official kit: none for {args.bench}"]
+    batches = [(UrlTransfer(HttpClient(args.timeout, retrying)), kit_list)]
     if args.pregenerated:
         hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
                          args.hf_revision, args.timeout)
-        selection = Selection(args.bench or V0_1.default_bench, tuple(args.judge or (V0_1.default_judge,)),
+        selection = Selection(args.bench, tuple(args.judge or (version_for(args.bench).default_judge,)),
                               tuple(args.model or ("*",)))
         try:
             commit, pregenerated, transfer = plan_pregenerated(retrying, hub, selection, args.data_dir,
-                                                               keep=[file.destination for file in kit])
+                                                               keep=[file.destination for file in kit_list])
         except FetchError as error:
             print(f"error: cannot list the pre-generated files: {error}", file=sys.stderr)
             return 1
@@ -148,8 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for outcome in sync_files(transfer, files, force=args.force, dry_run=args.dry_run,
                                           parallel=args.parallel,
                                           report=lambda outcome: print(outcome_line(outcome), flush=True))]
+    status = exit_status(outcomes)
+    judge_utils = [o for o in outcomes if o.file.destination.name == JUDGE_UTILS and o.status != FAILED]
+    if judge_utils:  # verified (or, in a dry run, to be fetched): the judge settings follow from it
+        line, derived = derive_judge_settings(args.config_dir, dry_run=args.dry_run)
+        print(line, flush=True)
+        status = status or (0 if derived else 1)
     print(summary(outcomes))
-    return exit_status(outcomes)
+    return status
 
 
 if __name__ == "__main__":

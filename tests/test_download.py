@@ -73,7 +73,7 @@ def fake_hub_files() -> tuple[dict[str, bytes], set[str]]:
 class FakeServer(http.server.ThreadingHTTPServer):
     def __init__(self, upstream_dir: Path):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.upstream_dir = upstream_dir
+        self.raw_roots = {RAW_PREFIX: upstream_dir}  # raw-file path prefix -> the folder serving it
         self.hub_files, self.hub_lfs = fake_hub_files()
         # request path -> "404" | "corrupt" | "cut" | "cut-once" | "503-once" | "stall"
         self.faults: dict[str, str] = {}
@@ -174,9 +174,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return None
         hub_api = f"/api/datasets/{HUB_REPO}/"
         resolve = f"/datasets/{HUB_REPO}/resolve/{HUB_COMMIT}/"
-        if path.startswith(RAW_PREFIX):
-            local = server.upstream_dir / path[len(RAW_PREFIX):]
-            return self._send(200, local.read_bytes()) if local.is_file() else self._send(404, b"Not Found")
+        for prefix, root in server.raw_roots.items():
+            if path.startswith(prefix):
+                local = root / path[len(prefix):]
+                return self._send(200, local.read_bytes()) if local.is_file() else self._send(404, b"Not Found")
         if path == hub_api + "revision/main":
             return self._send(200, json.dumps({"id": HUB_REPO, "sha": HUB_COMMIT}).encode())
         if path.startswith(hub_api + f"tree/{HUB_COMMIT}/") and query.get("recursive") == ["true"]:

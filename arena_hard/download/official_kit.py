@@ -1,10 +1,13 @@
-"""The official Arena-Hard-Auto v0.1 kit, and fetching files from plain URLs.
+"""The official Arena-Hard-Auto kits, and fetching files from plain URLs.
 
-The kit comes from upstream's GitHub repository pinned at commit efc012e: the question set, the v0.1
-baseline's official answers and the official judge configuration, each with its sha256 written below.
-`kit_files` says where each goes: data/<bench>/question.jsonl, data/<bench>/model_answer/<baseline>.jsonl
-and config/official/judge_config.yaml (where the default config/judge_config.yaml reads the official
-prompt from). `UrlTransfer` fetches a file over HTTP (http_client.HttpClient, with its retries) and
+A bench's kit comes from upstream's GitHub repository pinned at a commit, each file with its sha256
+written below: for arena-hard-v0.1 (lm-sys/arena-hard-auto at efc012e) the question set, the baseline
+gpt-4-0314's official answers and the official judge configuration; for arena-hard-v2.0
+(lmarena/arena-hard-auto at 196f6b8) the question set, the baseline o3-mini-2025-01-31's official
+answers, the judge configuration and utils/judge_utils.py (from which download.derive writes the
+per-category judge settings). `kit_files` says where each goes: data/<bench>/question.jsonl,
+data/<bench>/model_answer/<baseline>.jsonl and config/official/ (where the repository's own configs
+read the official wording from). `UrlTransfer` fetches a file over HTTP (http_client.HttpClient, with its retries) and
 hashes it on the way, writing it through a temporary file that is renamed into place only once the
 checksum verified (file_sync does the rest)."""
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from arena_hard.core.bench_version import V0_1
+from arena_hard.core.bench_version import V0_1, V2_0
 from arena_hard.core.jsonl import atomic_write_bytes
 from arena_hard.core.records import Bench
 from arena_hard.download.file_sync import SHA256, Checksum, RemoteFile
@@ -23,24 +26,55 @@ from arena_hard.download.http_client import FetchError, HttpClient, body_chunks
 UPSTREAM_REPO = "lm-sys/arena-hard-auto"
 UPSTREAM_COMMIT = "efc012e192b88024a5203f5a28ec8fc0342946df"
 GITHUB_RAW_ROOT = "https://raw.githubusercontent.com"
-QUESTION_SHA256 = "4daad38811161c3ba5c248f26b90c3cef89634f4c772002ed9138c1e13f63e9f"
-BASELINE_SHA256 = "245109b8fe7c3bef0304f1c559d29da377f97f61535ad1170b46a61a08eb9ac7"
-JUDGE_CONFIG_SHA256 = "6e001736bacacdb1591ffca7eec953a7089f8f5604872d1ca4f9a6f9de1ee451"
+V2_REPO = "lmarena/arena-hard-auto"
+V2_COMMIT = "196f6b826783b3da7310e361a805fa36f0be83f3"
+V2_BENCH = V2_0.default_bench
+JUDGE_UTILS = "judge_utils.py"  # under config/official/: the source of the v2.0 judge settings
 
 
-def kit_files(base_url: str, data_dir: Path, config_dir: Path) -> list[RemoteFile]:
-    """The official v0.1 kit: the question set, the baseline's answers and the judge configuration.
+@dataclass(frozen=True)
+class Kit:
+    """A bench's official files at a pinned commit of upstream's repository: the questions and the
+    baseline's answers (at the same paths under data/ there as here), and config files, each
+    (upstream path, sha256, destination under the config folder)."""
 
-    The judge configuration goes to <config_dir>/official/, not over the repository's default
-    config/judge_config.yaml, which reads its prompt from there."""
-    root = f"{base_url.rstrip('/')}/{UPSTREAM_REPO}/{UPSTREAM_COMMIT}"
-    upstream = Bench(V0_1.default_bench)  # the same layout in upstream's repository
-    bench = Bench(V0_1.default_bench, Path(data_dir))
-    kit = [(upstream.question_file, QUESTION_SHA256, bench.question_file),
-           (upstream.answer_file(V0_1.default_baseline), BASELINE_SHA256, bench.answer_file(V0_1.default_baseline)),
-           (Path("config/judge_config.yaml"), JUDGE_CONFIG_SHA256, Path(config_dir) / "official" / "judge_config.yaml")]
-    return [RemoteFile(f"{root}/{path.as_posix()}", destination, Checksum(SHA256, sha256))
-            for path, sha256, destination in kit]
+    repo: str
+    commit: str
+    bench: str
+    baseline: str
+    question_sha256: str
+    baseline_sha256: str
+    configs: tuple[tuple[str, str, str], ...]
+
+
+KITS = {kit.bench: kit for kit in (
+    Kit(UPSTREAM_REPO, UPSTREAM_COMMIT, V0_1.default_bench, V0_1.default_baseline,
+        "4daad38811161c3ba5c248f26b90c3cef89634f4c772002ed9138c1e13f63e9f",
+        "245109b8fe7c3bef0304f1c559d29da377f97f61535ad1170b46a61a08eb9ac7",
+        (("config/judge_config.yaml", "6e001736bacacdb1591ffca7eec953a7089f8f5604872d1ca4f9a6f9de1ee451",
+          "official/judge_config.yaml"),)),
+    Kit(V2_REPO, V2_COMMIT, V2_BENCH, V2_0.default_baseline,
+        "a75cef6623db6b27aec810497b059f0659705d7ff48dcbccc5bd5b130728ac73",
+        "c23a7c255eead99f7f86ad48aa1d8ccdb5b3334f2097e0e1e09184df87265e03",
+        (("config/arena-hard-v2.0.yaml", "ee68e5c6ac98a79720bf11014fc3f7fc3c3e5899153b3b08efe3db0e174215a0",
+          "official/arena-hard-v2.0.yaml"),
+         ("utils/judge_utils.py", "cbb093f4fc27408d8447e946392f26f98538b1e3950f574aca91a0f7595167b4",
+          f"official/{JUDGE_UTILS}"))),
+)}
+
+
+def kit_files(base_url: str, data_dir: Path, config_dir: Path, bench: str = V0_1.default_bench) -> list[RemoteFile]:
+    """A bench's official kit: the question set, the baseline's answers and the judge configuration.
+
+    Configuration goes to <config_dir>/official/, never over the repository's own configs in
+    config/, which read the official wording from there."""
+    kit = KITS[bench]
+    root = f"{base_url.rstrip('/')}/{kit.repo}/{kit.commit}"
+    upstream, local = Bench(kit.bench), Bench(kit.bench, Path(data_dir))  # the same layout in upstream's repository
+    files = [(upstream.question_file.as_posix(), kit.question_sha256, local.question_file),
+             (upstream.answer_file(kit.baseline).as_posix(), kit.baseline_sha256, local.answer_file(kit.baseline))]
+    files += [(path, sha256, Path(config_dir) / destination) for path, sha256, destination in kit.configs]
+    return [RemoteFile(f"{root}/{path}", destination, Checksum(SHA256, sha256)) for path, sha256, destination in files]
 
 
 @dataclass(frozen=True)
