@@ -19,7 +19,7 @@ from typing import Any
 from arena_hard.core.config import value_from_file
 from arena_hard.core.config_file import Section, load_yaml
 from arena_hard.core.errors import UserError
-from arena_hard.core.judge_settings import category_settings_from
+from arena_hard.core.judge_settings import KIT_HINT, category_settings_from
 
 V2_REGEX_PATTERNS = (r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
 _KEYS = {"judge_model", "temperature", "max_tokens", "bench_name", "reference", "regex_patterns",
@@ -73,6 +73,11 @@ def load_v2_judge_settings(path: Path, data: dict[str, Any] | None = None) -> V2
     data = load_yaml(path) if data is None else data
     section = Section(path, data)
     section.warn_unknown(_KEYS)
+    template = data.get("prompt_template")
+    if isinstance(template, dict) and set(template) == {"from_file"} and \
+            not (path.parent / str(template["from_file"])).exists():
+        raise UserError(f"{section.where('prompt_template')} comes from {path.parent / str(template['from_file'])}, "
+                        f"which is not there yet; {KIT_HINT}")
     template = value_from_file(section, "prompt_template")
     if isinstance(template, list) and len(template) == 1:
         template = template[0]
