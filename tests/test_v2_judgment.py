@@ -74,8 +74,9 @@ def setup(ws, server, categories=("hard_prompt", "creative_writing", "arena-hard
     rows = []
     for category in categories:
         pool = [q for q in upstream_questions if q["category"] == category]
-        if not pool:  # upstream's v0.1 converted to v2: same fields, its own category
-            pool = [v2_question(f"v01q{i}", f"Old question {i}?", category, category) for i in range(per_category)]
+        if not pool:  # upstream's v0.1 converted to v2, or a category named like a subcategory
+            pool = [v2_question(f"{category}-{i}", f"Question {i} of {category}?", category, category)
+                    for i in range(per_category)]
         rows += pool[:per_category]
     ws.write_questions(rows)
     o3 = {json.loads(line)["uid"]: json.loads(line) for line in
@@ -106,7 +107,7 @@ def run(*extra):
 
 def test_each_category_gets_upstreams_prompt_baseline_and_template(ws, fake_api):
     server = fake_api(judge_reply)
-    rows = setup(ws, server)
+    rows = setup(ws, server, categories=("hard_prompt", "creative_writing", "arena-hard-v0.1", "math", "coding"))
     assert run() == 0
     expected_settings = upstream_judge_settings(ws.upstream / "utils" / "judge_utils.py")
     config = ws.root / "arena-hard-v2.0.yaml"
