@@ -12,7 +12,7 @@ import pytest
 from arena_hard.core.config import load_yaml
 from arena_hard.core.errors import UserError
 from arena_hard.core.judge_config_v2 import load_v2_judge_settings
-from arena_hard.download.kit import KITS, V2_BENCH
+from arena_hard.download.official_kit import KITS, V2_BENCH
 from conftest import REPO_ROOT
 from fake_api_server import Reply, hashed_verdict
 from pipeline_helpers import read_jsonl, run_script, write_yaml
