@@ -238,5 +238,6 @@ def test_dry_run_calls_nothing(ws, fake_api, capsys):
     server = fake_api(judge_reply)
     setup(ws, server, categories=("hard_prompt",), per_category=2)
     assert run("--dry-run") == 0
-    assert "2 to judge, 4 judge calls" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 to judge, skipped 0: no answer, 4 judge calls" in out
     assert server.requests == []
