@@ -167,6 +167,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(bench, tmp_path_factory):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == \
         "error: --plot needs matplotlib: pip install -r requirements-optional.txt"
+    assert sorted(p.name for p in (bench / "data").iterdir()) == ["arena-hard-v0.1"]  # nothing was written
 
 
 def test_second_run_reuses_the_cache_and_a_changed_file_is_reread(bench, capsys):

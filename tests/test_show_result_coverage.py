@@ -143,3 +143,14 @@ def test_a_model_without_any_verdict_is_named_not_dropped_silently(bench, capsys
     out, err = run(capsys, "--num-rounds", "5")
     assert not any(line.startswith("gamma ") for line in out)
     assert "note: gamma: not on the leaderboard: none of its judgments has a verdict" in err.splitlines()
+
+
+def test_missing_as_loss_under_style_control_counts_upstreams_error_answer(bench, capsys):
+    from arena_hard.core.textstats import count_tokens
+
+    out, _ = run(capsys, "--num-rounds", "5", "--missing-as-loss", "--style-control")
+    assert out[0].startswith("Style Coefficients:") and any(line.startswith("beta ") for line in out)
+    battles = [json.loads(line) for line in (bench / "data" / "arena_hard_battles.jsonl").read_text().splitlines()]
+    q6 = [b for b in battles if b["question_id"] == "q6" and b["model_b"] == "beta"]
+    assert len(q6) == 6 and {b["conv_metadata"]["sum_assistant_b_tokens"] for b in q6} == {count_tokens("$ERROR$")}
+    assert {(b["conv_metadata"]["header_count_b"], b["conv_metadata"]["bold_count_b"]) for b in q6} == {(0, 0)}

@@ -57,6 +57,12 @@ def style_counts(answer: Answer) -> list[int]:
     return [token_len, *counts]
 
 
+def text_style_counts(text: str) -> list[int]:
+    """[token_len, headers, list items, bold spans] of a text."""
+    markdown = textstats.markdown_counts(text)
+    return [textstats.count_tokens(text), *(_count(markdown, key) for key in STYLE_COUNTS[1:])]
+
+
 def style_table(path: Path) -> dict[str, Any]:
     """{question_id: [token_len, headers, lists, bold]} for every answer in the file (cache payload)."""
     return {question_id: style_counts(answer) for question_id, answer in _answers(path).items()}

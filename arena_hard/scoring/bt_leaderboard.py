@@ -22,6 +22,7 @@ from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring import style_control
+from arena_hard.scoring.answer_stats import text_style_counts
 from arena_hard.scoring.battles import Battles, Records, battle_lines, read_battles, records_to_battles
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.coverage import coverage, missing_as_loss
@@ -244,6 +245,18 @@ def category_scopes(args: Any, bench: Bench, scope: Scope, filled: dict[str, set
     return scopes
 
 
+UPSTREAM_ERROR_ANSWER = "$ERROR$"  # what upstream wrote for an answer that failed for good
+
+
+def style_counts_with_losses(answers: AnswerFiles, filled: dict[str, set[str]]) -> Callable[[str], dict[str, list]]:
+    """Each model's style counts by question; a question --missing-as-loss filled in and the model never
+    answered counts as upstream's `$ERROR$` answer, the answer its strong losses stand for."""
+    if not filled:
+        return answers.style_counts
+    error = text_style_counts(UPSTREAM_ERROR_ANSWER)
+    return lambda model: {**dict.fromkeys(filled.get(model, ()), error), **answers.style_counts(model)}
+
+
 def run(args: Any) -> int:
     """show_result.py for a Bradley-Terry (v0.1) bench."""
     if args.plot:
@@ -257,7 +270,7 @@ def run(args: Any) -> int:
     if args.style:
         counts = (style_control.counts_from_metadata(metadata, str(BATTLES_FILE))
                   if metadata and all(m is not None for m in metadata)
-                  else style_control.battle_counts(battles, answers.style_counts))
+                  else style_control.battle_counts(battles, style_counts_with_losses(answers, filled)))
     date = datetime.datetime.now().strftime("%Y%m%d")
     scope = Scope(None, battles, records, counts, bench_questions(bench, records, battles),
                   {m: len(ids) for m, ids in filled.items()})
