@@ -49,10 +49,11 @@ def test_every_question_answered_in_v01_format(ws, fake_api, api_type):
 
 
 def test_parallel_requests_really_in_flight(ws, fake_api):
-    server = fake_api(latency=0.3)
-    setup(ws, server, count=48, parallel=16)
+    # a latency long enough that all 16 are dispatched while the first still waits, even on a loaded machine
+    server = fake_api(latency=1.0)
+    setup(ws, server, count=32, parallel=16)
     assert gen_answer.main([]) == 0
-    assert server.max_in_flight == 16  # the time this saves is measured by tests/bench_generation.py
+    assert server.max_in_flight == 16  # never more; the time this saves is measured by tests/bench_generation.py
 
 
 def test_transient_faults_are_retried_and_never_written(ws, fake_api):
