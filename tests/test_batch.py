@@ -275,3 +275,32 @@ def test_batch_true_in_the_endpoint_file_sends_that_model_alone_through_the_batc
         refused = run_script("gen_answer.py", "--batch", cwd=ws.root)
     assert refused.returncode == 2
     assert "`direct` (api_type mock) has no batch API" in refused.stderr
+
+
+@pytest.mark.parametrize("limit", ["requests", "bytes"])
+def test_a_round_is_split_at_the_provider_limits(tmp_path, monkeypatch, limit):
+    import dataclasses
+
+    from arena_hard.generate.batch.apis import BATCH_APIS
+
+    api = BATCH_APIS["anthropic"]
+    small = dataclasses.replace(api, max_requests=3) if limit == "requests" else dataclasses.replace(api, max_bytes=500)
+    monkeypatch.setitem(BATCH_APIS, "anthropic", small)
+    with FakeBatchServer() as fake:
+        ws = Workspace(tmp_path)
+        ws.write_questions(questions(7))
+        ws.write_api_config({"m": entry(fake.url, "anthropic")})
+        ws.write_answer_config(["m"])
+        result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+        assert result.returncode == 0, result.stderr
+        sizes = [len(b.lines) for b in fake.batches]
+        assert sum(sizes) == 7 and len(sizes) >= 3
+        if limit == "requests":
+            assert sizes == [3, 3, 1]
+        else:
+            assert all(sum(len(json.dumps(line)) + 1 for line in b.lines) <= 500 for b in fake.batches)
+        # every batch of the round went out before the first poll
+        first_poll = next(i for i, (method, path) in enumerate(fake.calls) if method == "GET")
+        assert sum(1 for method, path in fake.calls[:first_poll] if method == "POST") == len(sizes)
+    lines = [line for line in result.stderr.splitlines() if "since submission" in line]
+    assert any("in_progress, 0/" in line for line in lines) and any("ended, " in line for line in lines)
