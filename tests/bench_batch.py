@@ -81,8 +81,12 @@ def child(url: str, count: int) -> None:
                     replays.append(1)
         return wrapper
 
+    request_bytes = []
+
     def timed_async(name, function):
         async def wrapper(*args, **kwargs):
+            if name == "submission":
+                request_bytes.append(args[2].size)  # submit(store, clients, entry)
             start = cpu_seconds()
             try:
                 return await function(*args, **kwargs)
@@ -104,12 +108,10 @@ def child(url: str, count: int) -> None:
         with contextlib.redirect_stderr(open(os.devnull, "w")), contextlib.redirect_stdout(open(os.devnull, "w")):
             status = gen_judgment.main(["--batch", "--poll-interval", "0"])
         wall = time.perf_counter() - wall
-        state = ws.bench_dir / "model_judgment" / "judge" / ".batch"
-        request_bytes = sum(p.stat().st_size for p in state.glob("requests-*.jsonl"))
         judged = sum(1 for m in ("model-1", "model-2")
                      for _ in open(ws.judgment_file("judge", m), encoding="utf-8"))
     print(json.dumps({"status": status, "requests": 4 * count, "judged": judged, "wall": wall, "phases": phases,
-                      "request_bytes": request_bytes, "rss_before_kb": before_rss, "peaks": peaks,
+                      "request_bytes": sum(request_bytes), "rss_before_kb": before_rss, "peaks": peaks,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 

@@ -103,6 +103,7 @@ def test_both_games_of_all_models_share_a_batch_and_re_asks_go_in_round_two(tmp_
         assert result.returncode == 0, result.stderr
         assert [len(b.lines) for b in fake.batches] == [16, 16]  # 2 models x 4 questions x 2 games, then re-asks
         assert len(set(fake.submitted_ids())) == 32
+        assert not (batched.bench_dir / "model_judgment" / JUDGE / ".batch").exists()  # all written: state removed
     for model in ("model-1", "model-2"):
         records = read_jsonl(batched.judgment_file(JUDGE, model))
         assert records == read_jsonl(direct.judgment_file(JUDGE, model))
@@ -135,6 +136,7 @@ def test_failed_requests_are_reported_and_sent_again_a_bounded_number_of_times(t
         assert result.returncode == 1
         assert "failed: m question q002" in result.stderr and "fake: invalid request" in result.stderr
         assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000", "q001", "q003"]
+        assert not list((ws.bench_dir / "model_answer" / ".batch").glob("requests-*"))  # collected: not kept
         for _ in range(3):  # sent again on each of the next two runs, then no more
             assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 1
         assert [len(b.lines) for b in fake.batches] == [4, 1, 1]

@@ -138,6 +138,7 @@ async def collect(store: BatchStore, clients: BatchClients, entry: BatchEntry, s
                          Failure(REQUEST, None, f"no result in batch {entry.batch_id} (it ended {status.state})"))
     store.finished(entry, "collected", status=status.state)
     raw.unlink()
+    store.requests_file(entry.local_id).unlink()  # sent and answered: only the plan and results are needed
 
 
 async def wait_for_one(store: BatchStore, clients: BatchClients, entries: list[BatchEntry], interval: float) -> None:

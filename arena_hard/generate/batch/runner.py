@@ -12,6 +12,7 @@ collect them. At the end each output is rewritten sorted and reported as a direc
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,8 @@ def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, 
             if output.appender is not None:
                 output.appender.close()
         store.close()
+    if store.settled() and not any(output.remaining or output.report.failures for output in outputs):
+        shutil.rmtree(store.directory)  # every record is written and nothing is pending or failed
     reports = {}
     for output in outputs:
         for job in output.remaining:  # only with --cancel: what was never sent

@@ -169,6 +169,10 @@ class BatchStore:
             self._results_fd = os.open(self.directory / "results.jsonl", os.O_RDONLY)
         return self._results_fd
 
+    def settled(self) -> bool:
+        """No batch is open or planned and no request has failed: nothing here is needed any more."""
+        return not self.open_entries() and not self.planned_entries() and not self._failed_in
+
     def open_entries(self) -> list[BatchEntry]:
         return [entry for entry in self.entries.values() if entry.state == OPEN]
 
