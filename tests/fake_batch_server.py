@@ -88,6 +88,11 @@ class FakeBatchServer:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    @property
+    def openai_base_url(self) -> str:
+        """base_url for AsyncOpenAI; AsyncAzureOpenAI and AsyncAnthropic take `url`."""
+        return f"{self.url}/v1"
+
     def submitted_ids(self) -> list[str]:
         return [custom_id for batch in self.batches for custom_id in batch.custom_ids]
 
