@@ -306,3 +306,43 @@ def test_a_round_is_split_at_the_provider_limits(tmp_path, monkeypatch, limit):
         assert sum(1 for method, path in fake.calls[:first_poll] if method == "POST") == len(sizes)
     lines = [line for line in result.stderr.splitlines() if "since submission" in line]
     assert any("in_progress, 0/" in line for line in lines) and any("ended, " in line for line in lines)
+
+
+@pytest.mark.parametrize("script", ["gen_answer.py", "gen_judgment.py"])
+def test_v2_bench_records_equal_a_direct_run(tmp_path, upstream_v2_dir, script):
+    """A v2.0 bench through batches: v2 answer records (uid, messages, o200k counts) and v2 judgments
+    (per-category baseline and system prompt, the v2 verdict rule, the judge's thought) as a direct run."""
+    import shutil
+
+    from test_v2_judgment import JUDGE, MODEL, judge_reply, setup as judge_setup
+    from v2_helpers import V2Workspace, v2_questions
+
+    roots = {"direct": tmp_path / "direct", "batch": tmp_path / "batch"}
+    responder = judge_reply if script == "gen_judgment.py" else answer_responder
+    with FakeAPIServer(responder) as live, FakeBatchServer(responder) as fake:
+        for name, server in (("direct", live), ("batch", fake)):
+            ws = V2Workspace(roots[name])
+            ws.upstream = upstream_v2_dir
+            ws.root.mkdir(parents=True)
+            if script == "gen_judgment.py":
+                shutil.copy(upstream_v2_dir / "config" / "arena-hard-v2.0.yaml", ws.root / "arena-hard-v2.0.yaml")
+                judge_setup(ws, server, per_category=1)
+                args = ["--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL]
+            else:
+                ws.write_questions(v2_questions(3))
+                ws.write_api_config({"v2-model": {"model": "gpt-4o-mini", "api_type": "openai_thinking",
+                                                  "reasoning_effort": "high", "parallel": 4, "endpoints": [
+                                                      {"api_base": f"{server.url}/v1", "api_key": "k"}]}})
+                ws.write_answer_config(["v2-model"])
+                args = []
+            extra = ["--batch", *FAST] if name == "batch" else []
+            result = run_script(script, *args, *extra, cwd=ws.root)
+            assert result.returncode == 0, result.stderr
+        assert fake.batches and len(fake.batches) == 1  # v2.0 has no re-ask: one round
+    output = (lambda ws: ws.judgment_file(JUDGE, MODEL)) if script == "gen_judgment.py" else \
+        (lambda ws: ws.answer_file("v2-model"))
+    direct, batched = (read_jsonl(output(V2Workspace(roots[name]))) for name in ("direct", "batch"))
+    volatile = ("ans_id", "tstamp")
+    assert [{k: v for k, v in r.items() if k not in volatile} for r in batched] == \
+        [{k: v for k, v in r.items() if k not in volatile} for r in direct]
+    assert direct and ("uid" in direct[0])
