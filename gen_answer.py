@@ -2,8 +2,11 @@
 
 Reads --setting-file (config/gen_answer_config.yaml), --endpoint-file (config/api_config.yaml) and
 data/<bench>/question.jsonl; writes data/<bench>/model_answer/<model>.jsonl in the bench's record
-format (v0.1; upstream v2.0's for a v2.0 bench, see arena_hard/generate/answers_v2.py), one line per question as each answer arrives, then sorted. Questions already answered are skipped, so
-a rerun after a crash or a failure only asks what is missing. Exit status 0 when every question of
+format (v0.1; upstream v2.0's for a v2.0 bench, see arena_hard/generate/answers_v2.py), one line per
+question as each answer arrives, then sorted. All models answer at once, each through its own
+endpoints and `parallel` (--sequential: one after the other). Questions already answered are skipped,
+so a rerun after a crash or a failure only asks what is missing. Each answer file is locked while
+written (a second run on it stops, or with --wait waits). Exit status 0 when every question of
 every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import functools
 import sys
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,10 +23,11 @@ from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import AnswerSettings, load_answer_settings
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
-from arena_hard.generate.pipeline import open_output, run_model
+from arena_hard.generate.pipeline import ModelRun, open_output, run_models
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
@@ -45,6 +50,12 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--endpoint-file", default="config/api_config.yaml")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be asked (questions, cached, calls, prompt tokens); call nothing")
+    parser.add_argument("--sequential", action="store_true",
+                        help="answer with one model after the other, in model_list order (for models that share "
+                             "one server and must not overlap); by default every model answers at once")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another run is writing a model's answer file, wait for it to end, then ask only "
+                             "what is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
     return parser.parse_args(argv)
 
@@ -144,37 +155,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
-    plans = []
-    for name in settings.model_list:  # every model's inputs are checked before any model is asked anything
-        output = bench.answer_file(name)
-        done = open_output(output)
-        todo = [job for job in plan_jobs(questions, settings, models[name]) if job.question.question_id not in done]
-        plans.append((name, output, done, todo))
+    # every model's inputs are checked before any model is asked anything
+    jobs = {name: plan_jobs(questions, settings, models[name]) for name in settings.model_list}
+    outputs = {name: bench.answer_file(name) for name in settings.model_list}
     version = version_for(settings.bench_name)
-    complete = True
     if version.record_format == "v2":
         make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
     else:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
-    batch_tasks = []
-    for name, output, done, todo in plans:
-        if args.dry_run:
-            print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
-        else:
-            print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
-        if uses_batch(args, models[name]):
-            batch_tasks.append(BatchTask(models[name], todo, make_job, output, name, "answered"))
-        elif not args.dry_run:
-            report = run_model(models[name], todo, make_job, output, name, "answered")
-            complete = complete and not report.failures
-    if batch_tasks and args.dry_run:
-        print("\n".join(describe_batches(batch_tasks)))
-    elif batch_tasks:
-        reports = run_batches(batch_tasks, batch_options(args))
-        complete = complete and not any(report.failures for report in reports.values())
-    if not complete:
+    with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        runs, batch_tasks = [], []
+        done_by_model = {name: open_output(output, repair=not args.dry_run) for name, output in outputs.items()}
+        for name, output in outputs.items():
+            done = done_by_model[name]
+            todo = [job for job in jobs[name] if job.question.question_id not in done]
+            if args.dry_run:
+                print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
+            else:
+                print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
+            if uses_batch(args, models[name]):
+                batch_tasks.append(BatchTask(models[name], todo, make_job, output, name, "answered"))
+            elif not args.dry_run:
+                runs.append(ModelRun(name, models[name], todo, make_job, output, "answered"))
+        if batch_tasks and args.dry_run:
+            print("\n".join(describe_batches(batch_tasks)))
+        reports = run_models(runs, sequential=args.sequential)
+        if batch_tasks and not args.dry_run:
+            reports += run_batches(batch_tasks, batch_options(args)).values()
+    if any(report.failures for report in reports):
         print("some answers are missing (listed above); rerun to ask only for those", file=sys.stderr)
-    return 0 if complete else 1
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

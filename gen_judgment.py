@@ -4,7 +4,9 @@ Reads --setting-file (config/judge_config.yaml), --endpoint-file (config/api_con
 data/<bench>/question.jsonl and data/<bench>/model_answer/*.jsonl (and reference_answer/ with
 `reference: True`); writes data/<bench>/model_judgment/<judge>/<model>.jsonl in the v0.1 record format
 plus the `baseline` judged against, one line per question as each judgment completes, then sorted.
-Judgments already made are skipped. Upstream v2.0's judge config (no `system_prompt` key, e.g.
+Every model's judgments go through the judge at once, taking turns, within the judge's `parallel`.
+Judgments already made are skipped. Each judgment file is locked while written (a second run on it
+stops, or with --wait waits). Upstream v2.0's judge config (no `system_prompt` key, e.g.
 config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
 and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py).
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -26,10 +29,11 @@ from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
 from arena_hard.scoring.verdict_labels import read_verdicts
 from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import judge_plan_v2, judging_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
-from arena_hard.generate.pipeline import finish_output, open_output, run_model
+from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
 from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
 from arena_hard.core.textstats import count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
@@ -53,6 +57,9 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--model-list", nargs="+", metavar="MODEL", help="judge these models instead of the config's model_list")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the judge calls to make, cached judgments and estimated prompt tokens; call nothing")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another run is writing a judgment file, wait for it to end, then judge only what "
+                             "is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
     return parser.parse_args(argv)
 
@@ -188,10 +195,8 @@ def prepare_v2(args: Any, data: dict[str, Any]) -> tuple[Any, list[tuple], Calla
     judge, bench, questions = judge_and_questions(args, settings)
     plans = []
     for entry in judge_plan_v2.plan(settings, questions):
-        output = bench.judgment_file(settings.judge_model, entry.model)
-        done = open_output(output, judging_v2.is_complete)
-        plans.append((entry.model, entry.jobs, entry.missing, output,
-                      [job for job in entry.jobs if job.question.question_id not in done]))
+        plans.append((entry.model, entry.jobs, entry.missing, bench.judgment_file(settings.judge_model, entry.model),
+                      judging_v2.is_complete))
     return (judge, plans, lambda model, total, todo, skipped: judge_plan_v2.describe_plan(model, total, todo, skipped,
                                                                                           settings),
             lambda client: judging_v2.judge_job(client, settings))
@@ -214,14 +219,15 @@ def prepare_v01(args: Any) -> tuple[Any, list[tuple], Callable, Callable]:
                             f"run gen_answer.py for it (or `python download_data.py` for {official}'s)")
     references = load_reference_answers(bench, settings)
     games_per_record = 2 if settings.pairwise else 1
+
+    def is_complete(record: dict[str, Any]) -> bool:
+        return isinstance(record.get("games"), list) and len(record["games"]) == games_per_record
+
     plans = []
     for model in settings.model_list:  # every model's inputs are checked before the judge is asked anything
         jobs, missing = plan_jobs(bench, questions, model, baseline, references)
         check_template_fields(args.setting_file, settings, jobs)
-        output = bench.judgment_file(settings.judge_model, model)
-        done = open_output(output, lambda record: isinstance(record.get("games"), list)
-                           and len(record["games"]) == games_per_record)
-        plans.append((model, jobs, missing, output, [job for job in jobs if job.question.question_id not in done]))
+        plans.append((model, jobs, missing, bench.judgment_file(settings.judge_model, model), is_complete))
     return (judge, plans, lambda model, total, todo, skipped: describe_plan(model, total, todo, skipped, settings),
             lambda client: judge_job(client, settings))
 
@@ -232,41 +238,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     judge, plans, describe, make_job = prepare_v2(args, data) if is_v2_judge_config(data) else prepare_v01(args)
     complete = True
     batch = uses_batch(args, judge)
-    batch_tasks = []
-    outputs = {}
-    for model, jobs, missing, output, todo in plans:
-        outputs[model] = output
-        if missing:
-            complete = False
-            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-            print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
-                  f"reference ({shown})", file=sys.stderr)
-        if args.dry_run:
-            print(describe(model, len(jobs), todo, len(missing)))
-            if batch:
+    outputs = {model: output for model, _, _, output, _ in plans}
+    runs, batch_tasks = [], []
+    with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        done_by_model = {model: open_output(output, is_complete, repair=not args.dry_run)  # all read before any output
+                         for model, _, _, output, is_complete in plans}
+        for model, jobs, missing, output, _ in plans:
+            if missing:
+                complete = False
+                shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+                print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
+                      f"reference ({shown})", file=sys.stderr)
+            todo = [job for job in jobs if job.question.question_id not in done_by_model[model]]
+            if args.dry_run:
+                print(describe(model, len(jobs), todo, len(missing)))
+            elif not todo:
+                finish_output(output)  # a run killed after its last append never got to the sorted rewrite
+                print(f"{model}: all {len(jobs)} judgments already made ({output})")
+                continue
+            else:
+                print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
+            if batch:  # every model's judgments share the judge's batches
                 batch_tasks.append(BatchTask(judge, todo, make_job, output, model, "judged"))
-            continue
-        if not todo:
-            finish_output(output)  # a run killed after its last append never got to the sorted rewrite
-            print(f"{model}: all {len(jobs)} judgments already made ({output})")
-            continue
-        print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
-        if batch:  # every model's judgments share the judge's batches
-            batch_tasks.append(BatchTask(judge, todo, make_job, output, model, "judged"))
-            continue
-        report = run_model(judge, todo, make_job, output, model, "judged")
-        print_verdict_stats(model, output)
-        complete = complete and not report.failures
-    if batch_tasks and args.dry_run:
-        print("\n".join(describe_batches(batch_tasks)))
-    elif batch_tasks:
-        for model, report in run_batches(batch_tasks, batch_options(args)).items():
-            if outputs[model].exists():
-                print_verdict_stats(model, outputs[model])
-            complete = complete and not report.failures
-    if not complete:
+            elif not args.dry_run:
+                runs.append(ModelRun(model, judge, todo, make_job, output, "judged"))
+        if batch_tasks and args.dry_run:
+            print("\n".join(describe_batches(batch_tasks)))
+        # one stream through the judge's client for every model: its `parallel` is the one limit
+        reports = run_models(runs, after_report=lambda run: print_verdict_stats(run.label, run.output))
+        if batch_tasks and not args.dry_run:
+            for model, report in run_batches(batch_tasks, batch_options(args)).items():
+                if outputs[model].exists():
+                    print_verdict_stats(model, outputs[model])
+                reports.append(report)
+    if not complete or any(report.failures for report in reports):
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
-    return 0 if complete else 1
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
   POST /openai/deployments/{deployment}/chat/completions     Azure OpenAI (?api-version=... is ignored)
   POST /v1/messages                                          Anthropic
   GET  /_fake/stats                                          `FakeAPIServer.stats()` as JSON (subprocess mode)
+  GET  /_fake/requests                                       the request log as JSON (`FakeAPIServer.request_log()`)
 
-Each API request gets a number in arrival order (1, 2, ...). After `latency` seconds (an asyncio.sleep)
-it is answered by a responder, any callable `ParsedRequest -> Reply` (`answer_responder`, `JudgeResponder`),
+Each API request gets a number in arrival order (1, 2, ...). After its latency (an asyncio.sleep: a fixed
+`latency`, or a function of the request such as `LognormalLatency`, the same for every client that sends
+the same request) it is answered by a responder, any callable `ParsedRequest -> Reply` (`answer_responder`, `JudgeResponder`),
 unless the seeded `FaultPlan` turns it into a fault: any HTTP status (429 with or without Retry-After,
 5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
 "Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
@@ -27,6 +29,7 @@ import asyncio
 import hashlib
 import http
 import json
+import math
 import random
 import signal
 import socket
@@ -109,6 +112,22 @@ Responder = Callable[[ParsedRequest], Reply]
 class RequestRecord:
     request: ParsedRequest
     outcome: str  # OK, a fault kind, BAD_REQUEST or RESPONDER_ERROR
+    latency: float = 0.0  # seconds the server waited before answering
+
+
+@dataclass(frozen=True)
+class LognormalLatency:
+    """Heavy-tailed latency as real APIs have: lognormal with this median and sigma, capped, drawn from
+    a hash of the request (model and conversation) and the seed, so that every client sending the same
+    request waits the same time, whatever the order or concurrency of its requests."""
+    median: float
+    sigma: float
+    cap: float
+    seed: int = 0
+
+    def __call__(self, request: ParsedRequest) -> float:
+        rng = random.Random(f"{self.seed}:{request.model}:{request.conversation_key}")
+        return min(self.cap, rng.lognormvariate(math.log(self.median), self.sigma))
 
 
 # --- conversations --------------------------------------------------------------------------------
@@ -409,7 +428,8 @@ class FakeAPIServer:
     `outcomes` (Counter of OK and fault kinds), `max_in_flight`, `connections_opened`, `conversation_counts()`,
     `calls_with_conversation()`, `count_containing()`, `stats()`."""
 
-    def __init__(self, responder: Responder = answer_responder, *, latency: float = 0.0,
+    def __init__(self, responder: Responder = answer_responder, *,
+                 latency: float | Callable[[ParsedRequest], float] = 0.0,
                  faults: FaultPlan = FaultPlan(), port: int = 0) -> None:
         self.responder = responder
         self.latency = latency
@@ -526,6 +546,9 @@ class FakeAPIServer:
         if method == "GET" and path == "/_fake/stats":
             return await self._send(writer, http_response(200, _json_bytes(self.stats()), keep_alive=keep_alive),
                                     keep_alive)
+        if method == "GET" and path == "/_fake/requests":
+            return await self._send(writer, http_response(200, _json_bytes(self.request_log()),
+                                                          keep_alive=keep_alive), keep_alive)
         protocol = OPENAI if path.endswith("/chat/completions") else ANTHROPIC if path.endswith("/messages") else None
         if method != "POST" or protocol is None:
             message = f"the fake API serves POST .../chat/completions and POST .../messages, not {method} {path}"
@@ -553,9 +576,10 @@ class FakeAPIServer:
                 self._log(request, STALL)
                 await self._stall(reader)
                 return False
-            await asyncio.sleep(self.latency)
+            latency = self.latency(request) if callable(self.latency) else self.latency
+            await asyncio.sleep(latency)
             response, outcome = self._response(request, fault, keep_alive, sent_api_key(headers))
-            self._log(request, outcome)
+            self._log(request, outcome, latency)
             return await self._send(writer, response, keep_alive and fault != DROP)
         finally:
             with self._lock:
@@ -601,9 +625,9 @@ class FakeAPIServer:
         await writer.drain()
         return keep_alive
 
-    def _log(self, request: ParsedRequest, outcome: str) -> None:
+    def _log(self, request: ParsedRequest, outcome: str, latency: float = 0.0) -> None:
         with self._lock:
-            self._records.append(RequestRecord(request, outcome))
+            self._records.append(RequestRecord(request, outcome, latency))
             self._outcomes[outcome] += 1
             self._conversations[request.conversation_key] += 1
 
@@ -646,6 +670,11 @@ class FakeAPIServer:
         return sum(1 for record in self.requests
                    if text in (record.request.system or "") or any(text in m.content for m in record.request.messages))
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """Each logged request in arrival order: number, model, outcome, latency and its first user message."""
+        return [{"number": r.request.number, "model": r.request.model, "outcome": r.outcome, "latency": r.latency,
+                 "first_user": (r.request.user_turns or ("",))[0]} for r in self.requests]
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"requests": self._received, "outcomes": dict(self._outcomes), "in_flight": self._in_flight,
@@ -675,6 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "stdout line is its base URL. Stop it with SIGTERM or SIGINT.")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each reply")
+    parser.add_argument("--latency-lognormal", type=float, nargs=3, metavar=("MEDIAN", "SIGMA", "CAP"),
+                        help="instead of --latency: lognormal seconds, fixed per request (seeded by --seed)")
     parser.add_argument("--responder", choices=("answer", "judge", "judge-continue"), default="answer")
     parser.add_argument("--markers", nargs=4, metavar=("A_START", "A_END", "B_START", "B_END"),
                         help="judge by answer length, finding the answers between these markers")
@@ -700,7 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with FakeAPIServer(responder, latency=args.latency, faults=faults, port=args.port) as server:
+    latency = LognormalLatency(*args.latency_lognormal, seed=args.seed) if args.latency_lognormal else args.latency
+    with FakeAPIServer(responder, latency=latency, faults=faults, port=args.port) as server:
         print(server.url, flush=True)
         stop.wait()
     return 0

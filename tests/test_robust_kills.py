@@ -119,8 +119,9 @@ class Campaign:
 def run_campaign(campaign: Campaign) -> None:
     """Four kills at random moments of live runs (a run that ended before its moment is tried again),
     then a run to the end, then one with nothing left to do."""
-    modes = ["startup", "streaming", "streaming", "rewrite"]
+    modes = ["startup", "streaming", "streaming"]
     campaign.rng.shuffle(modes)
+    modes.append("rewrite")  # last: every model's work is under way at once, so a first file completes near the end
     live = 0
     for mode in modes:
         for _ in range(3):
@@ -149,8 +150,9 @@ def make_answer_campaign(tmp_path: Path, fake_api, seed: int) -> Campaign:
     ws = Workspace(tmp_path)
     ws.write_questions(questions(QUESTION_COUNT))
     server = fake_api(latency=LATENCY)
-    ws.write_api_config({m: model_entry(server.openai_base_url, model_name=f"served-{m}", parallel=4)
-                         for m in ANSWER_MODELS})
+    # Models answer at once; m2 is the slower, so a kill can come as m1's file is complete and rewritten.
+    ws.write_api_config({m: model_entry(server.openai_base_url, model_name=f"served-{m}", parallel=parallel)
+                         for m, parallel in zip(ANSWER_MODELS, (4, 2))})
     ws.write_answer_config(list(ANSWER_MODELS))
     return Campaign(ws, server, "gen_answer.py", {m: ws.answer_file(m) for m in ANSWER_MODELS},
                     lambda request: (request.model.removeprefix("served-"), question_id(request.last_user)),
@@ -173,7 +175,10 @@ def make_judge_campaign(tmp_path: Path, fake_api, seed: int) -> Campaign:
             {"question_id": r["question_id"], "answer_id": f"{model}-{i}", "model_id": model, "tstamp": 0.0,
              "choices": [{"index": 0, "turns": [{"content": long_answer(model, i, text_rng)}]}]}
             for i, r in enumerate(rows)])
-    server = fake_api(JudgeResponder(AnswerMarkers(A_START, A_END, B_START, B_END)), latency=LATENCY)
+    # Every model's judgments go through the judge at once; model-2's are the slower, so that a kill can
+    # come as model-1's file is complete and rewritten while model-2's are still in flight.
+    server = fake_api(JudgeResponder(AnswerMarkers(A_START, A_END, B_START, B_END)),
+                      latency=lambda request: LATENCY * (3 if "[model-2]" in request.user_turns[0] else 1))
     ws.write_api_config({JUDGE: model_entry(server.openai_base_url, parallel=4)})
     ws.write_judge_config(JUDGE, BASE, list(JUDGED_MODELS))
 

@@ -8,7 +8,8 @@ while so the others carry on, and one that answers 401/403/404 is dropped. A 401
 endpoint, or three requests in a row that failed every attempt, stop the model: later requests fail
 at once instead of spending calls. API keys are scrubbed from
 every failure message. What the provider says it will not apply (an Anthropic temperature) is
-warned about on stderr once per model and message."""
+warned about on stderr once per model and message. Several outputs may share one client (every model's
+judgments go through the judge's): each asks through a `ClientShare`, which also counts its own usage."""
 from __future__ import annotations
 
 import asyncio
@@ -112,8 +113,10 @@ class ModelClient:
             self._warned.add(warning)
             print(f"warning: {self.redact(warning)}", file=sys.stderr)
 
-    async def chat(self, request: ChatRequest) -> ChatResult:
+    async def chat(self, request: ChatRequest, share: Usage | None = None) -> ChatResult:
+        """The result of `request`, counted in this client's usage and, if given, in `share` too."""
         self._warn_unapplied(request)
+        tallies = (self.usage,) if share is None else (self.usage, share)
         policy = self.config.retry
         attempt = 0
         while True:
@@ -123,7 +126,8 @@ class ModelClient:
                     raise CallFailed(self.stopped, attempt - 1)
                 slot = self._pick_slot()
                 slot.in_flight += 1
-                self.usage.calls += 1
+                for tally in tallies:
+                    tally.calls += 1
                 try:
                     result = await self._call(slot.client, slot.config, request)
                 except asyncio.CancelledError:
@@ -133,8 +137,9 @@ class ModelClient:
                 else:
                     slot.failures_in_row = 0
                     self._requests_failed_in_row = 0
-                    self.usage.prompt_tokens += result.prompt_tokens
-                    self.usage.completion_tokens += result.completion_tokens
+                    for tally in tallies:
+                        tally.prompt_tokens += result.prompt_tokens
+                        tally.completion_tokens += result.completion_tokens
                     return result
                 finally:
                     slot.in_flight -= 1
@@ -153,3 +158,18 @@ class ModelClient:
             close = getattr(slot.client, "close", None)
             if close is not None:
                 await close()
+
+
+@dataclass(frozen=True)
+class ClientShare:
+    """One output's share of a client: requests go through the client (its `parallel`, endpoints,
+    retries and stop rules, shared with every other share) and are also counted in `usage`."""
+    client: ModelClient
+    usage: Usage = field(default_factory=Usage)
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.client.config
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        return await self.client.chat(request, self.usage)
