@@ -122,8 +122,8 @@ class _RunState:
             self.appender.write(outcome)
             self.report.written += 1
         self.remaining -= 1
-        self.bar.update(1)
         self.bar.set_postfix(done=self.report.written, failed=len(self.report.failures), refresh=False)
+        self.bar.update(1)
         if not self.remaining:
             self.finish()
 
@@ -155,7 +155,7 @@ async def _run_batch(runs: Sequence[ModelRun]) -> list[RunReport]:
         await asyncio.gather(*streams, return_exceptions=True)
         for state in states:
             state.close()
-        for bar in reversed(bars):
+        for bar in bars:
             bar.close()
         for client in clients.values():
             await client.aclose()
