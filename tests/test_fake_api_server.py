@@ -21,7 +21,8 @@ import pytest
 
 from arena_hard.models import retry
 from fake_api_server import (DROP, EMPTY, MALFORMED, OK, RETRY_AFTER_429, STALL, TRANSIENT_MIX, AnswerMarkers,
-                             FaultPlan, JudgeResponder, ParsedRequest, Reply, answer_text)
+                             FaultPlan, JudgeResponder, LognormalLatency, ParsedRequest, Reply, answer_text,
+                             parse_request)
 
 API_KEY = "sk-fake-secret-0123456789"
 
@@ -345,6 +346,28 @@ def test_unknown_route_is_404_and_stats_are_served(fake_api):
         call(server, "openai")
     stats = json.load(urllib.request.urlopen(server.url + "/_fake/stats"))
     assert stats["requests"] == 1 and stats["outcomes"] == {"503": 1} and stats["in_flight"] == 0
+
+
+def test_lognormal_latency_is_fixed_per_request_heavy_tailed_and_capped():
+    latency = LognormalLatency(median=0.3, sigma=1.0, cap=8.0, seed=5)
+
+    def request(text, model="m"):
+        return parse_request(1, "openai", "/v1/chat/completions", {},
+                             {"model": model, "messages": [{"role": "user", "content": text}]})
+
+    draws = sorted(latency(request(f"question {i}")) for i in range(4000))
+    assert latency(request("question 7")) == latency(request("question 7"))  # any client, any order
+    assert latency(request("question 7")) != latency(request("question 7", model="other"))
+    assert 0.27 < draws[2000] < 0.33  # the median
+    assert draws[-1] == 8.0 and 0.0 < draws[0] < 0.05  # capped; a long tail both ways
+
+
+def test_request_log_gives_each_requests_latency(fake_api):
+    server = fake_api(latency=lambda request: 0.01 * len(request.last_user))
+    call(server, "openai", "abc")
+    log = json.load(urllib.request.urlopen(server.url + "/_fake/requests"))
+    assert [(e["number"], e["outcome"], e["first_user"]) for e in log] == [(1, OK, "abc")]
+    assert log[0]["latency"] == pytest.approx(0.03)
 
 
 def test_a_port_in_use_fails_at_start(fake_api):
