@@ -198,8 +198,8 @@ def bench_judging(tmp: Path) -> None:
         == sorted(e["latency"] for e in served[2 * calls:])
     print(f"1. judging {len(MODELS)} models x {QUESTIONS} questions ({calls} calls), judge parallel {parallel}, "
           f"lognormal latency (median 0.3 s, sigma 1.0, cap 8 s)")
-    print(f"   bound: max(sum of latencies / {parallel} = {spread:.1f} s, longest job = {longest:.1f} s) = {limit:.1f} s"
-          f"; every run waited the same latencies: {'yes' if same else 'NO'}")
+    print(f"   bound: max(sum of latencies / {parallel} = {spread:.1f} s, longest job = {longest:.1f} s) "
+          f"= {limit:.1f} s; every run waited the same latencies: {'yes' if same else 'NO'}")
     print(f"   an ideal zero-overhead run of the same policy (simulated): {ideal:.1f} s ({ideal / limit:.3f} x the "
           f"bound: the latencies' tail); one model at a time: {one_ideal:.1f} s")
     print(f"   ours, every model in one stream {ours:6.1f} s  ({ours / limit:.3f} x the bound, "
@@ -219,8 +219,8 @@ def bench_answering(tmp: Path) -> None:
         def workspace(root: Path) -> Workspace:
             ws = Workspace(root)
             ws.write_questions(questions(QUESTIONS))
-            ws.write_api_config({name: model_entry(f"{url}/v1", parallel=parallel, model_name=f"served-{name}", timeout=60)
-                                 for name, url in zip(names, urls)})
+            ws.write_api_config({name: model_entry(f"{url}/v1", parallel=parallel, model_name=f"served-{name}",
+                                                   timeout=60) for name, url in zip(names, urls)})
             ws.write_answer_config(names)
             return ws
 
