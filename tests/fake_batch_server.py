@@ -62,6 +62,7 @@ class FakeBatchServer:
         self.hold = False
         self.polled = threading.Event()  # set by every status poll, for tests that act while a run polls
         self.calls: list[tuple[str, str]] = []
+        self.versions: list[str | None] = []  # each call's anthropic-version header
         self.batches: list[FakeBatch] = []
         self.files: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -103,6 +104,7 @@ class FakeBatchServer:
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, bytes, str]:
         with self._lock:
             self.calls.append((method, path))
+            self.versions.append(headers.get("anthropic-version"))
             path = urlsplit(path).path
             if path.startswith("/openai/"):
                 path = "/v1/" + path[len("/openai/"):]

@@ -346,3 +346,22 @@ def test_v2_bench_records_equal_a_direct_run(tmp_path, upstream_v2_dir, script):
     assert [{k: v for k, v in r.items() if k not in volatile} for r in batched] == \
         [{k: v for k, v in r.items() if k not in volatile} for r in direct]
     assert direct and ("uid" in direct[0])
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_anthropic_temperature_warning_and_a_pinned_api_version_as_in_a_direct_run(tmp_path, pinned):
+    extra = {"extra_headers": {"anthropic-version": "2023-06-01"}} if pinned else {}
+    with FakeBatchServer() as fake:
+        ws = Workspace(tmp_path)
+        ws.write_questions(questions(3))
+        ws.write_api_config({"m": entry(fake.url, "anthropic", **extra)})
+        ws.write_answer_config(["m"], temperature=0.3)
+        result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+        assert result.returncode == 0, result.stderr
+        temperatures = {line["params"].get("temperature") for line in fake.batches[0].lines}
+        versions = set(fake.versions)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: m: temperature 0.3 ")]
+    if pinned:
+        assert temperatures == {0.3} and versions == {"2023-06-01"} and warnings == []
+    else:
+        assert temperatures == {None} and len(warnings) == 1 and "2023-06-01" not in versions

@@ -193,6 +193,8 @@ def anthropic_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]
         params["thinking"] = {"type": "enabled", "budget_tokens": model.thinking_budget}
     if model.extra_body:
         params["extra_body"] = model.extra_body
+    if _pins_api_version(model):  # an older API version, which takes the temperature
+        params["extra_body"] = {"temperature": request.temperature, **params.get("extra_body", {})}
     return params
 
 
@@ -222,10 +224,7 @@ def anthropic_unapplied(model: ModelConfig, request: ChatRequest) -> str | None:
 
 
 async def call_anthropic(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
-    params = _with_headers(model, anthropic_params(model, request))
-    if _pins_api_version(model):  # an older API version, which takes the temperature
-        params["extra_body"] = {"temperature": request.temperature, **params.get("extra_body", {})}
-    return anthropic_result(await client.messages.create(**params))
+    return anthropic_result(await client.messages.create(**_with_headers(model, anthropic_params(model, request))))
 
 
 # --- mock: offline, deterministic, no network -------------------------------------------------

@@ -43,7 +43,11 @@ class BatchClients:
                                 "restore that model's entry in the endpoint file to collect it")
             model = self._models[key]
             provider = PROVIDERS[model.api_type]
-            self._clients[key] = provider.new_client(provider.client_options(model, model.endpoints[0]))
+            client = provider.new_client(provider.client_options(model, model.endpoints[0]))
+            # A batch's lines carry no headers: the model's extra_headers (an anthropic-version pin, a
+            # gateway's own headers) go with every call about its batches instead.
+            self._clients[key] = client.with_options(default_headers=model.extra_headers) if model.extra_headers \
+                else client
         return self._clients[key]
 
     async def aclose(self) -> None:

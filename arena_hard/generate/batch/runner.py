@@ -27,6 +27,7 @@ from arena_hard.generate.batch.remote import BatchClients, cancel_open, recover_
 from arena_hard.generate.batch.replay import ReplayClient, replay
 from arena_hard.generate.batch.store import BatchStore
 from arena_hard.generate.pipeline import JobFailure, MakeJob, RunReport, finish_output, print_report
+from arena_hard.models.providers import PROVIDERS
 
 DEFAULT_POLL_INTERVAL = 60.0
 
@@ -69,7 +70,16 @@ class _Output:
     appender: JsonlAppender | None = None
 
 
-def _replay_outputs(store: BatchStore, outputs: Sequence[_Output], writer: RoundWriter | None) -> set[str]:
+def _warn_unapplied(model: ModelConfig, request: Any, warned: set[str]) -> None:
+    """The warning a direct run gives about a setting the provider will not apply, once per run."""
+    warning = PROVIDERS[model.api_type].unapplied(model, request)
+    if warning and warning not in warned:
+        warned.add(warning)
+        say(f"warning: {warning}")
+
+
+def _replay_outputs(store: BatchStore, outputs: Sequence[_Output], writer: RoundWriter | None,
+                    warned: set[str]) -> set[str]:
     """Replay every remaining job: write finished records, report failures, plan what can go out now.
     Returns the local ids of the submitted batches the remaining jobs wait on."""
     waiting_on: set[str] = set()
@@ -96,18 +106,20 @@ def _replay_outputs(store: BatchStore, outputs: Sequence[_Output], writer: Round
                         waiting_on.add(store.waiting[need.custom_id])
                     elif need.round == 1 and writer is not None:
                         writer.add(output.task.model, need)
+                        _warn_unapplied(output.task.model, need.request, warned)
         output.remaining = still
     return waiting_on
 
 
 async def _run(store: BatchStore, outputs: list[_Output], clients: BatchClients, options: BatchOptions) -> None:
+    warned: set[str] = set()
     try:
         await recover_planned(store, clients)
         if options.cancel:
             await cancel_open(store, clients)
         while True:
             writer = None if options.cancel else RoundWriter(store)
-            waiting_on = _replay_outputs(store, outputs, writer)
+            waiting_on = _replay_outputs(store, outputs, writer, warned)
             for entry in writer.finish() if writer is not None else []:
                 await submit(store, clients, entry)
                 waiting_on.add(entry.local_id)
