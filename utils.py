@@ -21,7 +21,8 @@ from arena_hard.core.config_file import load_yaml
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
-from arena_hard.core.records import Answer, Bench, Judgment, Question, load_answers, load_judgments, record_id
+from arena_hard.core.records import (Answer, Bench, Judgment, Question, load_answers, load_judgments, model_of_file,
+                                     record_id)
 from arena_hard.core.records import load_questions as load_typed_questions
 
 __all__ = [
@@ -49,6 +50,6 @@ def load_model_answers(answer_dir: str | Path) -> dict[str, dict[str, dict[str, 
     and result; the file name is the model, a later line for a question replaces an earlier one)."""
     answers: dict[str, dict[str, dict[str, Any]]] = {}
     for path in sorted(Path(answer_dir).glob("*.jsonl")):
-        answers[path.name.removesuffix(".jsonl")] = {record_id(record, f"{path}:{lineno}"): record
+        answers[model_of_file(path)] = {record_id(record, f"{path}:{lineno}"): record
                                                      for lineno, record in iter_jsonl(path)}
     return answers

@@ -18,7 +18,7 @@ from arena_hard.browser.markdown import (answer_markdown, game_markdown, judgmen
                                          question_label, question_markdown)
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Judgment, Question, load_answers, load_judgments,
-                                     load_questions)
+                                     load_questions, model_of_file)
 
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
 JUDGMENT_CACHE_MODELS = 8
@@ -201,7 +201,7 @@ class BenchData:
 def _jsonl_stems(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
-    return sorted(path.name.removesuffix(".jsonl") for path in directory.glob("*.jsonl") if path.is_file())
+    return sorted(model_of_file(path) for path in directory.glob("*.jsonl") if path.is_file())
 
 
 def _subfolders(directory: Path) -> list[str]:

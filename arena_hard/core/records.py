@@ -15,20 +15,22 @@ from typing import Any
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.core.names import file_stem, name_from_stem
 
 DOWNLOAD_HINT = f"run `python download_data.py` to fetch the official {V0_1.default_bench} files"
 
 
 @dataclass(frozen=True)
 class Bench:
-    """Where a bench's files live, relative to the working directory as upstream."""
+    """Where a bench's files live, relative to the working directory as upstream. Every bench, model
+    and judge name becomes a file name through names.file_stem, so none can lead outside `root`."""
 
     name: str
     root: Path = Path("data")
 
     @property
     def directory(self) -> Path:
-        return self.root / self.name
+        return self.root / file_stem(self.name)
 
     @property
     def question_file(self) -> Path:
@@ -43,13 +45,21 @@ class Bench:
         return self.directory / "reference_answer"
 
     def answer_file(self, model: str) -> Path:
-        return self.answer_dir / f"{model}.jsonl"
+        return self.answer_dir / f"{file_stem(model)}.jsonl"
+
+    def reference_file(self, model: str) -> Path:
+        return self.reference_dir / f"{file_stem(model)}.jsonl"
 
     def judgment_dir(self, judge: str) -> Path:
-        return self.directory / "model_judgment" / judge
+        return self.directory / "model_judgment" / file_stem(judge)
 
     def judgment_file(self, judge: str, model: str) -> Path:
-        return self.judgment_dir(judge) / f"{model}.jsonl"
+        return self.judgment_dir(judge) / f"{file_stem(model)}.jsonl"
+
+
+def model_of_file(path: Path) -> str:
+    """The model a `<model>.jsonl` answer or judgment file is named for."""
+    return name_from_stem(Path(path).name.removesuffix(".jsonl"))
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,7 @@ def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, 
     """One model's answers by question id (the file name is the model name); a later line for the
     same question replaces an earlier one, as upstream."""
     path = Path(path)
-    model = path.name.removesuffix(".jsonl")
+    model = model_of_file(path)
     answers: dict[str, Answer] = {}
     for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail):
         answer = answer_from_record(record, model, _where(path, lineno))
@@ -242,6 +252,6 @@ def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, 
 def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
     """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
     path = Path(path)
-    default_model = path.name.removesuffix(".jsonl")
+    default_model = model_of_file(path)
     return [judgment_from_record(record, default_model, _where(path, lineno))
             for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]

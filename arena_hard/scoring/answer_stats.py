@@ -11,13 +11,13 @@ from typing import Any
 
 from arena_hard.core import textstats
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import Answer, answer_from_record
+from arena_hard.core.records import Answer, answer_from_record, model_of_file
 
 STYLE_COUNTS = ("token_len", "header_count", "list_count", "bold_count")
 
 
 def _answers(path: Path) -> dict[str, Answer]:
-    model = path.name.removesuffix(".jsonl")
+    model = model_of_file(path)
     answers = {}
     for lineno, record in scan_jsonl(path):
         answer = answer_from_record(record, model, f"{path}:{lineno}")
