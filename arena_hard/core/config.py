@@ -37,13 +37,20 @@ def load_answer_settings(path: Path) -> AnswerSettings:
         "category_temperature", lambda v: isinstance(v, dict) and all(is_number(t) and t >= 0 for t in v.values()),
         "a mapping of category: temperature", {})
     return AnswerSettings(
-        bench_name=section.text("bench_name"),
+        bench_name=section.name("bench_name"),
         temperature=section.number("temperature", 0.0),
         max_tokens=section.integer("max_tokens", 4096),
         num_choices=section.integer("num_choices", 1),
-        model_list=section.names("model_list"),
+        model_list=_model_list(section),
         category_temperature={str(k): float(v) for k, v in category_temperature.items()},
     )
+
+
+def _model_list(section: Section) -> tuple[str, ...]:
+    models = section.names("model_list")
+    if not models:
+        raise UserError(f"{section.where('model_list')} is empty; name the models to answer")
+    return models
 
 
 # --- judge settings --------------------------------------------------------------------------
@@ -94,7 +101,9 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         raise UserError(f"{section.where('prompt_template')} must be a list of templates using "
                         "{question_1}, {answer_1}, {answer_2}")
     if "regex_patterns" in data:
-        patterns = section.names("regex_patterns")
+        patterns = section.get("regex_patterns", lambda v: isinstance(v, str) and v != "" or isinstance(v, list)
+                               and bool(v) and all(isinstance(x, str) and x for x in v), "a list of regular expressions")
+        patterns = [patterns] if isinstance(patterns, str) else patterns
     else:
         patterns = (section.text("regex_pattern", DEFAULT_REGEX),)
     compiled = []
@@ -106,6 +115,9 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         except re.error as error:
             raise UserError(f"{section.where('regex_pattern')}: {pattern!r} is not a valid regular "
                             f"expression ({error})") from None
+        if compiled[-1].groups != 1:
+            raise UserError(f"{section.where('regex_pattern')}: {pattern!r} has {compiled[-1].groups} capture groups; "
+                            "it needs exactly one, around the verdict label, e.g. \\[\\[([AB<>=]+)\\]\\]")
     baseline = section.flag("baseline", True)
     reference = section.flag("reference", False)
     ref_model = section.names("ref_model", ())
@@ -113,12 +125,12 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         raise UserError(f"{section.where('ref_model')} is missing; `reference: True` needs the model "
                         "whose answers in reference_answer/ are the references")
     return JudgeSettings(
-        bench_name=section.text("bench_name"),
-        judge_model=section.text("judge_model"),
+        bench_name=section.name("bench_name"),
+        judge_model=section.name("judge_model"),
         reference=reference,
         ref_model=ref_model if reference else (),
         baseline=baseline,
-        baseline_model=section.text("baseline_model") if baseline else None,
+        baseline_model=section.name("baseline_model") if baseline else None,
         pairwise=section.flag("pairwise", True),
         temperature=section.number("temperature", 0.0),
         max_tokens=section.integer("max_tokens", 4096),

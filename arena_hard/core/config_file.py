@@ -4,6 +4,8 @@
 environment. Reads the file it is given; writes nothing."""
 from __future__ import annotations
 
+import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -11,6 +13,8 @@ from typing import Any, Callable
 import yaml
 
 from arena_hard.core.errors import UserError
+from arena_hard.core.names import file_stem, unique
+from arena_hard.core.yaml_file import safe_load
 
 REQUIRED = object()
 
@@ -27,7 +31,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a YAML file") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text, str(path))  # duplicate keys and runaway aliases refused
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -76,9 +80,33 @@ class Section:
         return self.get(key, lambda v: isinstance(v, bool), "true or false", default)
 
     def names(self, key: str, default: Any = REQUIRED) -> Any:
+        """A name or a list of names that each become a file name (names.file_stem), repeats dropped
+        with a note."""
         value = self.get(key, lambda v: isinstance(v, str) or (isinstance(v, list) and all(
             isinstance(x, str) and x for x in v)), "a list of names", default)
-        return (value,) if isinstance(value, str) else (tuple(value) if isinstance(value, list) else value)
+        if not isinstance(value, (str, list)):
+            return value
+        value = unique([value] if isinstance(value, str) else value, self.where(key))
+        for name in value:
+            self._file_name(key, name)
+        return value
+
+    def name(self, key: str, default: Any = REQUIRED) -> Any:
+        """A model, judge or bench name, which becomes a file or folder name."""
+        value = self.text(key, default)
+        return self._file_name(key, value) if isinstance(value, str) else value
+
+    def _file_name(self, key: str, name: str) -> str:
+        try:
+            file_stem(name)
+        except UserError as error:
+            raise UserError(f"{self.where(key)}: {error}") from None
+        return name
+
+    def url(self, key: str) -> Any:
+        """An http(s) address, or None when absent."""
+        return self.get(key, lambda v: isinstance(v, str) and re.match(r"https?://[^/\s]", v.strip()) is not None,
+                        "an http:// or https:// address such as http://localhost:8000/v1", None)
 
     def warn_unknown(self, known: set[str]) -> None:
         for key in self.data:
@@ -91,4 +119,5 @@ def is_int(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (`.inf` and `.nan` would fail every request later)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -69,8 +69,10 @@ _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt
                "backoff_base", "backoff_max", "mock", "batch"}
 
 
-def _interpolate(value: Any, where: str, used: list[str]) -> Any:
-    """Replace ${VAR} in strings (recursively) with the environment's value, noting each value in `used`."""
+def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] | None = None) -> Any:
+    """Replace ${VAR} in strings (recursively) with the environment's value, noting each value in `used`.
+    A list or mapping that YAML aliases share is expanded once and stays shared (`done`, by id), so
+    nested aliases cost what the file's text costs, not what they would expand to."""
     if isinstance(value, str):
         def lookup(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -80,11 +82,13 @@ def _interpolate(value: Any, where: str, used: list[str]) -> Any:
             used.append(os.environ[name])
             return os.environ[name]
         return _ENV_REF.sub(lookup, value)
-    if isinstance(value, list):
-        return [_interpolate(item, where, used) for item in value]
-    if isinstance(value, dict):
-        return {key: _interpolate(item, where, used) for key, item in value.items()}
-    return value
+    if not isinstance(value, (list, dict)):
+        return value
+    done = {} if done is None else done
+    if id(value) not in done:
+        done[id(value)] = ([_interpolate(item, where, used, done) for item in value] if isinstance(value, list)
+                           else {key: _interpolate(item, where, used, done) for key, item in value.items()})
+    return done[id(value)]
 
 
 def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
@@ -100,9 +104,12 @@ def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
             raise UserError(f"{section.where(f'endpoints[{index}]')} must be a mapping with api_base, api_key")
         entry = Section(section.path, _interpolate(item, section.where(f"endpoints[{index}]"), used),
                          f"{section.prefix}endpoints[{index}].", hidden=used)
+        api_base = entry.url("api_base")
+        api_key = entry.get("api_key", lambda v: isinstance(v, str) and not any(c.isspace() for c in v.strip()),
+                            "a string without spaces inside", None, secret=True)
         endpoints.append(Endpoint(
-            api_base=entry.text("api_base", None),
-            api_key=entry.get("api_key", lambda v: isinstance(v, str), "a string", None, secret=True),
+            api_base=api_base.strip() if api_base else None,
+            api_key=api_key.strip() if api_key else api_key,  # a newline pasted with the key would fail every call
             api_version=entry.text("api_version", None),
             model_name=entry.text("model_name", None),
         ))
