@@ -132,8 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--bench {args.bench}: no official kit (there are: {', '.join(KITS)}); add --pregenerated "
                          "to fetch that bench's published data from the Hub")
     base_url = _base_url(parser, args.base_url, BASE_URL_ENV, GITHUB_RAW_ROOT)
-    retrying = Retrying(RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=30.0,
-                                    retry_after_max=60.0))
+    retrying = Retrying(RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=60.0))
     kit = KITS.get(args.bench)
     kit_list = kit_files(base_url, args.data_dir, args.config_dir, args.bench) if kit else []
     headers = [f"official kit: {kit.repo} at commit {kit.commit[:7]} from {base_url}" if kit else

@@ -14,7 +14,7 @@ the same request) it is answered by a responder, any callable `ParsedRequest -> 
 unless the seeded `FaultPlan` turns it into a fault: any HTTP status (429 with or without Retry-After,
 5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
 "Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
-empty answer (all sent after the same latency), or a stall (nothing is sent).
+empty answer, a web page with status 200 (a wrong api_base) (all sent after the same latency), or a stall (nothing is sent).
 Every request is logged (never the API key, only whether one was sent) with its outcome; the server
 also tracks the most requests it had in flight at once.
 
@@ -52,11 +52,12 @@ STALL = "stall"  # read the request, send nothing for FaultPlan.stall_seconds, t
 DROP = "drop"  # send the headers and half of a good body, then close the connection
 MALFORMED = "malformed"  # status 200, Content-Type application/json, a body cut off mid-JSON
 EMPTY = "empty"  # status 200, a well-formed reply whose text is ""
+HTML = "html"  # status 200, Content-Type text/html, a web page: what a wrong api_base often answers
 # An error whose message quotes the API key the request sent, the way OpenAI's 401 does; the 500 variant
 # is retried by clients, so the key passes through their retry path too.
 ECHO_KEY_401, ECHO_KEY_500 = "401_echo_key", "500_echo_key"
 ECHO_KEY_STATUS = {ECHO_KEY_401: 401, ECHO_KEY_500: 500}
-NAMED_FAULTS = (RETRY_AFTER_429, STALL, DROP, MALFORMED, EMPTY, ECHO_KEY_401, ECHO_KEY_500)
+NAMED_FAULTS = (RETRY_AFTER_429, STALL, DROP, MALFORMED, EMPTY, HTML, ECHO_KEY_401, ECHO_KEY_500)
 TRANSIENT_MIX = ("429_retry_after", "429", "500", "502", "503", STALL, DROP, MALFORMED)
 
 
@@ -374,9 +375,9 @@ def _reason(status: int) -> str:
 
 
 def http_response(status: int, body: bytes, *, keep_alive: bool, content_length: int | None = None,
-                  extra_headers: Sequence[tuple[str, str]] = ()) -> bytes:
+                  extra_headers: Sequence[tuple[str, str]] = (), content_type: str = "application/json") -> bytes:
     """Status line, headers and body. `content_length` may announce more than `body` (a dropped response)."""
-    headers = [("Content-Type", "application/json"),
+    headers = [("Content-Type", content_type),
                ("Content-Length", str(len(body) if content_length is None else content_length)),
                ("Connection", "keep-alive" if keep_alive else "close"), *extra_headers]
     head = f"HTTP/1.1 {status} {_reason(status)}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
@@ -600,6 +601,9 @@ class FakeAPIServer:
             extra = [("Retry-After", f"{self.faults.retry_after:g}")] if fault == RETRY_AFTER_429 else []
             body = error_body(request.protocol, status, f"fake fault {fault} on request {request.number}")
             return http_response(status, _json_bytes(body), keep_alive=keep_alive, extra_headers=extra), fault
+        if fault == HTML:
+            page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
+            return http_response(200, page, keep_alive=keep_alive, content_type="text/html"), HTML
         try:
             reply = Reply("") if fault == EMPTY else self.responder(request)
         except Exception as error:  # a bug in a test's responder: a 500 the test finds in `outcomes`

@@ -76,7 +76,7 @@ def test_retry_after_is_honoured(ws, fake_api, monkeypatch):
 
     monkeypatch.setattr(RetryPolicy, "delay", recorded)  # the client sleeps exactly what this returns
     server = fake_api(faults=FaultPlan(schedule={1: "429_retry_after"}, retry_after=1.0))
-    setup(ws, server, count=1, parallel=1)
+    setup(ws, server, count=1, parallel=1, backoff_max=2.0)  # backoff_max caps Retry-After too
     assert gen_answer.main([]) == 0
     assert len(waits) == 1 and waits[0] >= 1.0
     assert [r.outcome for r in server.requests] == ["429_retry_after", "ok"]

@@ -63,8 +63,9 @@ def test_backoff_doubles_with_jitter_and_is_capped():
         assert max(delays) - min(delays) > full / 4  # jittered, not fixed
 
 
-def test_retry_after_is_honoured_and_bounded():
-    policy = RetryPolicy(backoff_base=0.5, retry_after_max=60.0)
+def test_retry_after_is_honoured_and_capped_by_backoff_max():
+    policy = RetryPolicy(backoff_base=0.5, backoff_max=60.0)
     rng = random.Random(0)
     assert 3.0 <= policy.delay(1, 3.0, rng) <= 3.05
-    assert policy.delay(1, 3600.0, rng) <= 60.05
+    assert policy.delay(1, 86400.0, rng) == 60.0
+    assert RetryPolicy(backoff_max=7200.0).delay(1, 3600.0, rng) >= 3600.0  # raised by the user: honoured

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 class RetryPolicy:
     max_attempts: int = 8
     backoff_base: float = 1.0  # seconds before the second attempt; doubles each time
-    backoff_max: float = 60.0
-    retry_after_max: float = 600.0  # a Retry-After longer than this is cut to it
+    backoff_max: float = 60.0  # also the longest Retry-After honoured: a user raises it to wait longer
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based): exponential backoff with
-        jitter, or the server's Retry-After."""
+        jitter, or the server's Retry-After; either at most `backoff_max`."""
         if retry_after is not None:
-            return min(retry_after, self.retry_after_max) + rng.uniform(0, 0.1 * self.backoff_base)
+            return min(retry_after + rng.uniform(0, 0.1 * self.backoff_base), self.backoff_max)
         backoff = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
         return backoff * rng.uniform(0.5, 1.0)
 

@@ -98,8 +98,7 @@ class HttpClient:
 
     def __init__(self, timeout: float = 60.0, retrying: Retrying | None = None):
         self.timeout = timeout
-        self.retrying = retrying or Retrying(RetryPolicy(max_attempts=4, backoff_base=1.0, backoff_max=30.0,
-                                                         retry_after_max=60.0))
+        self.retrying = retrying or Retrying(RetryPolicy(max_attempts=4, backoff_base=1.0, backoff_max=60.0))
 
     def _open(self, url: str) -> http.client.HTTPResponse:
         request = urllib.request.Request(url, headers={"User-Agent": "arena-hard-download_data"})

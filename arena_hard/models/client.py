@@ -28,6 +28,7 @@ from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, classify
 ENDPOINT_FAILURES_BEFORE_REST = 3
 ENDPOINT_REST_SECONDS = (5.0, 60.0)  # first rest, longest rest
 REQUESTS_FAILED_BEFORE_STOP = 3
+LONG_WAIT_SECONDS = 60.0  # waits longer than this are announced
 _SDK_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 
@@ -61,6 +62,7 @@ class ModelClient:
     rng: random.Random = field(default_factory=random.Random)
     usage: Usage = field(default_factory=Usage)
     stopped: Failure | None = None
+    _cap_noted: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._call = PROVIDERS[self.config.api_type].call
@@ -151,7 +153,17 @@ class ModelClient:
                 self._endpoint_failed(slot)
             if failure.kind != RETRY or attempt >= min(policy.max_attempts, failure.attempt_limit or policy.max_attempts):
                 raise self._give_up(failure, attempt)
-            await asyncio.sleep(policy.delay(attempt, failure.retry_after, self.rng))
+            delay = policy.delay(attempt, failure.retry_after, self.rng)
+            asked = failure.retry_after
+            if asked is not None and asked > max(LONG_WAIT_SECONDS, policy.backoff_max) and not self._cap_noted:
+                self._cap_noted = True
+                print(f"{self.config.name}: the server asks to wait {asked:,.0f} s (Retry-After); waiting "
+                      f"{delay:,.0f} s, the model's backoff_max (raise `{self.config.name}.backoff_max` in "
+                      f"{self.config.source} to wait longer)", file=sys.stderr)
+            elif delay > LONG_WAIT_SECONDS:
+                print(f"{self.config.name}: waiting {delay:,.0f} s before retrying ({failure.describe()})",
+                      file=sys.stderr)
+            await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
         for slot in self._slots:

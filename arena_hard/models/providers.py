@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 from arena_hard.models import mock
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.retry import EmptyResponse
+from arena_hard.models.retry import EmptyResponse, NotAnApi
 
 _THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
 
@@ -59,6 +59,16 @@ def _result(content: str | None, reasoning: str | None, prompt_tokens: Any, comp
     if not content.strip():
         raise EmptyResponse("the API returned no answer text")
     return ChatResult(content, reasoning, int(prompt_tokens or 0), int(completion_tokens or 0))
+
+
+def _expect(response: Any, attribute: str, api: str) -> Any:
+    """The SDK's parsed response, or NotAnApi when the server's 200 was not JSON (the SDK then hands back
+    the body as a string)."""
+    if not hasattr(response, attribute):
+        body = " ".join(str(response).split())[:60]
+        raise NotAnApi(f"the endpoint answered 200 with something that is not an {api} API response "
+                       f"({body!r}...): check api_base (an OpenAI-compatible server's usually ends in /v1)")
+    return response
 
 
 def _sdk(module: str) -> Any:
@@ -147,6 +157,7 @@ def openai_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]:
 
 def openai_result(response: Any) -> ChatResult:
     """The ChatResult of a chat completion (an SDK ChatCompletion, from a call or a batch's output)."""
+    response = _expect(response, "choices", "OpenAI-compatible")
     if not response.choices:
         raise EmptyResponse("the API returned no choices")
     message = response.choices[0].message
@@ -200,6 +211,7 @@ def anthropic_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]
 
 def anthropic_result(response: Any) -> ChatResult:
     """The ChatResult of an SDK Message, from a call or a batch's results."""
+    response = _expect(response, "content", "Anthropic")
     text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
     thinking = "".join(block.thinking for block in response.content if getattr(block, "type", "") == "thinking")
     return _result(text, thinking or None, response.usage.input_tokens, response.usage.output_tokens)

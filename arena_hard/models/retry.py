@@ -4,7 +4,8 @@
   - "retry":   429, 408/409/425, 5xx, timeouts, dropped connections, garbled responses, and an empty
                answer once (it tends to repeat);
   - "request": this request will never succeed (400, 413, 422, ...): report it, do not retry;
-  - "model":   no request to this model will succeed (401, 403, 404): stop calling it.
+  - "model":   no request to this model will succeed (401, 403, 404, or a 200 that is not an API
+               response, such as a web page): stop calling it.
 How long to wait between attempts is arena_hard.core.retry_policy.RetryPolicy."""
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ class EmptyResponse(Exception):
     """The API answered 200 with no text: tried once more, then reported."""
 
 
+class NotAnApi(Exception):
+    """The endpoint answered 200 with something that is not an API response (a web page, plain text):
+    the address is wrong, and no request to it will succeed."""
+
+
 def _message(error: BaseException, redact: Callable[[str], str]) -> str:
     text = getattr(error, "message", None) or str(error) or type(error).__name__
     text = redact(" ".join(str(text).split()))  # before the cut: a key cut in two would escape redaction
@@ -66,6 +72,8 @@ def classify(error: BaseException, redact: Callable[[str], str] = _unchanged) ->
             kind = REQUEST
         return Failure(kind, status, _message(error, redact), retry_after)
     names = {cls.__name__ for cls in type(error).__mro__}
+    if isinstance(error, NotAnApi):
+        return Failure(MODEL, None, _message(error, redact))
     if isinstance(error, EmptyResponse):
         return Failure(RETRY, None, f"{type(error).__name__}: {_message(error, redact)}", attempt_limit=EMPTY_ATTEMPTS)
     if names & _TRANSIENT_NAMES:
