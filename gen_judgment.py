@@ -27,14 +27,15 @@ from arena_hard.core.endpoints import load_model_configs
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
-from arena_hard.scoring.verdict_labels import read_verdicts
-from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
+from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts
+from arena_hard.generate.judge_game import CONTINUE_PROMPT, check_fields, fill_template, game_prompt_args, parse_verdict
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import judge_plan_v2, judging_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
-from arena_hard.core.records import Answer, Bench, Question, load_answers, load_questions
+from arena_hard.core.names import unique
+from arena_hard.core.records import Answer, Bench, Question, game_score, load_answers, load_questions, record_id
 from arena_hard.core.textstats import count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
 
@@ -64,14 +65,18 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     return parser.parse_args(argv)
 
 
-def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict[str, str]]]:
-    """The opening conversation of each game: game 1 shows the baseline as assistant A, game 2 swaps."""
+def game_args(job: JudgeJob, settings: JudgeSettings) -> list[dict[str, str]]:
+    """The template fields of each game: game 1 shows the baseline as assistant A, game 2 swaps."""
     sides = [(job.baseline, job.answer), (job.answer, job.baseline)] if job.baseline else [(job.answer,), (job.answer,)]
     games = sides if settings.pairwise else sides[:1]
     references = [reference.turns for reference in job.references]
+    return [game_prompt_args(job.question.turns, [answer.turns for answer in order], references) for order in games]
+
+
+def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict[str, str]]]:
+    """The opening conversation of each game."""
     conversations = []
-    for order in games:
-        args = game_prompt_args(job.question.turns, [answer.turns for answer in order], references)
+    for args in game_args(job, settings):
         conversation = [{"role": "system", "content": settings.system_prompt}]
         conversation += [{"role": "user", "content": fill_template(t, args)} for t in settings.prompt_template]
         conversations.append(conversation)
@@ -117,7 +122,7 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
 def load_reference_answers(bench: Bench, settings: JudgeSettings) -> list[dict[str, Answer]]:
     references = []
     for name in settings.ref_model:
-        path = bench.reference_dir / f"{name}.jsonl"
+        path = bench.reference_file(name)
         if not path.exists():
             raise UserError(f"{path}: reference answers not found; `reference: True` with ref_model {name!r} "
                             "needs them (or set reference: False)")
@@ -129,7 +134,10 @@ def plan_jobs(bench: Bench, questions: Sequence[Question], model: str, baseline:
               references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
     """The model's judge jobs, and the ids of questions that cannot be judged (an answer is missing)."""
     path = bench.answer_file(model)
-    answers = load_answers(path) if path.exists() else {}
+    if not path.exists():
+        raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
+                        "or run gen_answer.py for it first")
+    answers = load_answers(path)
     jobs, missing = [], []
     for question in questions:
         qid = question.question_id
@@ -145,12 +153,34 @@ def plan_jobs(bench: Bench, questions: Sequence[Question], model: str, baseline:
 
 def check_template_fields(setting_file: str, settings: JudgeSettings, jobs: Sequence[JudgeJob]) -> None:
     """Stop before the first call, not mid-run, when a template names a field that a question's games
-    do not provide (e.g. {question_2} for a single-turn question)."""
+    do not provide (e.g. {question_2} for a single-turn question) or leaves out one they need."""
     for job in jobs:
         try:
-            game_conversations(job, settings)
+            for args in game_args(job, settings):
+                check_fields(settings.prompt_template, args)
         except UserError as error:
             raise UserError(f"{setting_file}: question {job.question.question_id}: {error}") from None
+
+
+class JudgedCheck:
+    """Whether a judgment record is finished: it holds every game, and at least one has a verdict label.
+    A record whose every game lacks one (a regex without the right capture group, a judge that never
+    answered with a label) is judged again; `without_verdict` collects those questions."""
+
+    def __init__(self, path: Path, games_per_record: int):
+        self.path, self.games_per_record = path, games_per_record
+        self.without_verdict: set[str] = set()
+
+    def __call__(self, record: dict[str, Any]) -> bool:
+        games = record.get("games")
+        if not isinstance(games, list) or len(games) != self.games_per_record:
+            return False
+        question_id = record_id(record, str(self.path))
+        if all(label_code(game_score(game)) == NO_VERDICT for game in games):
+            self.without_verdict.add(question_id)
+            return False
+        self.without_verdict.discard(question_id)
+        return True
 
 
 def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], skipped: int, settings: JudgeSettings) -> str:
@@ -174,7 +204,12 @@ def with_flags(args: Any, settings: Settings) -> Settings:
     if args.judge_model:
         settings = dataclasses.replace(settings, judge_model=args.judge_model)
     if args.model_list:
-        settings = dataclasses.replace(settings, model_list=tuple(args.model_list))
+        settings = dataclasses.replace(settings, model_list=unique(args.model_list, "--model-list"))
+    if getattr(settings, "baseline", False) and settings.baseline_model in settings.model_list:  # v0.1's one baseline
+        print(f"note: the baseline {settings.baseline_model!r} is in the model list; it is not judged against "
+              "itself", file=sys.stderr)
+        settings = dataclasses.replace(settings, model_list=tuple(m for m in settings.model_list
+                                                                  if m != settings.baseline_model))
     if not settings.model_list:
         raise UserError(f"{args.setting_file}: `model_list` is empty; name the models to judge (or use --model-list)")
     return settings
@@ -219,15 +254,12 @@ def prepare_v01(args: Any) -> tuple[Any, list[tuple], Callable, Callable]:
                             f"run gen_answer.py for it (or `python download_data.py` for {official}'s)")
     references = load_reference_answers(bench, settings)
     games_per_record = 2 if settings.pairwise else 1
-
-    def is_complete(record: dict[str, Any]) -> bool:
-        return isinstance(record.get("games"), list) and len(record["games"]) == games_per_record
-
     plans = []
     for model in settings.model_list:  # every model's inputs are checked before the judge is asked anything
         jobs, missing = plan_jobs(bench, questions, model, baseline, references)
         check_template_fields(args.setting_file, settings, jobs)
-        plans.append((model, jobs, missing, bench.judgment_file(settings.judge_model, model), is_complete))
+        output = bench.judgment_file(settings.judge_model, model)
+        plans.append((model, jobs, missing, output, JudgedCheck(output, games_per_record)))
     return (judge, plans, lambda model, total, todo, skipped: describe_plan(model, total, todo, skipped, settings),
             lambda client: judge_job(client, settings))
 
@@ -243,7 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
         done_by_model = {model: open_output(output, is_complete, repair=not args.dry_run)  # all read before any output
                          for model, _, _, output, is_complete in plans}
-        for model, jobs, missing, output, _ in plans:
+        for model, jobs, missing, output, is_complete in plans:
+            redo = getattr(is_complete, "without_verdict", ())
+            if redo:
+                print(f"{model}: {len(redo)} judgment(s) in {output} have no verdict in any game; they are judged "
+                      "again (check regex_pattern if this repeats)", file=sys.stderr)
             if missing:
                 complete = False
                 shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")

@@ -163,7 +163,7 @@ def test_missing_answers_are_listed_once_and_skipped(ws, fake_api, capsys):
     setup(ws, server, count=4, models=("model-1", "model-2"))
     lines = ws.answer_file("model-1").read_text().splitlines(keepends=True)
     ws.answer_file("model-1").write_text("".join(lines[:2]))
-    ws.answer_file("model-2").unlink()
+    ws.answer_file("model-2").write_text("")  # no answer file at all is a typo: refused (test_robust_bad_input)
     assert gen_judgment.main([]) == 1
     err = capsys.readouterr().err
     assert "model-1: skipped 2 question(s) with no answer" in err and "(q002, q003)" in err

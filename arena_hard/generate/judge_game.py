@@ -48,6 +48,20 @@ def fill_template(template: str, args: Mapping[str, str]) -> str:
     return _FIELD.sub(substitute, template)
 
 
+def check_fields(templates: Sequence[str], args: Mapping[str, str]) -> None:
+    """A UserError unless the templates together use every field of a game (each question turn, both
+    assistants' answers, each reference) and no other: a judge never shown an answer cannot judge it."""
+    used = set().union(*(template_fields(t) for t in templates))
+    unknown = sorted(used - set(args))
+    if unknown:
+        raise UserError(f"`prompt_template` uses {{{unknown[0]}}}, which this question does not provide "
+                        f"(it provides {', '.join(sorted(args))})")
+    unused = [name for name in args if name not in used]
+    if unused:
+        raise UserError(f"`prompt_template` never shows {', '.join('{' + n + '}' for n in unused)}, which the "
+                        f"judge needs to see (a game provides {', '.join(args)}); add it to the template")
+
+
 @dataclass(frozen=True)
 class Verdict:
     label: str | None  # the judge's label, or None

@@ -140,7 +140,7 @@ def records_to_battles(records: Records, default_baseline: str, weight: int, fir
     labels = np.empty(2 * count, dtype=np.int8)
     labels[0::2], labels[1::2] = records.game1, records.game2
     game = np.tile(np.array([0, 1], dtype=np.int8), count)
-    copies = np.where(labels == NO_VERDICT, 0, np.where(_STRONG[labels], weight, 1))
+    copies = np.where(labels >= NO_VERDICT, 0, np.where(_STRONG[labels], weight, 1))
     if first_game_only:
         copies[1::2] = 0
     record = np.repeat(np.arange(2 * count) // 2, copies)

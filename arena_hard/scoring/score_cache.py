@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 CACHE_DIR_NAME = ".show_result_cache"
-FORMAT_VERSION = 2  # 2: markdown counts as upstream (fenced contents deleted everywhere)
+FORMAT_VERSION = 3  # 2: markdown counts as upstream (fenced contents deleted everywhere); 3: NOT_PLAYED games
 RACY_SECONDS = 2.0
 
 

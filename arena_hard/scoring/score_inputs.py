@@ -13,7 +13,7 @@ from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.battles import Records, combine_judges, concat_records
 from arena_hard.core.errors import UserError
 from arena_hard.scoring.verdict_labels import VerdictTable, read_verdicts
-from arena_hard.core.records import Bench, load_questions
+from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
 
 
@@ -35,7 +35,8 @@ def judgment_files(bench: Bench, judge: str) -> list[Path]:
 def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
                  fill: Callable[[Records], Records] | None = None) -> tuple[Records, list[str]]:
     """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
-    ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss)."""
+    ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss).
+    The notes include one per judgment file whose records name another model than the file does."""
     parts, notes = [], []
     for judge in judges:
         files = judgment_files(bench, judge)
@@ -44,12 +45,25 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
                   for path in files]
         part, part_notes = combine_judges([tables])
         parts.append(fill(part) if fill else part)
-        notes += part_notes
+        notes += part_notes + [message for table in tables for message in model_mismatches(table)]
     records = concat_records(parts)
     if not len(records):
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "
                         f"{', '.join(judges)} hold no records; run gen_judgment.py")
     return records, notes
+
+
+def model_mismatches(table: VerdictTable) -> list[str]:
+    """A warning per model a judgment file's records name other than the model the file is named for.
+    The records' `model` field decides whose score a record counts for, as upstream's leaderboard."""
+    named_for = model_of_file(Path(table.path))
+    others: dict[str, int] = {}
+    for model in table.models:
+        if model != named_for:
+            others[model] = others.get(model, 0) + 1
+    return [f"{table.path}: {count} record(s) name the model {model!r}, but the file is named for {named_for!r}; "
+            f"they count for {model!r} on the leaderboard (the `model` field decides, as upstream); fix the field "
+            "or the file name if that is wrong" for model, count in others.items()]
 
 
 class AnswerFiles:
@@ -85,6 +99,9 @@ def question_categories(bench: Bench, records: Records | None) -> dict[str, str]
     categories: dict[str, str] = {}
     if records is not None:
         categories.update((q, c) for q, c in zip(records.question_ids, records.categories) if c is not None)
+    if not bench.question_file.exists() and not categories:
+        raise UserError(f"{bench.question_file}: not found, and --category needs each question's category from "
+                        f"it; {DOWNLOAD_HINT}, or check --bench-name")
     if bench.question_file.exists() or records is None:
         categories.update((q.question_id, q.category) for q in load_questions(bench.question_file))
     return categories

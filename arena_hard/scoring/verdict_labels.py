@@ -14,18 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import game_score, judgment_fields
+from arena_hard.core.records import game_score, judgment_fields, model_of_file
 
-# Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT.
+# Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT, a game
+# the record does not hold (a `pairwise: False` record has one) NOT_PLAYED. Codes >= NO_VERDICT: no winner.
 LABELS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 NO_VERDICT = len(LABELS)
+NOT_PLAYED = NO_VERDICT + 1
 _CODE = {label: code for code, label in enumerate(LABELS)}
 # The one table of who won a game, seen from the judged model: GAME_WINNER[game][code], game 0 having the
 # baseline as assistant A and the model as B, game 1 the sides swapped. STRONG[code]: a `>>` verdict.
 BASELINE_WINS, TIE, MODEL_WINS, NO_WINNER = 0, 1, 2, -1
-GAME_WINNER = ((BASELINE_WINS, BASELINE_WINS, TIE, MODEL_WINS, MODEL_WINS, NO_WINNER),
-               (MODEL_WINS, MODEL_WINS, TIE, BASELINE_WINS, BASELINE_WINS, NO_WINNER))
-STRONG = (True, False, False, False, True, False)
+GAME_WINNER = ((BASELINE_WINS, BASELINE_WINS, TIE, MODEL_WINS, MODEL_WINS, NO_WINNER, NO_WINNER),
+               (MODEL_WINS, MODEL_WINS, TIE, BASELINE_WINS, BASELINE_WINS, NO_WINNER, NO_WINNER))
+STRONG = (True, False, False, False, True, False, False)
 DEFAULT_WEIGHT = 3  # battles a strong verdict counts as (show_result.py --weight)
 
 
@@ -59,13 +61,15 @@ def label_code(score: Any) -> int:
 
 
 def _game_code(games: list[Any], index: int) -> int:
-    return label_code(game_score(games[index])) if index < len(games) else NO_VERDICT
+    if index >= len(games):
+        return NOT_PLAYED if index and games else NO_VERDICT  # a record with no game at all has no verdict
+    return label_code(game_score(games[index]))
 
 
 def read_verdicts(path: Path) -> VerdictTable:
     """All records of one judgment file; a record that cannot be a judgment names its file:line."""
     path = Path(path)
-    default_model = path.name.removesuffix(".jsonl")
+    default_model = model_of_file(path)
     table = VerdictTable(str(path), [], [], [], [], [], [], [])
     for lineno, record in scan_jsonl(path):
         question_id, model, baseline, category, games = judgment_fields(record, default_model, f"{path}:{lineno}")
