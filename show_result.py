@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import ArgumentParser, run_main
-from arena_hard.scoring.bt_leaderboard import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, run
+from arena_hard.core.names import unique
+from arena_hard.scoring.bt_leaderboard import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS, run
 from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
 
 
@@ -58,8 +59,12 @@ def parse_args(argv: Sequence[str] | None) -> Any:
         parser.error("--load-bootstrap needs --load-battles (the saved rounds belong to the saved battles)")
     if args.weight < 1:
         parser.error("--weight must be at least 1")
-    if args.num_rounds < 1:
-        parser.error("--num-rounds must be at least 1")
+    if not 1 <= args.num_rounds <= MAX_ROUNDS:
+        parser.error(f"--num-rounds must be between 1 and {MAX_ROUNDS:,}")
+    if args.judge_names:
+        args.judge_names = list(unique(args.judge_names, "--judge-names"))
+    if args.category:
+        args.category = list(unique(args.category, "--category"))
     if args.missing_as_loss and args.load_battles:
         parser.error("--missing-as-loss needs the judgment files; it cannot be combined with --load-battles")
     return args

@@ -131,6 +131,14 @@ def repair_tail(path: Path) -> str | None:
         return f"removed an incomplete last line ({len(last)} bytes) left by an interrupted run"
 
 
+def _named(error: OSError, path: Path) -> OSError:
+    """`error` with the file it concerns, so that a full disk ("No space left on device", "File too
+    large") is reported against the file being written."""
+    if error.filename is None:
+        return OSError(error.errno, error.strerror or str(error), str(path))
+    return error
+
+
 def dumps_line(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -147,7 +155,10 @@ class JsonlAppender:
     def write(self, record: dict[str, Any]) -> None:
         data = memoryview(dumps_line(record))
         while data:
-            written = os.write(self._fd, data)
+            try:
+                written = os.write(self._fd, data)
+            except OSError as error:
+                raise _named(error, self.path) from None
             data = data[written:]
 
     def close(self) -> None:
@@ -176,11 +187,13 @@ def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError):
+            raise _named(error, path) from None
         raise
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)

@@ -38,6 +38,7 @@ from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
 BATTLES_FILE = Path("data") / "arena_hard_battles.jsonl"
 BOOTSTRAP_FILE = Path("data") / "bootstrapping_results.jsonl"
 LEADERBOARD_DIR = Path("leaderboard")
+MAX_ROUNDS = 10_000  # bootstrap rounds: each is a fit, and the saved rounds grow with them
 
 
 def note(message: str) -> None:
@@ -257,8 +258,34 @@ def style_counts_with_losses(answers: AnswerFiles, filled: dict[str, set[str]]) 
     return lambda model: {**dict.fromkeys(filled.get(model, ()), error), **answers.style_counts(model)}
 
 
+def remove_leftovers() -> None:
+    """Temporary files of saved battles and bootstrap rounds that a killed run left in data/."""
+    for saved in (BATTLES_FILE, BOOTSTRAP_FILE):
+        for leftover in saved.parent.glob(f".{saved.stem}*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def write_all(writes: Sequence[Callable[[], Any]]) -> int:
+    """Run the queued writes; one the file system refuses (a full disk, a read-only folder) is a note
+    naming the file, the others are still tried, and the exit status becomes 1. The leaderboard has been
+    printed by then."""
+    status = 0
+    for write in writes:
+        try:
+            write()
+        except OSError as error:
+            note(f"could not write {error.filename or 'a file'} ({error.strerror or error}); the leaderboard "
+                 "above is complete")
+            status = 1
+    return status
+
+
 def run(args: Any) -> int:
     """show_result.py for a Bradley-Terry (v0.1) bench."""
+    if args.output and LEADERBOARD_DIR.exists() and not LEADERBOARD_DIR.is_dir():
+        raise UserError(f"{LEADERBOARD_DIR}: is a file, not a folder; --output writes the CSV and JSON into a "
+                        f"folder {LEADERBOARD_DIR}/: move or rename that file")
+    remove_leftovers()
     if args.plot:
         from arena_hard.scoring.leaderboard_plot import require_pyplot
         require_pyplot()
@@ -284,6 +311,4 @@ def run(args: Any) -> int:
         data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
         writes.append(lambda: write_battles_source(BATTLES_FILE, data, args.bench_name, judges))
         writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
-    for write in writes:
-        write()
-    return 0
+    return write_all(writes)
