@@ -158,6 +158,61 @@ class Case:
 
 
 GA, GJ = ("gen_answer.py",), ("gen_judgment.py",)
+API_CONFIG_TEXT = (f"{MODEL}:\n  api_type: mock\n{BASE}:\n  api_type: mock\n{JUDGE}:\n  api_type: mock\n"
+                   f"  mock: {{role: judge}}\n")
+# Ten levels of nine aliases each: 9**10 copies of one short list if written out.
+BILLION_LAUGHS = API_CONFIG_TEXT.replace("  api_type: mock\n", "  api_type: mock\n  extra_body:\n    l0: &l0 [lol, lol]\n" + "".join(
+    f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 11)), 1)
+# Careless or hostile configs (issue 16): each class of input that used to give a silently wrong result,
+# a wasted call or a write outside data/ is refused before any call.
+HOSTILE = [
+    Case("endpoint file: a model defined twice", write_text(API_CONFIG, API_CONFIG_TEXT + f"{MODEL}:\n  parallel: 4\n"),
+         GA, (f"{API_CONFIG}:8:", f"`{MODEL}` is defined twice (first at line 1)")),
+    Case("answer config: a key written twice", write_text(ANSWER_CONFIG, f"bench_name: {BENCH}\nmodel_list: [{MODEL}]\n"
+                                                                         "bench_name: other\n"),
+         GA, (f"{ANSWER_CONFIG}:3:", "`bench_name` is defined twice (first at line 1)")),
+    Case("endpoint file: nested aliases (a billion laughs)", write_text(API_CONFIG, BILLION_LAUGHS), (*GA, "--dry-run"),
+         (API_CONFIG, "aliases (*name) expand to over")),
+    Case("endpoint file: an alias that contains itself", write_text(API_CONFIG, API_CONFIG_TEXT.replace(
+        "  api_type: mock\n", "  api_type: mock\n  extra_body: &loop {again: *loop}\n", 1)), GA, (API_CONFIG, "a loop")),
+    Case("endpoint file: temperature .inf", set_key(API_CONFIG, f"{MODEL}.temperature", float("inf")), GA,
+         (API_CONFIG, f"`{MODEL}.temperature` must be a number >= 0.0")),
+    Case("answer config: temperature .nan", set_key(ANSWER_CONFIG, "temperature", float("nan")), GA,
+         (ANSWER_CONFIG, "`temperature` must be a number")),
+    Case("judge config: max_tokens .inf", set_key(JUDGE_CONFIG, "max_tokens", float("inf")), GJ,
+         (JUDGE_CONFIG, "`max_tokens` must be an integer")),
+    Case("endpoint file: api_base without a scheme", set_key(API_CONFIG, MODEL, {
+        "api_type": "openai", "endpoints": [{"api_base": "localhost:8000/v1", "api_key": "k"}]}), GA,
+         (API_CONFIG, f"`{MODEL}.endpoints[0].api_base` must be an http:// or https:// address")),
+    Case("endpoint file: api key with a space inside", set_key(API_CONFIG, MODEL, {
+        "api_type": "openai", "endpoints": [{"api_base": "http://127.0.0.1:9/v1", "api_key": "sk-one two"}]}), GA,
+         (API_CONFIG, f"`{MODEL}.endpoints[0].api_key` must be a string without spaces")),
+    Case("answer config: empty model_list", set_key(ANSWER_CONFIG, "model_list", []), GA,
+         (ANSWER_CONFIG, "`model_list` is empty")),
+    Case("answer config: a model name too long for a file name", set_key(ANSWER_CONFIG, "model_list", ["m" * 300]), GA,
+         (ANSWER_CONFIG, "`model_list`", "too long for a file name")),
+    Case("judge config: regex without a capture group", set_key(JUDGE_CONFIG, "regex_pattern", r"\[\[[AB<>=]+\]\]"),
+         GJ, (JUDGE_CONFIG, "`regex_pattern`", "has 0 capture groups; it needs exactly one")),
+    Case("judge config: regex with two capture groups", set_key(JUDGE_CONFIG, "regex_patterns",
+                                                               [r"\[\[([AB<>=]+)\]\]", r"\[(A|B)([<>=]+)\]"]),
+         GJ, (JUDGE_CONFIG, "has 2 capture groups")),
+    Case("judge config: prompt_template without the second answer",
+         set_key(JUDGE_CONFIG, "prompt_template", [TEMPLATE.replace("{answer_2}", "(second answer)")]), GJ,
+         (JUDGE_CONFIG, "`prompt_template` never shows {answer_2}")),
+    Case("judge config: prompt_template without the question, over two templates", set_key(
+        JUDGE_CONFIG, "prompt_template", ["A: {answer_1}", "B: {answer_2}"]), GJ,
+         (JUDGE_CONFIG, "`prompt_template` never shows {question_1}")),
+    Case("answer config: bench_name that climbs out of data/", set_key(ANSWER_CONFIG, "bench_name", "../../outside"),
+         GA, ("data/%2E.%2F..%2Foutside/question.jsonl", "question file not found")),
+    Case("flag: gen_judgment --model-list with a typo", None, (*GJ, "--model-list", "mdoel-1"),
+         (f"data/{BENCH}/model_answer/mdoel-1.jsonl", "no answers from 'mdoel-1'")),
+    Case("flag: show_result --num-rounds past the cap", None, (*SHOW[:-2], "--num-rounds", "10000000"),
+         ("--num-rounds must be between 1 and 10,000",)),
+    Case("flag: show_result --output when leaderboard is a file", write_text("leaderboard", "notes"), (*SHOW, "--output"),
+         ("leaderboard: is a file, not a folder",)),
+    Case("flag: show_result --category with question.jsonl missing", remove(QUESTIONS), (*SHOW, "--category", "tiny"),
+         (QUESTIONS, "--category needs each question's category")),
+]
 BAD_INPUTS = [
     # --- configs ---------------------------------------------------------------------------------
     Case("answer config: YAML syntax error",
@@ -308,6 +363,8 @@ BAD_INPUTS = [
          ("--base-url", "not an http(s) URL")),
     Case("flag: download_data --judge without --pregenerated", None, ("download_data.py", "--judge", "*"),
          ("--judge selects pre-generated data",)),
+    Case("flag: demo.py unknown flag", None, ("demo.py", "--fast"), ("demo.py", "unrecognized arguments: --fast")),
+    *HOSTILE,
 ]
 
 
@@ -421,6 +478,65 @@ def check_newline_added_to_judgments(ws: Workspace, result: subprocess.Completed
     assert any(line.startswith(f"{MODEL} ") for line in result.stdout.splitlines())
 
 
+def check_asked_once(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert f"note: {ANSWER_CONFIG}: `model_list` lists '{MODEL}' more than once; it is used once" in result.stderr
+    assert result.stdout.count(f"{MODEL}: 3 of {QUESTION_COUNT} already answered") == 1
+    assert f"{MODEL}: 1 answered, 0 failed; 1 calls" in result.stdout
+    assert len(read_jsonl(ws.answer_file(MODEL))) == QUESTION_COUNT
+
+
+def check_judged_once(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert f"note: --model-list lists '{MODEL}' more than once; it is used once" in result.stderr
+    assert result.stdout.count(f"{MODEL}: 2 of {QUESTION_COUNT} already judged") == 1
+    assert f"{MODEL}: 2 judged, 0 failed; 4 calls" in result.stdout
+    judged_with_two_games(ws)
+
+
+def check_judges_pooled_once(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert f"note: --judge-names lists '{JUDGE}' more than once; it is used once" in result.stderr
+    assert result.stdout == run(ws.root, *SHOW).stdout  # the same interval as one judge, not a narrower one
+
+
+def check_baseline_not_judged(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert f"note: the baseline '{BASE}' is in the model list; it is not judged against itself" in result.stderr
+    assert not ws.judgment_file(JUDGE, BASE).exists()
+    judged_with_two_games(ws)
+
+
+def check_verdictless_judged_again(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert f"{MODEL}: 2 judgment(s) in {JUDGMENTS} have no verdict in any game; they are judged again" in result.stderr
+    assert f"{MODEL}: 0 of {QUESTION_COUNT} already judged" in result.stdout
+    judged_with_two_games(ws)
+
+
+def check_one_game_per_record(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert "game 2: not played" in result.stdout and "game 2: A>>B" not in result.stdout
+    records = read_jsonl(ws.judgment_file(JUDGE, MODEL))
+    assert len(records) == QUESTION_COUNT and all(len(r["games"]) == 1 for r in records)
+    shown = run(ws.root, *SHOW)
+    assert shown.returncode == 0 and "had no verdict" not in shown.stderr, shown.stderr
+    assert "| no verdict 0" in shown.stdout
+
+
+def check_model_field_mismatch_warned(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
+    assert (f"note: {JUDGMENTS}: 1 record(s) name the model 'model-x', but the file is named for '{MODEL}'; "
+            "they count for 'model-x' on the leaderboard") in result.stderr
+    assert any(line.startswith("model-x ") for line in result.stdout.splitlines())
+
+
+def add_model_x_answers(ws: Workspace) -> None:
+    write_text(MODEL_ANSWERS.replace(MODEL, "model-x"), (ws.root / MODEL_ANSWERS).read_bytes())(ws)
+    append_rows(JUDGMENTS, [{**judgment_row("q002"), "model": "model-x"}])(ws)
+
+
+def verdicts_without_capture_group(ws: Workspace) -> None:
+    """What a regex without a capture group stored: the whole match as the score of every game."""
+    complete_model_answers(ws)
+    write_jsonl(ws.judgment_file(JUDGE, MODEL), [
+        {**judgment_row(qid), "games": [{"user_prompt": "p", "judgment": "[[A>B]]", "score": "[[A>B]]"}] * 2}
+        for qid in ("q000", "q001")])
+
+
 @dataclass(frozen=True)
 class Documented:
     """An input that is not an error, with the exit status and behaviour the scripts document for it."""
@@ -457,6 +573,22 @@ NOT_ERRORS = [
                GJ, 0, check_one_game_record_redone),
     Documented("judgments: last record without its newline, read by show_result", lambda ws: write_text(
         JUDGMENTS, (ws.root / JUDGMENTS).read_bytes().rstrip(b"\n"))(ws), SHOW, 0, check_newline_added_to_judgments),
+    # duplicates are used once, with a note; no call is made twice for one record
+    Documented("answer config: a model listed twice is asked once", set_key(ANSWER_CONFIG, "model_list", [MODEL, MODEL]),
+               GA, 0, check_asked_once),
+    Documented("flag: gen_judgment --model-list X X judges once", complete_model_answers,
+               (*GJ, "--model-list", MODEL, MODEL), 0, check_judged_once),
+    Documented("flag: show_result --judge-names J J pools the judge once", lambda ws: None,
+               (*SHOW[:3], "--judge-names", JUDGE, JUDGE, *SHOW[5:]), 0, check_judges_pooled_once),
+    Documented("judge config: the baseline in model_list is not judged against itself", lambda ws: (
+        complete_model_answers(ws), set_key(JUDGE_CONFIG, "model_list", [BASE, MODEL])(ws)), GJ, 0,
+               check_baseline_not_judged),
+    Documented("judgments: records with no verdict in any game are judged again", verdicts_without_capture_group, GJ, 0,
+               check_verdictless_judged_again),
+    Documented("judge config: pairwise False plays and reports one game per record", lambda ws: (
+        complete_model_answers(ws), set_key(JUDGE_CONFIG, "pairwise", False)(ws)), GJ, 0, check_one_game_per_record),
+    Documented("judgments: a record naming another model than its file is warned about", add_model_x_answers, SHOW, 0,
+               check_model_field_mismatch_warned),
 ]
 
 
@@ -471,7 +603,8 @@ def test_inputs_that_are_not_errors_get_their_documented_behaviour(bench: Worksp
 
 def test_the_corpus_covers_every_script_and_kind_of_input():
     scripts = Counter(case.command[0] for case in BAD_INPUTS)
-    assert set(scripts) == {"gen_answer.py", "gen_judgment.py", "show_result.py", "qa_browser.py", "download_data.py"}
+    assert set(scripts) == {"gen_answer.py", "gen_judgment.py", "show_result.py", "qa_browser.py", "download_data.py",
+                            "demo.py"}
     kinds = Counter(case.name.split(":")[0] for case in BAD_INPUTS)
     assert {"answer config", "judge config", "endpoint file", "questions", "answers", "judgments", "flag"} <= set(kinds)
     assert len(BAD_INPUTS) >= 25
