@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from arena_hard.core.config import _interpolate
+from arena_hard.core.endpoints import _interpolate
 from arena_hard.core.errors import UserError
 from arena_hard.core.names import file_stem, name_from_stem, unique
 from arena_hard.core.records import Bench
