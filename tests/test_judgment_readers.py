@@ -11,7 +11,7 @@ import pytest
 
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import load_judgments
-from arena_hard.scoring.verdict_labels import label_code, read_verdicts
+from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED, label_code, read_verdicts
 from show_result_fixtures import write_judgments
 from test_download import fake_hub_files
 from test_qa_browser_data import write_demo_bench
@@ -48,14 +48,21 @@ def judgment_files(tmp_path: Path) -> list[Path]:
     return files + [edge]
 
 
+def game_code(games: tuple, index: int) -> int:
+    """The label code of a game as the records reader sees it; the second game of a record holding one
+    (pairwise: False) was not played, which is not a game without a verdict."""
+    if index >= len(games):
+        return NOT_PLAYED if index and games else NO_VERDICT
+    return label_code(games[index].score if games[index] else None)
+
+
 def test_the_lean_scan_reads_every_fixture_as_the_reader_does(tmp_path):
     files = judgment_files(tmp_path)
     assert len(files) == 6
     for path in files:
         table = read_verdicts(path)
         judgments = load_judgments(path)
-        codes = [tuple(label_code(game.score if game else None) for game in (judgment.games + (None, None))[:2])
-                 for judgment in judgments]
+        codes = [(game_code(judgment.games, 0), game_code(judgment.games, 1)) for judgment in judgments]
         assert list(zip(table.question_ids, table.models, table.baselines, table.categories,
                         table.game1, table.game2)) == [
             (j.question_id, j.model, j.baseline, j.category, *code) for j, code in zip(judgments, codes)], path
