@@ -169,6 +169,7 @@ def test_missing_creative_writing_baseline_stops_before_any_call(ws, fake_api):
     ("no_category", "has no `category`"),
     ("unknown_category", "has no judge settings"),
     ("no_official_file", "download_data.py --bench arena-hard-v2.0"),
+    ("regex_without_group", "has 0 capture groups; it needs exactly one"),
 ])
 def test_bad_input_stops_before_any_call(ws, fake_api, problem, expected):
     server = fake_api(judge_reply)
@@ -177,6 +178,11 @@ def test_bad_input_stops_before_any_call(ws, fake_api, problem, expected):
         del rows[1]["category"]
     if problem == "unknown_category":
         rows[1]["category"] = "poetry"
+    if problem == "regex_without_group":
+        config = ws.root / "arena-hard-v2.0.yaml"
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        data["regex_patterns"] = [r"\[\[[AB<>=]+\]\]"]
+        config.write_text(yaml.safe_dump(data), encoding="utf-8")
     ws.write_questions(rows)
     result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL, cwd=ws.root)
     assert result.returncode == 2

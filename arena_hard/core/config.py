@@ -88,6 +88,24 @@ def value_from_file(section: Section, key: str) -> Any:
     return other[key]
 
 
+def verdict_patterns(section: Section, key: str, patterns: Any) -> tuple[re.Pattern[str], ...]:
+    """The judge's verdict patterns compiled, each with exactly one capture group (the label); one line
+    naming the key for a pattern that does not compile or captures no label or several."""
+    compiled = []
+    for pattern in patterns:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # Python's notice about "[[" in a pattern
+                compiled.append(re.compile(pattern))
+        except re.error as error:
+            raise UserError(f"{section.where(key)}: {pattern!r} is not a valid regular "
+                            f"expression ({error})") from None
+        if compiled[-1].groups != 1:
+            raise UserError(f"{section.where(key)}: {pattern!r} has {compiled[-1].groups} capture groups; "
+                            "it needs exactly one, around the verdict label, e.g. \\[\\[([AB<>=]+)\\]\\]")
+    return tuple(compiled)
+
+
 def load_judge_settings(path: Path) -> JudgeSettings:
     data = load_yaml(path)
     section = Section(path, data)
@@ -106,18 +124,7 @@ def load_judge_settings(path: Path) -> JudgeSettings:
         patterns = [patterns] if isinstance(patterns, str) else patterns
     else:
         patterns = (section.text("regex_pattern", DEFAULT_REGEX),)
-    compiled = []
-    for pattern in patterns:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # Python's notice about "[[" in a pattern
-                compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise UserError(f"{section.where('regex_pattern')}: {pattern!r} is not a valid regular "
-                            f"expression ({error})") from None
-        if compiled[-1].groups != 1:
-            raise UserError(f"{section.where('regex_pattern')}: {pattern!r} has {compiled[-1].groups} capture groups; "
-                            "it needs exactly one, around the verdict label, e.g. \\[\\[([AB<>=]+)\\]\\]")
+    compiled = verdict_patterns(section, "regex_pattern", patterns)
     baseline = section.flag("baseline", True)
     reference = section.flag("reference", False)
     ref_model = section.names("ref_model", ())

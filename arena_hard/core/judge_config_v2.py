@@ -11,12 +11,11 @@ this format when it has no `system_prompt` key (v0.1's judge_config.yaml always 
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.config import value_from_file
+from arena_hard.core.config import value_from_file, verdict_patterns
 from arena_hard.core.config_file import Section, load_yaml
 from arena_hard.core.errors import UserError
 from arena_hard.core.judge_settings import KIT_HINT, category_settings_from
@@ -42,19 +41,6 @@ class V2JudgeSettings:
     reference: str | None
     model_list: tuple[str, ...]
     category_settings: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-def _patterns(section: Section) -> tuple[re.Pattern[str], ...]:
-    compiled = []
-    for pattern in section.names("regex_patterns", V2_REGEX_PATTERNS):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)  # Python's notice about "[[" in a pattern
-                compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise UserError(f"{section.where('regex_patterns')}: {pattern!r} is not a valid regular "
-                            f"expression ({error})") from None
-    return tuple(compiled)
 
 
 def _reference(section: Section) -> str | None:
@@ -90,7 +76,8 @@ def load_v2_judge_settings(path: Path, data: dict[str, Any] | None = None) -> V2
         judge_model=section.text("judge_model"),
         temperature=section.number("temperature", 0.0),
         max_tokens=section.integer("max_tokens", 16000),
-        regex_patterns=_patterns(section),
+        regex_patterns=verdict_patterns(section, "regex_patterns",
+                                        section.names("regex_patterns", V2_REGEX_PATTERNS)),
         prompt_template=template,
         reference=_reference(section),
         model_list=section.names("model_list", ()),
