@@ -1,5 +1,5 @@
 """What a bench version is, in one place: the record format its scripts write, its default judge and
-bench name, its baseline and judge prompt per question category, how a judge's verdict is read, the
+bench name, its baseline per question category (the judge prompts come from the downloaded kit), how a judge's verdict is read, the
 tokenizer of its answers' token counts, and which leaderboard computation scores it.
 
 `version_for(bench_name)` picks the definition of a bench folder under data/: names that begin with
@@ -17,24 +17,15 @@ LeaderboardMethod = Literal["bradley-terry", "bootstrap-winrate"]
 
 
 @dataclass(frozen=True)
-class CategorySetting:
-    """The baseline a category's answers are judged against, and the key of the judge system prompt
-    that category uses (the prompt text itself comes from the downloaded judge settings, never from
-    this repository)."""
-
-    baseline: str
-    system_prompt: str
-
-
-@dataclass(frozen=True)
 class BenchVersion:
     version: str
     default_bench: str
     record_format: RecordFormat
     default_judge: str
     default_baseline: str
-    # v0.1: one baseline for every question; v2.0: keyed by the question's category.
-    category_settings: dict[str, CategorySetting] = field(default_factory=dict)
+    # v0.1: one baseline for every question; v2.0: keyed by the question's category. The judge system
+    # prompt of each category comes from the downloaded judge settings, never from this repository.
+    category_baselines: dict[str, str] = field(default_factory=dict)
     # v0.1: the first pattern's single match, re-asking the judge when there is none or several;
     # v2: the upper-cased text, the first pattern with any match, its last match, no re-ask.
     verdict_rule: VerdictRule = "v0.1"
@@ -43,8 +34,7 @@ class BenchVersion:
     default_category: str | None = None
 
     def baseline_for(self, category: str | None) -> str:
-        setting = self.category_settings.get(category or "")
-        return setting.baseline if setting else self.default_baseline
+        return self.category_baselines.get(category or "", self.default_baseline)
 
 
 V0_1 = BenchVersion(
@@ -55,20 +45,18 @@ V0_1 = BenchVersion(
     default_baseline="gpt-4-0314",
 )
 
-_ORIGINAL_PROMPT = "original"
-_CREATIVE_PROMPT = "creative_writing"
 V2_0 = BenchVersion(
     version="v2.0",
     default_bench="arena-hard-v2.0",
     record_format="v2",
     default_judge="gpt-4.1",
     default_baseline="o3-mini-2025-01-31",
-    category_settings={
-        "hard_prompt": CategorySetting("o3-mini-2025-01-31", _ORIGINAL_PROMPT),
-        "coding": CategorySetting("o3-mini-2025-01-31", _ORIGINAL_PROMPT),
-        "math": CategorySetting("o3-mini-2025-01-31", _ORIGINAL_PROMPT),
-        "creative_writing": CategorySetting("gemini-2.0-flash-001", _CREATIVE_PROMPT),
-        "arena-hard-v0.1": CategorySetting("gpt-4-0314", _ORIGINAL_PROMPT),
+    category_baselines={
+        "hard_prompt": "o3-mini-2025-01-31",
+        "coding": "o3-mini-2025-01-31",
+        "math": "o3-mini-2025-01-31",
+        "creative_writing": "gemini-2.0-flash-001",
+        "arena-hard-v0.1": "gpt-4-0314",
     },
     verdict_rule="v2",
     token_encoding="o200k_base",

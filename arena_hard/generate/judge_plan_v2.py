@@ -37,8 +37,7 @@ def category_judging(settings: V2JudgeSettings, questions: Sequence[Question],
                             "need one (hard_prompt, creative_writing, ...), it picks the baseline and judge prompt")
         own = settings.category_settings.get(category, {})
         downloaded = (official or {}).get(category, {})
-        built_in = V2_0.category_settings.get(category)
-        baseline = own.get("baseline") or downloaded.get("baseline") or (built_in.baseline if built_in else None)
+        baseline = own.get("baseline") or downloaded.get("baseline") or V2_0.category_baselines.get(category)
         prompt = own.get("system_prompt") or downloaded.get("system_prompt")
         add_key = (f"add `category_settings: {{{category}: {{baseline: <model>, system_prompt: <text>}}}}` "
                    f"to {settings.path}")
