@@ -1,6 +1,7 @@
 """What a bench version is, in one place: the record format its scripts write, its default judge and
-bench name, its baseline per question category (the judge prompts come from the downloaded kit), how a judge's verdict is read, the
-tokenizer of its answers' token counts, and which leaderboard computation scores it.
+bench name, its baseline per question category (the judge prompts come from the downloaded kit), how
+a judge's verdict is read, the tokenizer of its answers' token counts, and which leaderboard
+computation scores it.
 
 `version_for(bench_name)` picks the definition of a bench folder under data/: names that begin with
 `arena-hard-v2` are v2.0, every other name (arena-hard-v0.1, the demo, a user's own) is v0.1. The
