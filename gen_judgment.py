@@ -8,7 +8,8 @@ Every model's judgments go through the judge at once, taking turns, within the j
 Judgments already made are skipped. Each judgment file is locked while written (a second run on it
 stops, or with --wait waits). Upstream v2.0's judge config (no `system_prompt` key, e.g.
 config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
-and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py).
+and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py); v0.1 in judge_plan_v01.py,
+judging_v01.py.
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
 (listed), 2 on a config or data error."""
 from __future__ import annotations
@@ -19,35 +20,27 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
-from arena_hard.scoring.battles import combine_judges
-from arena_hard.scoring.judge_consistency import judge_consistency
+from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
 from arena_hard.core.endpoints import load_model_configs
-from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
-from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts
-from arena_hard.generate.judge_game import CONTINUE_PROMPT, check_fields, fill_template, game_prompt_args, parse_verdict
+from arena_hard.core.names import unique
 from arena_hard.core.output_lock import lock_outputs
+from arena_hard.core.records import Bench, Question, game_score, load_answers, load_questions, record_id
 from arena_hard.generate import judge_plan_v2, judging_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
+from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
+from arena_hard.generate.judging_v01 import describe_plan, judge_job
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
-from arena_hard.core.names import unique
-from arena_hard.core.records import Answer, Bench, Question, game_score, load_answers, load_questions, record_id
-from arena_hard.core.textstats import count_tokens
-from utils import ChatRequest, ModelClient, check_credentials
+from arena_hard.scoring.battles import combine_judges
+from arena_hard.scoring.judge_consistency import judge_consistency
+from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts
+from utils import check_credentials
 
 Settings = TypeVar("Settings", JudgeSettings, V2JudgeSettings)
-
-
-@dataclasses.dataclass(frozen=True)
-class JudgeJob:
-    question: Question
-    answer: Answer
-    baseline: Answer | None
-    references: tuple[Answer, ...]
 
 
 def parse_args(argv: Sequence[str] | None) -> Any:
@@ -63,103 +56,6 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                              "is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
     return parser.parse_args(argv)
-
-
-def game_args(job: JudgeJob, settings: JudgeSettings) -> list[dict[str, str]]:
-    """The template fields of each game: game 1 shows the baseline as assistant A, game 2 swaps."""
-    sides = [(job.baseline, job.answer), (job.answer, job.baseline)] if job.baseline else [(job.answer,), (job.answer,)]
-    games = sides if settings.pairwise else sides[:1]
-    references = [reference.turns for reference in job.references]
-    return [game_prompt_args(job.question.turns, [answer.turns for answer in order], references) for order in games]
-
-
-def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict[str, str]]]:
-    """The opening conversation of each game."""
-    conversations = []
-    for args in game_args(job, settings):
-        conversation = [{"role": "system", "content": settings.system_prompt}]
-        conversation += [{"role": "user", "content": fill_template(t, args)} for t in settings.prompt_template]
-        conversations.append(conversation)
-    return conversations
-
-
-def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJob], Any]:
-    async def play(conversation: list[dict[str, str]]) -> tuple[dict[str, Any], int, int]:
-        conversation = list(conversation)
-        judgment, prompt_tokens, completion_tokens = "", 0, 0
-        for attempt in range(settings.number_of_judgment_attempts):
-            if attempt:
-                conversation.append({"role": "user", "content": settings.reask_prompt or CONTINUE_PROMPT})
-            result = await client.chat(ChatRequest(tuple(conversation), settings.temperature, settings.max_tokens))
-            prompt_tokens += result.prompt_tokens
-            completion_tokens += result.completion_tokens
-            judgment += "\n" + result.content  # upstream's layout: each output after a newline
-            conversation.append({"role": "assistant", "content": result.content})
-            verdict = parse_verdict(judgment, settings.regex_patterns)
-            if not verdict.ask_again:
-                break
-        game = {"user_prompt": conversation[1]["content"], "judgment": judgment, "score": verdict.label}
-        return game, prompt_tokens, completion_tokens
-
-    async def run(job: JudgeJob) -> dict[str, Any]:
-        # One game after the other, as upstream: if game 1 fails for good, game 2 is never paid for.
-        outcomes = [await play(conversation) for conversation in game_conversations(job, settings)]
-        # `baseline` as upstream's later format names it, so show_result scores against what was judged
-        baseline = {"baseline": job.baseline.model} if job.baseline else {}
-        return {
-            "question_id": job.question.question_id,
-            "model": job.answer.model,
-            "judge": settings.judge_model,
-            **baseline,
-            "games": [game for game, _, _ in outcomes],
-            "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
-                      "completion_tokens": sum(c for _, _, c in outcomes)},
-        }
-
-    return run
-
-
-def load_reference_answers(bench: Bench, settings: JudgeSettings) -> list[dict[str, Answer]]:
-    references = []
-    for name in settings.ref_model:
-        path = bench.reference_file(name)
-        if not path.exists():
-            raise UserError(f"{path}: reference answers not found; `reference: True` with ref_model {name!r} "
-                            "needs them (or set reference: False)")
-        references.append(load_answers(path))
-    return references
-
-
-def plan_jobs(bench: Bench, questions: Sequence[Question], model: str, baseline: dict[str, Answer] | None,
-              references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
-    """The model's judge jobs, and the ids of questions that cannot be judged (an answer is missing)."""
-    path = bench.answer_file(model)
-    if not path.exists():
-        raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
-                        "or run gen_answer.py for it first")
-    answers = load_answers(path)
-    jobs, missing = [], []
-    for question in questions:
-        qid = question.question_id
-        answer = answers.get(qid)
-        base = baseline.get(qid) if baseline is not None else None
-        refs = tuple(reference.get(qid) for reference in references)
-        if answer is None or (baseline is not None and base is None) or None in refs:
-            missing.append(qid)
-        else:
-            jobs.append(JudgeJob(question, answer, base, refs))
-    return jobs, missing
-
-
-def check_template_fields(setting_file: str, settings: JudgeSettings, jobs: Sequence[JudgeJob]) -> None:
-    """Stop before the first call, not mid-run, when a template names a field that a question's games
-    do not provide (e.g. {question_2} for a single-turn question) or leaves out one they need."""
-    for job in jobs:
-        try:
-            for args in game_args(job, settings):
-                check_fields(settings.prompt_template, args)
-        except UserError as error:
-            raise UserError(f"{setting_file}: question {job.question.question_id}: {error}") from None
 
 
 class JudgedCheck:
@@ -181,15 +77,6 @@ class JudgedCheck:
             return False
         self.without_verdict.discard(question_id)
         return True
-
-
-def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], skipped: int, settings: JudgeSettings) -> str:
-    conversations = [c for job in todo for c in game_conversations(job, settings)]
-    tokens = sum(count_tokens(m["content"]) for c in conversations for m in c)
-    return (f"{model}: {total} judgeable questions, {total - len(todo)} already judged, {len(todo)} to judge, "
-            f"skipped {skipped}: no answer, "
-            f"{len(conversations)} judge calls (up to {len(conversations) * settings.number_of_judgment_attempts} "
-            f"with re-asks), ~{tokens:,} prompt tokens (cl100k estimate)")
 
 
 def print_verdict_stats(model: str, judgment_file: Path) -> None:

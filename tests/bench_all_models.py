@@ -37,6 +37,8 @@ import gen_answer  # noqa: E402
 import gen_judgment  # noqa: E402
 from arena_hard.core.config import load_judge_settings  # noqa: E402
 from arena_hard.core.records import Bench, load_answers, load_questions  # noqa: E402
+from arena_hard.generate.judge_plan_v01 import plan_jobs  # noqa: E402
+from arena_hard.generate.judging_v01 import game_conversations  # noqa: E402
 from pipeline_helpers import Workspace, model_entry, questions, read_jsonl, write_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +155,7 @@ def run_upstream_style_judging(ws: Workspace, url: str, parallel: int) -> None:
         baseline = load_answers(bench.answer_file("base"))
         work = []
         for model in MODELS:
-            jobs, _ = gen_judgment.plan_jobs(bench, rows, model, baseline, [])
+            jobs, _ = plan_jobs(bench, rows, model, baseline, [])
             work += [(model, job) for job in jobs]
     finally:
         os.chdir(cwd)
@@ -162,7 +164,7 @@ def run_upstream_style_judging(ws: Workspace, url: str, parallel: int) -> None:
     def judge(item) -> None:
         model, job = item
         games = []
-        for conversation in gen_judgment.game_conversations(job, settings):
+        for conversation in game_conversations(job, settings):
             client = openai.OpenAI(base_url=f"{url}/v1", api_key="test-key")
             completion = client.chat.completions.create(model="served-model", messages=conversation,
                                                         temperature=0.0, max_tokens=512)
