@@ -1,7 +1,8 @@
 """Print the Arena-Hard-Auto leaderboard: each model's Bradley-Terry score against the baseline
 (predicted win rate, or rating with --show-elo), its bootstrap 95% confidence interval and the
 average length of its answers, as upstream v0.1 prints them; optionally style-controlled, pooled over
-several judges, or per question category. stdout carries the leaderboard lines (and, with
+several judges, or per question category. A v2.0 bench (arena-hard-v2*) gets upstream v2.0's leaderboard
+instead, per category, with this project's overall line (arena_hard/scoring/v2_report.py). stdout carries the leaderboard lines (and, with
 --full-stats, a table of per-model statistics after them); notes, coverage and the judge-consistency
 block go to stderr.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from arena_hard.core.bench_version import V0_1
+from arena_hard.core.bench_version import V0_1, V2_0, version_for
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.names import unique
 from arena_hard.scoring.bt_leaderboard import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS, run
@@ -25,13 +26,15 @@ from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
 
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="show_result.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-name", default=V0_1.default_bench)
+    parser.add_argument("--bench-name", "--benchmark", "-b", default=V0_1.default_bench,
+                        help="a bench under data/; arena-hard-v2* benches get upstream v2.0's leaderboard")
     judges = parser.add_mutually_exclusive_group()
     judges.add_argument("--judge-name", help="the judge whose judgments are scored (default: the bench version's "
-                        f"judge, {V0_1.default_judge} for {V0_1.version})")
-    judges.add_argument("--judge-names", nargs="+", metavar="JUDGE", help="pool the battles of several judges")
+                        f"judge, {V0_1.default_judge} for {V0_1.version}, {V2_0.default_judge} for {V2_0.version})")
+    judges.add_argument("--judge-names", "-j", nargs="+", metavar="JUDGE", help="pool the judgments of several judges")
     parser.add_argument("--baseline", help=f"the model every score is against (default: the baseline the "
-                        f"judgment records name, else the bench version's: {V0_1.default_baseline} for {V0_1.version})")
+                        f"judgment records name, else the bench version's: {V0_1.default_baseline} for {V0_1.version}, "
+                        f"the category's for {V2_0.version})")
     parser.add_argument("--load-battles", action="store_true", help=f"score {BATTLES_FILE} instead of the judgments")
     parser.add_argument("--load-bootstrap", action="store_true",
                         help=f"take the bootstrap rounds from {BOOTSTRAP_FILE} (needs --load-battles)")
@@ -47,7 +50,11 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                        help="control for answer length only")
     style.add_argument("--markdown-control-only", action="store_const", const="markdown", dest="style",
                        help="control for markdown (headers, lists, bold) only")
-    parser.add_argument("--category", nargs="+", metavar="CATEGORY", help="one leaderboard per question category")
+    style.add_argument("--control-features", "-f", nargs="+", choices=("length", "markdown"), metavar="FEATURE",
+                       help="upstream v2.0's spelling of style control: length and/or markdown")
+    parser.add_argument("--category", "-c", nargs="+", metavar="CATEGORY",
+                        help=f"one leaderboard per question category (v2.0 default: {V2_0.default_category}; "
+                        "several add this project's overall line)")
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the leaderboard with its CIs")
     parser.add_argument("--missing-as-loss", action="store_true",
                         help="count each question of the bench without a judgment for a model as a strong loss in "
@@ -67,11 +74,19 @@ def parse_args(argv: Sequence[str] | None) -> Any:
         args.category = list(unique(args.category, "--category"))
     if args.missing_as_loss and args.load_battles:
         parser.error("--missing-as-loss needs the judgment files; it cannot be combined with --load-battles")
+    if args.control_features and not args.style:
+        features = set(args.control_features)
+        args.style = "style" if len(features) > 1 else features.pop()
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    version = version_for(args.bench_name)
+    if version.leaderboard == "bootstrap-winrate":
+        from arena_hard.scoring.v2_report import show_v2
+        return show_v2(args, version)
+    return run(args)
 
 
 if __name__ == "__main__":

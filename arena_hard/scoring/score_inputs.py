@@ -7,12 +7,12 @@ Reads `data/<bench>/model_judgment/<judge>/*.jsonl`, `data/<bench>/model_answer/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.battles import Records, combine_judges, concat_records
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.verdict_labels import VerdictTable, read_verdicts
+from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
 from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
 
@@ -33,16 +33,19 @@ def judgment_files(bench: Bench, judge: str) -> list[Path]:
 
 
 def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
-                 fill: Callable[[Records], Records] | None = None) -> tuple[Records, list[str]]:
+                 fill: Callable[[Records], Records] | None = None, code_of: Callable[[Any], int] = label_code,
+                 kind: str = "judgments") -> tuple[Records, list[str]]:
     """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
     ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss).
-    The notes include one per judgment file whose records name another model than the file does."""
+    The notes include one per judgment file whose records name another model than the file does.
+    `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
+    def parse(path: Path) -> dict[str, Any]:
+        return read_verdicts(path, code_of).to_payload()
+
     parts, notes = [], []
     for judge in judges:
         files = judgment_files(bench, judge)
-        tables = [VerdictTable.from_payload(str(path), cache.get("judgments", path,
-                                                                  lambda p: read_verdicts(p).to_payload()))
-                  for path in files]
+        tables = [VerdictTable.from_payload(str(path), cache.get(kind, path, parse)) for path in files]
         part, part_notes = combine_judges([tables])
         parts.append(fill(part) if fill else part)
         notes += part_notes + [message for table in tables for message in model_mismatches(table)]

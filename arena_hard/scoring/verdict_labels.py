@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from arena_hard.core.jsonl import scan_jsonl
 from arena_hard.core.records import game_score, judgment_fields, model_of_file
@@ -60,14 +60,15 @@ def label_code(score: Any) -> int:
     return _CODE.get(score, NO_VERDICT) if isinstance(score, str) else NO_VERDICT
 
 
-def _game_code(games: list[Any], index: int) -> int:
+def _game_code(games: list[Any], index: int, code_of: Callable[[Any], int]) -> int:
     if index >= len(games):
         return NOT_PLAYED if index and games else NO_VERDICT  # a record with no game at all has no verdict
-    return label_code(game_score(games[index]))
+    return code_of(game_score(games[index]))
 
 
-def read_verdicts(path: Path) -> VerdictTable:
-    """All records of one judgment file; a record that cannot be a judgment names its file:line."""
+def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> VerdictTable:
+    """All records of one judgment file; a record that cannot be a judgment names its file:line.
+    `code_of` turns a game's score into a code (v0.1's five labels by default; v2_labels has v2's)."""
     path = Path(path)
     default_model = model_of_file(path)
     table = VerdictTable(str(path), [], [], [], [], [], [], [])
@@ -77,7 +78,7 @@ def read_verdicts(path: Path) -> VerdictTable:
         table.models.append(model)
         table.baselines.append(baseline)
         table.categories.append(category)
-        table.game1.append(_game_code(games, 0))
-        table.game2.append(_game_code(games, 1))
+        table.game1.append(_game_code(games, 0, code_of))
+        table.game2.append(_game_code(games, 1, code_of))
         table.lines.append(lineno)
     return table

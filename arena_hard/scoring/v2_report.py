@@ -1,0 +1,179 @@
+"""show_result.py on a v2.0 bench: upstream v2.0's leaderboard per category (plain bootstrap win rate, or
+style-controlled with --control-features), this project's overall line when several categories are
+asked, and what the v0.1 leaderboard also gives: coverage notes and --missing-as-loss, --full-stats,
+--output, --plot and the judges' consistency on stderr.
+
+stdout carries upstream's lines (`Number of null judgments found: N`, the `INFO: Control features`
+line, each `##### Category: ... #####` block and its table, the style coefficients), then the overall
+block and the --full-stats tables; notes and the consistency block go to stderr. Reads
+data/<bench>/model_judgment/<judge>/*.jsonl, data/<bench>/question.jsonl (categories, coverage) and,
+for style control and average tokens, data/<bench>/model_answer/<model>.jsonl, through the cache.
+Writes, only once everything is computed, leaderboard/*.csv/.json (--output) and the --plot PNGs."""
+from __future__ import annotations
+
+import datetime
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from arena_hard.core.bench_version import BenchVersion
+from arena_hard.core.errors import UserError
+from arena_hard.core.records import Bench, load_questions
+from arena_hard.scoring import v2_output
+from arena_hard.scoring.battles import Records
+from arena_hard.scoring.judge_consistency import judge_consistency
+from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED
+from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
+from arena_hard.scoring.v2_labels import UNKNOWN, v2_code
+from arena_hard.scoring.v2_leaderboard import (Board, missing_as_loss, overall_board, score_rows, style_board,
+                                               winrate_board)
+from arena_hard.scoring.v2_table import format_table
+from arena_hard.scoring.winrate import SEED
+
+V01_ONLY = ("show_elo", "load_battles", "load_bootstrap", "first_game_only")
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def control_features(args: Any) -> list[str]:
+    """-f as given, or the v0.1 style flags spelled as upstream v2.0's features."""
+    if args.control_features:
+        return list(args.control_features)
+    return {"style": ["length", "markdown"], "length": ["length"], "markdown": ["markdown"]}.get(args.style, [])
+
+
+def _check_flags(args: Any) -> None:
+    for name in V01_ONLY:
+        if getattr(args, name, False):
+            raise UserError(f"--{name.replace('_', '-')} is a v0.1 leaderboard option; {args.bench_name} is a v2.0 "
+                            "bench (see the README's v2.0 leaderboard)")
+
+
+def _categories(bench: Bench, records: Records) -> tuple[list[str], dict[str, list[str]]]:
+    """Each record's category (its own, else question.jsonl's) and each category's questions (from
+    question.jsonl, else the questions its records name)."""
+    asked: dict[str, str] = {}
+    questions: dict[str, list[str]] = {}
+    if bench.question_file.exists():
+        for question in load_questions(bench.question_file):
+            asked[question.question_id] = question.category
+            questions.setdefault(question.category, []).append(question.question_id)
+    categories = [c if c is not None else asked.get(q, "") for q, c in zip(records.question_ids, records.categories)]
+    if not questions:
+        for question, category in dict(zip(records.question_ids, categories)).items():
+            questions.setdefault(category, []).append(question)
+    return categories, questions
+
+
+def _baseline(records: Records, category: str, version: BenchVersion, override: str | None) -> str:
+    if override:
+        return override
+    named = sorted({b for b in records.baselines if b is not None})
+    if len(named) > 1:
+        raise UserError(f"the judgments in category {category!r} name several baselines ({', '.join(named)}); "
+                        "choose one with --baseline")
+    return named[0] if named else version.baseline_for(category)
+
+
+def _coverage(records: Records, questions: list[str], category: str, all_models: list[str],
+              add_losses: bool) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Questions each model's score rests on, and the questions it lacks (noted on stderr)."""
+    judged: dict[str, set[str]] = {}
+    for model, question in zip(records.models, records.question_ids):
+        judged.setdefault(model, set()).add(question)
+    models = all_models if add_losses else sorted(judged)
+    missing = {m: [q for q in questions if q not in judged.get(m, set())] for m in models}
+    for model in models:
+        if missing[model]:
+            scored = len(questions) - len(missing[model])
+            action = ("counted as strong losses (--missing-as-loss)" if add_losses
+                      else "see gen_answer/gen_judgment output, or --missing-as-loss")
+            note(f"{model}: scored on {scored} of {len(questions)} questions in {category}; "
+                 f"{len(missing[model])} have no judgment ({action})")
+    return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
+
+
+def show_v2(args: Any, version: BenchVersion) -> int:
+    _check_flags(args)
+    bench = Bench(args.bench_name)
+    judges = args.judge_names or [args.judge_name or version.default_judge]
+    asked = args.category or [version.default_category]
+    features = control_features(args)
+    cache = cache_for(bench)
+    records, notes = load_records(bench, judges, cache, code_of=v2_code, kind="judgments-v2")
+    for message in notes:
+        note(message)
+    null = np.isin(records.game1, (NO_VERDICT, NOT_PLAYED)) | np.isin(records.game2, (NO_VERDICT, NOT_PLAYED))
+    unknown = ~null & ((records.game1 == UNKNOWN) | (records.game2 == UNKNOWN))
+    print(f"Number of null judgments found: {int(null.sum())}")
+    if unknown.any():
+        note(f"{int(unknown.sum())} judgment record(s) hold a label outside upstream v2.0's table and were left out "
+             "(upstream stops with a KeyError on them)")
+    categories, questions = _categories(bench, records)
+    category_of = np.array(categories, dtype=object)
+    valid = ~null & ~unknown
+    present = sorted(set(category_of[valid].tolist()))
+    for category in asked:
+        if category not in present:
+            raise UserError(f"no judgments in category {category!r}; the judgments' categories are: "
+                            f"{', '.join(present) if present else '(none)'}")
+    all_models = sorted(set(records.models))
+    answers = AnswerFiles(bench, cache)
+    boards: list[Board] = []
+    stats: list[v2_output.CategoryStats] = []
+    for category in asked:
+        scope = records.select(valid & (category_of == category))
+        baseline = _baseline(scope, category, version, args.baseline)
+        own = np.array([m == baseline for m in scope.models], dtype=bool)
+        if own.any():
+            note(f"{int(own.sum())} judgment(s) of the baseline {baseline} against itself in {category} were left out")
+            scope = scope.select(~own)
+        scored, missing = _coverage(scope, questions.get(category, []), category,
+                                    [m for m in all_models if m != baseline], args.missing_as_loss)
+        scope = missing_as_loss(scope, missing, category)
+        if not len(scope):
+            raise UserError(f"no judgments to score in category {category!r} besides the baseline's own")
+        rows = score_rows(scope, args.weight)
+        title = f"##### Category: {category} #####"
+        if features:
+            board = style_board(rows, baseline, title, args.num_rounds, SEED, features,
+                                lambda model: answers.style_counts(model))
+            if board.dropped_features:
+                note(f"{', '.join(board.dropped_features)} is the same in every row of {category}; left out of "
+                     "the style control")
+        else:
+            board = winrate_board(rows, baseline, title, args.num_rounds, SEED)
+        boards.append(board)
+        stats.append(v2_output.CategoryStats(category, baseline, scope, scored, len(questions.get(category, []))))
+    for board in boards:
+        if features:
+            print(f"INFO: Control features: {features}")
+        print(board.title)
+        print("\n".join(format_table(board.rows)))
+        if board.coefficients is not None:
+            print("Feature Coefs: " + ", ".join(f"{k} {v:.4f}" for k, v in board.coefficients.items()))
+    if len(boards) > 1:
+        weights = [len(questions.get(category, [])) for category in asked]
+        parts = " + ".join(f"{c} ({n} questions)" for c, n in zip(asked, weights))
+        overall = overall_board(boards, weights, f"##### Overall (this project's, not upstream's): "
+                                                 f"question-weighted mean of {parts} #####")
+        print(overall.title)
+        print("\n".join(format_table(overall.rows)) if overall.rows else "(no model is scored in every category)")
+        boards.append(overall)
+    tokens = v2_output.average_tokens(answers, boards) if args.full_stats or args.output else {}
+    if args.full_stats:
+        for entry in stats:
+            print()
+            print("\n".join(v2_output.full_stats_lines(entry, boards[stats.index(entry)], tokens)))
+    print("\nJudge consistency (game 1 vs game 2 after the swap; label shares over both games):", file=sys.stderr)
+    for entry in judge_consistency(records.select(valid)):
+        print(entry.describe(), file=sys.stderr)
+    date = datetime.datetime.now().strftime("%Y%m%d")
+    settings = {"bench": args.bench_name, "judges": list(judges), "control_features": features,
+                "weight": args.weight, "num_rounds": args.num_rounds, "seed": SEED,
+                "missing_as_loss": args.missing_as_loss}
+    v2_output.write_outputs(args, boards, stats, tokens, date, settings)
+    return 0
