@@ -1,0 +1,129 @@
+"""Benchmark of show_result.py on an Arena-Hard v2.0 bench, side by side with upstream v2.0 in one run.
+
+Generated bench: 30 models x 750 questions (500 hard_prompt, 250 creative_writing) x 2 judges, v2
+records with ~1.5 kB of judge text per game. For each of the default board, two judges pooled and
+style control (`-f length markdown`), this prints the wall time of one process, start-up included:
+upstream's own show_result.py (from --upstream-dir, a checkout of lmarena/arena-hard-auto 196f6b8 kept
+outside the repository; torch on --upstream-path) or, without it, the pandas oracle of tests/v2_oracle.py;
+then show_result.py's first run (empty cache) and its cached rerun, and the ratios. It also prints how far
+apart the two printed boards are (the largest score difference, against the interval's half-width), and
+the peak RSS of a first run over 60 models.
+
+Run: .venv/bin/python tests/bench_show_result_v2.py [--upstream-dir DIR --upstream-path SITE] [--workdir DIR]"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import REPO_ROOT  # noqa: E402
+from v2_fixtures import BENCH, write_v2_bench  # noqa: E402
+
+CATEGORIES = {"hard_prompt": 500, "creative_writing": 250}
+JUDGES = ("gpt-4.1", "gemini-2.5")
+CASES = {"default": [], "2 judges pooled": ["-j", *JUDGES], "style control": ["-f", "length", "markdown"]}
+_PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+          "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True); "
+          "assert r.returncode == 0, r.stderr[-2000:]; "
+          "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout)")
+
+
+def timed(cwd: Path, command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall time of one process, its peak RSS in MB and its stdout."""
+    out = subprocess.run([sys.executable, "-c", _PROBE, *command], cwd=cwd, capture_output=True, text=True,
+                         check=True, env={**os.environ, **(env or {})}).stdout
+    first, _, printed = out.partition("\n")
+    seconds, rss = first.split()
+    return float(seconds), int(rss) // 1024, printed
+
+
+def ours(root: Path, args: list[str]) -> tuple[float, int, str]:
+    return timed(root, [sys.executable, str(REPO_ROOT / "show_result.py"), "-b", BENCH, *args])
+
+
+def clear_cache(root: Path) -> None:
+    shutil.rmtree(root / "data" / BENCH / ".show_result_cache", ignore_errors=True)
+
+
+def reference(root: Path, args: list[str], upstream: Path | None, site: str | None) -> tuple[float, str, str]:
+    """(seconds, printed board, what ran): upstream's own script, or the pandas oracle."""
+    if upstream is not None:
+        env = {"PYTHONPATH": os.pathsep.join(p for p in (str(upstream), site) if p)}
+        seconds, _, printed = timed(root, [sys.executable, str(upstream / "show_result.py"), *args], env)
+        return seconds, printed, "upstream v2.0 show_result.py"
+    judges = args[args.index("-j") + 1:] if "-j" in args else ["gpt-4.1"]
+    features = args[args.index("-f") + 1:] if "-f" in args else []
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from v2_oracle import oracle_output; "
+            "print(oracle_output('.', sys.argv[2].split(','), ['hard_prompt'], [f for f in sys.argv[3].split(',') if f])[0])")
+    seconds, _, printed = timed(root, [sys.executable, "-c", code, str(Path(__file__).parent), ",".join(judges),
+                                       ",".join(features)])
+    return seconds, printed, "pandas oracle (tests/v2_oracle.py)"
+
+
+def board(printed: str) -> dict[str, tuple[float, float]]:
+    """model -> (score, half-width of the interval) from a printed table."""
+    found = {}
+    for line in printed.splitlines():
+        match = re.match(r"^\d+\s+(\S+)\s+([\d.]+)\s+\(-([\d.]+) / \+([\d.]+)\)$", line)
+        if match:
+            found[match[1]] = (float(match[2]), (float(match[3]) + float(match[4])) / 2)
+    return found
+
+
+def bench_cases(root: Path, upstream: Path | None, site: str | None) -> None:
+    for name, args in CASES.items():
+        ref_seconds, ref_printed, what = reference(root, args, upstream, site)
+        clear_cache(root)
+        first, first_rss, printed = ours(root, args)
+        cached, _, _ = ours(root, args)
+        cached = min(cached, ours(root, args)[0])
+        mine, theirs = board(printed), board(ref_printed)
+        gaps = [abs(mine[m][0] - theirs[m][0]) for m in theirs if m in mine]
+        widths = [max(mine[m][1], theirs[m][1]) for m in theirs if m in mine]
+        worst = max(range(len(gaps)), key=lambda i: gaps[i] / max(widths[i], 0.05))
+        print(f"[{name}] {what}: {ref_seconds:.2f} s")
+        print(f"    show_result.py first run (no cache): {first:.2f} s -> {ref_seconds / first:.1f}x "
+              f"(peak RSS {first_rss} MB); cached rerun: {cached:.2f} s -> {ref_seconds / cached:.1f}x")
+        print(f"    boards agree on {len(gaps)} models: largest score gap {max(gaps):.1f} points "
+              f"(worst gap / interval half-width: {gaps[worst]:.1f} / {widths[worst]:.1f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--upstream-dir", type=Path, help="a checkout of upstream v2.0 (show_result.py, utils/)")
+    parser.add_argument("--upstream-path", help="extra PYTHONPATH for upstream's imports (torch)")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--text-chars", type=int, default=1500, help="judge text per game")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_show_result_v2_"))
+    try:
+        root = workdir / "bench30"
+        start = time.perf_counter()
+        write_v2_bench(root, [f"model-{m:02d}" for m in range(30)], CATEGORIES, JUDGES, text_chars=args.text_chars)
+        size = sum(p.stat().st_size for p in (root / "data" / BENCH / "model_judgment").rglob("*.jsonl"))
+        print(f"bench: 30 models x 750 questions x 2 judges, {size / 1e6:.0f} MB of judgments "
+              f"(written in {time.perf_counter() - start:.0f} s)")
+        startup = min(ours(root, ["--help"])[0] for _ in range(3))
+        print(f"show_result.py start-up (--help): {startup:.2f} s")
+        bench_cases(root, args.upstream_dir, args.upstream_path)
+        big = workdir / "bench60"
+        write_v2_bench(big, [f"model-{m:02d}" for m in range(60)], CATEGORIES, JUDGES[:1], text_chars=args.text_chars)
+        seconds, rss, _ = ours(big, ["-c", *CATEGORIES, "-f", "length", "markdown"])
+        print(f"[memory] first run, 60 models x 750 questions, both categories, style control: {seconds:.2f} s, "
+              f"peak RSS {rss} MB")
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
