@@ -27,11 +27,15 @@ def bootstrap_means(model_of_row: np.ndarray, halves: np.ndarray, n_models: int,
     grouped = halves[order].astype(np.int64)
     means = np.full((rounds, n_models), np.nan)
     present = [m for m in range(n_models) if counts[m]]
+    if not present:
+        return means
+    sizes = [int(counts[m]) for m in present]
+    offsets = np.repeat(starts[present], sizes)
+    bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for r in range(rounds):
-        for m in present:
-            n = int(counts[m])
-            pick = rng.randint(0, n, size=n)
-            means[r, m] = float(grouped[starts[m] + pick].sum()) / 2 / n
+        picks = np.concatenate([rng.randint(0, n, size=n) for n in sizes])  # the stream, model by model
+        sums = np.add.reduceat(grouped[offsets + picks], bounds)
+        means[r, present] = sums / 2 / np.array(sizes)
     return means
 
 
