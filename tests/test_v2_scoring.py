@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from arena_hard.scoring import style_bt, v2_labels
-from arena_hard.scoring.judge_labels import NO_VERDICT
+from arena_hard.scoring.verdict_labels import NO_VERDICT
 from arena_hard.scoring.v2_table import format_table, sort_rows, table_rows
 from arena_hard.scoring.winrate import group_quantile, kahan_mean
 

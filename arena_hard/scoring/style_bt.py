@@ -8,16 +8,18 @@ Features (per row, from the model's and the baseline's answer to the row's quest
 sample standard deviation. Model: logit = c_model - c_baseline + beta . features, binary
 cross-entropy summed over rows, no intercept; c_baseline is fixed at 0 (only differences are
 identified). Upstream fits the same loss with torch's LBFGS stopped after 50 iterations; Newton's
-method here stops at convergence. Bootstrap: `randint(0, rows, (rounds, rows))` from a numpy
+method here (scoring/newton.py) stops at convergence. Bootstrap: `randint(0, rows, (rounds, rows))` from a numpy
 RandomState, upstream's draw. Rows sharing a (model, features) unit are pooled exactly (the loss is
 linear in the outcome), which keeps a round's fit small. Reads and writes nothing."""
 from __future__ import annotations
 
 import numpy as np
 
+from arena_hard.scoring import newton
+
 FEATURES = ("length", "headers", "lists", "bold")
 FEATURE_GROUPS = {"length": (0,), "markdown": (1, 2, 3)}
-_MAX_ITERATIONS = 60
+_TOLERANCE = 1e-9
 
 
 def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.ndarray:
@@ -41,60 +43,39 @@ def zscore_params(row_features: np.ndarray, columns: tuple[int, ...]) -> tuple[l
     return [columns[i] for i in keep], chosen[:, keep].mean(axis=0), std[keep]
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x)
-
-
 def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
            baseline: int, start: np.ndarray | None = None) -> np.ndarray:
     """Coefficients [c_0..c_{n-1}, beta...] minimising sum(weight * BCE(outcome, c_model + beta . x)) with
-    c_baseline = 0; a model without weight gets NaN. Newton steps, halved while the loss rises."""
+    c_baseline = 0 (newton.minimize); a model without weight gets NaN."""
     n_features = features.shape[1]
     total = np.bincount(model, weights=weight, minlength=n_models)
-    free = [m for m in range(n_models) if m != baseline and total[m] > 0]
-    position = np.full(n_models, -1)
-    position[free] = np.arange(len(free))
-    theta = np.zeros(n_models + n_features) if start is None else np.nan_to_num(start.copy())
-    theta[baseline] = 0.0
-    theta[[m for m in range(n_models) if m not in free and m != baseline]] = 0.0
+    free = np.concatenate([total > 0, np.ones(n_features, dtype=bool)])
+    free[baseline] = False
+    x0 = np.zeros(n_models + n_features) if start is None else np.nan_to_num(start)
+    x0[:n_models][~free[:n_models]] = 0.0
 
-    def loss_of(t: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = t[model] + features @ t[n_models:]
-        return float(np.sum(weight * (_softplus(eta) - outcome * eta))), eta
+    def eta_of(x: np.ndarray) -> np.ndarray:
+        return x[model] + features @ x[n_models:]
 
-    loss, eta = loss_of(theta)
-    for _ in range(_MAX_ITERATIONS):
-        p = 1.0 / (1.0 + np.exp(-eta))
-        residual = weight * (p - outcome)
-        curvature = weight * p * (1 - p)
-        k = len(free)
-        gradient = np.concatenate([np.bincount(model, residual, n_models)[free], features.T @ residual])
-        hessian = np.zeros((k + n_features, k + n_features))
-        hessian[np.arange(k), np.arange(k)] = np.bincount(model, curvature, n_models)[free]
+    def objective(x: np.ndarray) -> float:
+        eta = eta_of(x)
+        return float(np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta)))
+
+    def derivatives(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = 1.0 / (1.0 + np.exp(-eta_of(x)))
+        residual, curvature = weight * (p - outcome), weight * p * (1 - p)
+        gradient = np.concatenate([np.bincount(model, residual, n_models), features.T @ residual])
+        hessian = np.zeros((n_models + n_features, n_models + n_features))
+        hessian[np.arange(n_models), np.arange(n_models)] = np.bincount(model, curvature, n_models)
         for f in range(n_features):
-            cross = np.bincount(model, curvature * features[:, f], n_models)[free]
-            hessian[:k, k + f] = hessian[k + f, :k] = cross
-        hessian[k:, k:] = features.T @ (curvature[:, None] * features)
-        try:
-            step = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        full = np.zeros_like(theta)
-        full[free] = step[:k]
-        full[n_models:] = step[k:]
-        scale = 1.0
-        while True:
-            candidate = theta - scale * full
-            new_loss, new_eta = loss_of(candidate)
-            if new_loss <= loss + 1e-12 * abs(loss) or scale < 1e-6:
-                break
-            scale /= 2
-        theta, eta, previous, loss = candidate, new_eta, loss, new_loss
-        if np.max(np.abs(scale * full)) < 1e-9 or previous - loss < 1e-13 * max(1.0, abs(loss)):
-            break
-    absent = [m for m in range(n_models) if m != baseline and total[m] == 0]
-    theta[absent] = np.nan
-    return theta
+            hessian[:n_models, n_models + f] = hessian[n_models + f, :n_models] = \
+                np.bincount(model, curvature * features[:, f], n_models)
+        hessian[n_models:, n_models:] = features.T @ (curvature[:, None] * features)
+        return gradient, hessian
+
+    x = newton.minimize(objective, derivatives, x0, _TOLERANCE, free)
+    x[:n_models][(total == 0) & (np.arange(n_models) != baseline)] = np.nan
+    return x
 
 
 def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, row_weight: np.ndarray,
