@@ -86,9 +86,20 @@ def build_app(data: BenchData) -> gradio.Blocks:
         model_a_default, model_b_default = data.default_models()
         choices, question_default = data.select(QuestionFilter(), None, model_b_default)
         first = data.view(question_default, model_a_default, model_b_default)
+        by_judge = {data.judge: data}
+
+        def for_judge(judge_value: str | None) -> BenchData:
+            judge_value = judge_value or data.judge
+            if judge_value not in by_judge:
+                by_judge[judge_value] = data.with_judge(judge_value)
+            return by_judge[judge_value]
+
         with gr.Row():
+            judge = gr.Dropdown(data.judge_choices(), value=data.judge, label="Judge", elem_id="judge")
             category = gr.Dropdown(data.category_choices(), value="", label="Category", elem_id="category")
-            cluster = gr.Dropdown(data.cluster_choices(), value="", label="Cluster", elem_id="cluster")
+            cluster = gr.Dropdown(data.cluster_choices(), value="",
+                                  label="Subcategory" if data.version.category_settings else "Cluster",
+                                  elem_id="cluster")
             search = gr.Textbox(label="Search question text", placeholder="words the question must contain",
                                 elem_id="search")
         show = gr.Radio([item.value for item in Show], value=Show.ALL.value, label="Show", elem_id="show")
@@ -99,36 +110,60 @@ def build_app(data: BenchData) -> gradio.Blocks:
             model_b = gr.Dropdown(list(data.models), value=model_b_default, label="Model B", elem_id="model-b")
         question_text = gr.Markdown(first.question, elem_id="question-text", container=True, padding=True)
         with gr.Row(equal_height=False):
-            answer_a = gr.Markdown(first.answer_a, elem_id="answer-a", container=True, padding=True,
-                                   max_height=PANEL_MAX_HEIGHT)
-            answer_b = gr.Markdown(first.answer_b, elem_id="answer-b", container=True, padding=True,
-                                   max_height=PANEL_MAX_HEIGHT)
+            answers, thoughts = [], []
+            for side, text, thought in zip("ab", (first.answer_a, first.answer_b), first.thoughts):
+                with gr.Column():
+                    answers.append(gr.Markdown(text, elem_id=f"answer-{side}", container=True, padding=True,
+                                               max_height=PANEL_MAX_HEIGHT))
+                    with gr.Accordion(f"Model {side.upper()}'s thought (reasoning, not part of the answer)", open=False,
+                                      elem_id=f"thought-{side}-panel"):
+                        thoughts.append(gr.Markdown(thought, elem_id=f"thought-{side}", max_height=PANEL_MAX_HEIGHT))
         judgment = gr.Markdown(first.judgment, elem_id="judgment", container=True, padding=True)
         with gr.Row(equal_height=False):
-            games = [gr.Markdown(text, elem_id=f"game-{number}", container=True, padding=True,
-                                 max_height=PANEL_MAX_HEIGHT)
-                     for number, text in enumerate(first.games, 1)]
-        view_outputs = [question_text, answer_a, answer_b, judgment, *games]
+            games, prompts = [], []
+            for number, (text, prompt) in enumerate(zip(first.games, first.prompts), 1):
+                with gr.Column():
+                    games.append(gr.Markdown(text, elem_id=f"game-{number}", container=True, padding=True,
+                                             max_height=PANEL_MAX_HEIGHT))
+                    with gr.Accordion(f"Game {number}: the prompt as sent to the judge", open=False,
+                                      elem_id=f"prompt-{number}-panel"):
+                        prompts.append(gr.Markdown(prompt, elem_id=f"prompt-{number}", max_height=PANEL_MAX_HEIGHT))
+        view_outputs = [question_text, *answers, *thoughts, judgment, *games, *prompts]
 
         def panels(view: View) -> list[str]:
-            return [view.question, view.answer_a, view.answer_b, view.judgment, *view.games]
+            return [view.question, view.answer_a, view.answer_b, *view.thoughts, view.judgment, *view.games,
+                    *view.prompts]
 
-        def on_filter(category_value, cluster_value, search_value, show_value, question_id, model_a_value,
-                      model_b_value):
+        def follow_baseline(bench: BenchData, question_id: str | None, model_a_value: str | None) -> str | None:
+            """Model A moves to the question's category baseline while it shows a baseline."""
+            baselines = {bench.baseline_for(q.question_id) for q in bench.questions}
+            new = bench.baseline_for(question_id)
+            return new if model_a_value in baselines and new in bench.models else model_a_value
+
+        def on_filter(judge_value, category_value, cluster_value, search_value, show_value, question_id,
+                      model_a_value, model_b_value):
+            bench = for_judge(judge_value)
             question_filter = QuestionFilter(category_value or "", cluster_value or "", search_value or "",
                                              Show(show_value))
-            new_choices, selected = data.select(question_filter, question_id, model_b_value)
-            return [gr.Dropdown(choices=new_choices, value=selected),
-                    *panels(data.view(selected, model_a_value, model_b_value))]
+            new_choices, selected = bench.select(question_filter, question_id, model_b_value)
+            model_a_value = follow_baseline(bench, selected, model_a_value)
+            return [gr.Dropdown(choices=new_choices, value=selected), model_a_value,
+                    *panels(bench.view(selected, model_a_value, model_b_value))]
 
-        def on_select(question_id, model_a_value, model_b_value):
-            return panels(data.view(question_id, model_a_value, model_b_value))
+        def on_question(judge_value, question_id, model_a_value, model_b_value):
+            bench = for_judge(judge_value)
+            model_a_value = follow_baseline(bench, question_id, model_a_value)
+            return [model_a_value, *panels(bench.view(question_id, model_a_value, model_b_value))]
 
-        filter_inputs = [category, cluster, search, show, question, model_a, model_b]
-        for control in (category, cluster, search, show, model_b):
-            control.change(on_filter, filter_inputs, [question, *view_outputs], trigger_mode="always_last")
-        question.input(on_select, [question, model_a, model_b], view_outputs, trigger_mode="always_last")
-        model_a.change(on_select, [question, model_a, model_b], view_outputs, trigger_mode="always_last")
+        def on_model_a(judge_value, question_id, model_a_value, model_b_value):
+            return panels(for_judge(judge_value).view(question_id, model_a_value, model_b_value))
+
+        filter_inputs = [judge, category, cluster, search, show, question, model_a, model_b]
+        for control in (judge, category, cluster, search, show, model_b):
+            control.change(on_filter, filter_inputs, [question, model_a, *view_outputs], trigger_mode="always_last")
+        question.input(on_question, [judge, question, model_a, model_b], [model_a, *view_outputs],
+                       trigger_mode="always_last")
+        model_a.input(on_model_a, [judge, question, model_a, model_b], view_outputs, trigger_mode="always_last")
     return app
 
 

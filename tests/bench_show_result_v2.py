@@ -63,7 +63,8 @@ def reference(root: Path, args: list[str], upstream: Path | None, site: str | No
     judges = args[args.index("-j") + 1:] if "-j" in args else ["gpt-4.1"]
     features = args[args.index("-f") + 1:] if "-f" in args else []
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from v2_oracle import oracle_output; "
-            "print(oracle_output('.', sys.argv[2].split(','), ['hard_prompt'], [f for f in sys.argv[3].split(',') if f])[0])")
+            "print(oracle_output('.', sys.argv[2].split(','), ['hard_prompt'], "
+            "[f for f in sys.argv[3].split(',') if f])[0])")
     seconds, _, printed = timed(root, [sys.executable, "-c", code, str(Path(__file__).parent), ",".join(judges),
                                        ",".join(features)])
     return seconds, printed, "pandas oracle (tests/v2_oracle.py)"

@@ -259,3 +259,60 @@ def test_a_port_in_use_is_a_user_error(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr == (f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
                              "choose another --port or --host\n")
+
+
+# --- a v2.0 bench -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def v2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    from v2_fixtures import BENCH, write_v2_bench
+    root = tmp_path_factory.mktemp("qa_browser_v2")
+    write_v2_bench(root, ["alpha", "beta"], {"hard_prompt": 3, "creative_writing": 2},
+                   judges=("gpt-4.1", "gemini-2.5"), null_share=0.0)
+    with serve(root, "--bench-name", BENCH) as (url, _):
+        yield url, root / "data" / BENCH
+
+
+def _record(bench_dir: Path, judge: str, model: str, uid: str) -> dict:
+    import json
+    lines = (bench_dir / "model_judgment" / judge / f"{model}.jsonl").read_text().splitlines()
+    return next(record for record in map(json.loads, lines) if record["uid"] == uid)
+
+
+def test_a_v2_bench_by_judge_and_category_with_thoughts_and_prompts_apart(browser: Browser, v2_server):
+    url, bench_dir = v2_server
+    with open_page(browser, url) as page:
+        expect(page.locator("#status")).to_contain_text(
+            "against the baselines gemini-2.0-flash-001, o3-mini-2025-01-31")
+        # model A is the first question's category baseline: hard_prompt's
+        expect(page.locator("#model-a input")).to_have_value("o3-mini-2025-01-31", timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#model-b input")).to_have_value("alpha", timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#cluster")).to_contain_text("Subcategory", timeout=UI_TIMEOUT_MS)
+
+        choose(page, "category", "creative", "creative_writing")
+        expect(page.locator("#question input")).to_have_value("4: question cr0000", timeout=UI_TIMEOUT_MS)
+        # model A follows the question's category to its baseline
+        expect(page.locator("#model-a input")).to_have_value("gemini-2.0-flash-001", timeout=UI_TIMEOUT_MS)
+        record = _record(bench_dir, "gpt-4.1", "alpha", "cr0000")
+        game_1, game_2 = page.locator("#game-1"), page.locator("#game-2")
+        expect(game_1).to_contain_text("Game 1 · A: gemini-2.0-flash-001 (baseline), B: alpha", timeout=UI_TIMEOUT_MS)
+        expect(game_1).to_contain_text(f"Verdict {record['games'][0]['score']}: ", timeout=UI_TIMEOUT_MS)
+        expect(game_2).to_contain_text(f"Verdict {record['games'][1]['score']}: ", timeout=UI_TIMEOUT_MS)
+        expect(game_2).to_contain_text("Game 2 · A: alpha, B: gemini-2.0-flash-001 (baseline)", timeout=UI_TIMEOUT_MS)
+
+        answer_b = page.locator("#answer-b")
+        expect(answer_b).to_contain_text("answer of alpha to cr0000", timeout=UI_TIMEOUT_MS)
+        expect(answer_b).not_to_contain_text("hidden reasoning", timeout=UI_TIMEOUT_MS)  # the thought is never mixed in
+        expect(page.locator("#thought-b")).to_be_hidden()  # collapsed
+        page.locator("#thought-b-panel").get_by_text("Model B's thought").click()
+        expect(page.locator("#thought-b")).to_contain_text("hidden reasoning", timeout=UI_TIMEOUT_MS)
+
+        page.locator("#prompt-1-panel").get_by_text("the prompt as sent").click()
+        expect(page.locator("#prompt-1")).to_contain_text("System", timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#prompt-1")).to_contain_text("question cr0000", timeout=UI_TIMEOUT_MS)
+
+        choose(page, "judge", "gemini", "gemini-2.5")
+        expect(page.locator("#judgment")).to_contain_text("Judge gemini-2.5: alpha against the baseline "
+                                                          "gemini-2.0-flash-001")
+        other = _record(bench_dir, "gemini-2.5", "alpha", "cr0000")
+        expect(game_1).to_contain_text(f"Verdict {other['games'][0]['score']}: ", timeout=UI_TIMEOUT_MS)

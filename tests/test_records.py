@@ -77,4 +77,17 @@ def test_judgments_in_both_formats(tmp_path):
     first, second = load_judgments(path)
     assert [(g.score, g.judgment, g.user_prompt) for g in first.games] == [("A>B", "t1", "p1"), (None, "t2", "p2")]
     assert (second.question_id, second.baseline, second.category) == ("q2", "base", "hard_prompt")
-    assert second.games[0] == type(second.games[0])("B>A", "t3", "p3") and second.games[1] is None
+    assert second.games[0] == type(second.games[0])("B>A", "t3", "p3", "s") and second.games[1] is None
+
+
+def test_a_current_format_answer_keeps_its_thought_apart(tmp_path):
+    path = write_jsonl(tmp_path / "m.jsonl", [
+        {"uid": "q1", "model": "m", "messages": [
+            {"role": "user", "content": "?"},
+            {"role": "assistant", "content": {"answer": "the answer", "thought": "the reasoning"}}]},
+        {"uid": "q2", "model": "m", "messages": [{"role": "user", "content": "?"},
+                                                 {"role": "assistant", "content": {"answer": "plain"}}]},
+    ])
+    answers = load_answers(path)
+    assert (answers["q1"].turns, answers["q1"].thought) == (("the answer",), "the reasoning")
+    assert (answers["q2"].turns, answers["q2"].thought) == (("plain",), None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from arena_hard.core.records import Game, Judgment
 from arena_hard.scoring import verdict_labels
@@ -35,9 +36,10 @@ class Verdict:
         return {Winner.MODEL: size, Winner.BASELINE: -size}.get(self.winner, 0)
 
 
-def game_verdict(label: str | None, game_number: int) -> Verdict:
-    """Who won game 1 or 2 of a judgment record: the judged model is B in game 1 and A in game 2."""
-    code = label_code(label)
+def game_verdict(label: str | None, game_number: int, code_of: Callable[[Any], int] = label_code) -> Verdict:
+    """Who won game 1 or 2 of a judgment record: the judged model is B in game 1 and A in game 2.
+    `code_of` reads the label (v0.1's five by default; v2_labels.v2_verdict_code on a v2.0 bench)."""
+    code = code_of(label)
     return Verdict(label, Winner(GAME_WINNER[game_number - 1][code]), STRONG[code])
 
 
@@ -46,9 +48,9 @@ def record_games(judgment: Judgment) -> tuple[Game | None, ...]:
     return judgment.games[:GAME_COUNT] + (None,) * (GAME_COUNT - len(judgment.games))
 
 
-def record_verdicts(judgment: Judgment) -> tuple[Verdict, ...]:
+def record_verdicts(judgment: Judgment, code_of: Callable[[Any], int] = label_code) -> tuple[Verdict, ...]:
     """The verdicts of the record's two games (a missing game has no verdict)."""
-    return tuple(game_verdict(game.score if game else None, number)
+    return tuple(game_verdict(game.score if game else None, number, code_of)
                  for number, game in enumerate(record_games(judgment), 1))
 
 

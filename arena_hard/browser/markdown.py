@@ -85,6 +85,28 @@ def answer_markdown(side: str, model: str, answer: Answer | None) -> str:
     return "\n\n".join(parts)
 
 
+def thought_markdown(model: str, answer: Answer | None) -> str:
+    """The answer's reasoning (`thought`), for its own collapsed panel: never mixed into the answer."""
+    if answer is None or not answer.thought:
+        return f"*No thought recorded for {md_name(model)}'s answer.*"
+    return escape_html_outside_code(answer.thought)
+
+
+def _literal(text: str) -> str:
+    """Text shown exactly as written: a fenced block longer than any backtick run inside it."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def prompt_markdown(game: Game | None) -> str:
+    """The messages the judge was sent for a game: the system prompt (current format) and the user prompt."""
+    if game is None:
+        return ""
+    parts = [f"**System**\n\n{_literal(game.system_prompt)}"] if game.system_prompt else []
+    parts.append(f"**User**\n\n{_literal(game.user_prompt)}" if game.user_prompt else "*No prompt recorded.*")
+    return "\n\n".join(parts)
+
+
 def game_markdown(number: int, game: Game | None, verdict: Verdict, model: str, baseline: str) -> str:
     sides = (baseline, model) if number == 1 else (model, baseline)
     names = [md_name(name) + (" (baseline)" if name == baseline else "") for name in sides]

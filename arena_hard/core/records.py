@@ -77,6 +77,7 @@ class Answer:
     turns: tuple[str, ...]  # the first choice's assistant turns, reasoning excluded
     token_len: int | None  # of the first turn, as recorded
     metadata: dict[str, Any] | None  # conv_metadata (v0.1) / metadata (current): style counts
+    thought: str | None = None  # the current format's reasoning ({answer, thought}), kept apart from turns
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Game:
     score: str | None
     judgment: str
     user_prompt: str
+    system_prompt: str = ""  # the current format's system message, as sent to the judge
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,18 @@ def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer
         metadata = None
     if token_len is None and metadata is not None and isinstance(metadata.get("token_len"), int):
         token_len = metadata["token_len"]
-    return Answer(question_id, model, turns, token_len, metadata)
+    return Answer(question_id, model, turns, token_len, metadata, _thought(record))
+
+
+def _thought(record: dict[str, Any]) -> str | None:
+    """The last assistant message's `thought` (current format), if any."""
+    messages = record.get("messages")
+    if not isinstance(messages, list):
+        return None
+    contents = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
+    last = contents[-1] if contents else None
+    thought = last.get("thought") if isinstance(last, dict) else None
+    return thought if isinstance(thought, str) and thought else None
 
 
 def game_score(game: Any) -> str | None:
@@ -190,9 +203,12 @@ def _game_from_record(game: Any) -> Game | None:
                             if isinstance(m, dict) and m.get("role") == "user"), "")
     if isinstance(user_prompt, list):
         user_prompt = user_prompt[0] if user_prompt and isinstance(user_prompt[0], str) else ""
+    messages = game.get("prompt") if isinstance(game.get("prompt"), list) else []
+    system_prompt = next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"), "")
     return Game(game_score(game),
                 judgment if isinstance(judgment, str) else "",
-                user_prompt if isinstance(user_prompt, str) else "")
+                user_prompt if isinstance(user_prompt, str) else "",
+                system_prompt if isinstance(system_prompt, str) else "")
 
 
 def _name(value: Any) -> str | None:

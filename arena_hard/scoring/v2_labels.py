@@ -32,6 +32,12 @@ def v2_code(score: Any) -> int:
     return V2_CODES.get(score, UNKNOWN) if isinstance(score, str) else UNKNOWN
 
 
+def v2_verdict_code(score: Any) -> int:
+    """v2_code with UNKNOWN folded into NO_VERDICT, for code that indexes verdict_labels' tables."""
+    code = v2_code(score)
+    return NO_VERDICT if code == UNKNOWN else code
+
+
 def _game_tables(game: int, weight: int) -> tuple[np.ndarray, np.ndarray]:
     """Per label code: the model's score in halves and the number of rows it makes (0 for no verdict)."""
     halves = np.zeros(UNKNOWN + 1, dtype=np.int8)

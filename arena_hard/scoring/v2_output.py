@@ -112,7 +112,8 @@ def write_outputs(args: Any, boards: Sequence[Any], stats: Sequence[CategoryStat
                         "baseline": category_stats.baseline if category_stats else None,
                         "style_coefficients": board.coefficients, "interval": "90% (5% and 95% bootstrap quantiles)",
                         "models": entries}
-            atomic_write_text(LEADERBOARD_DIR / f"{stem}.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            atomic_write_text(LEADERBOARD_DIR / f"{stem}.json",
+                              json.dumps(document, indent=2, ensure_ascii=False) + "\n")
             print(f"wrote {LEADERBOARD_DIR / stem}.csv and .json", file=sys.stderr)
         if args.plot:
             path = args.plot.with_name(f"{args.plot.stem}_{name}{args.plot.suffix or '.png'}")
