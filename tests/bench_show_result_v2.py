@@ -9,6 +9,9 @@ then show_result.py's first run (empty cache) and its cached rerun, and the rati
 apart the two printed boards are (the largest score difference, against the interval's half-width), and
 the peak RSS of a first run over 60 models.
 
+Wall times depend on what else the machine runs; the CPU seconds (user + system of the process) much
+less, so both are printed, with both ratios.
+
 Run: .venv/bin/python tests/bench_show_result_v2.py [--upstream-dir DIR --upstream-path SITE] [--workdir DIR]"""
 from __future__ import annotations
 
@@ -34,19 +37,28 @@ CASES = {"default": [], "2 judges pooled": ["-j", *JUDGES], "style control": ["-
 _PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
           "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True); "
           "assert r.returncode == 0, r.stderr[-2000:]; "
-          "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout)")
+          "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+          "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss); print(r.stdout)")
 
 
-def timed(cwd: Path, command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Wall time of one process, its peak RSS in MB and its stdout."""
+def timed(cwd: Path, command: list[str], env: dict[str, str] | None = None) -> tuple[tuple[float, float], int, str]:
+    """(wall, CPU) seconds of one process, its peak RSS in MB and its stdout."""
     out = subprocess.run([sys.executable, "-c", _PROBE, *command], cwd=cwd, capture_output=True, text=True,
                          check=True, env={**os.environ, **(env or {})}).stdout
     first, _, printed = out.partition("\n")
-    seconds, rss = first.split()
-    return float(seconds), int(rss) // 1024, printed
+    wall, cpu, rss = first.split()
+    return (float(wall), float(cpu)), int(rss) // 1024, printed
 
 
-def ours(root: Path, args: list[str]) -> tuple[float, int, str]:
+def show(seconds: tuple[float, float]) -> str:
+    return f"{seconds[0]:.2f} s (CPU {seconds[1]:.2f} s)"
+
+
+def ratio(reference: tuple[float, float], ours: tuple[float, float]) -> str:
+    return f"{reference[0] / ours[0]:.1f}x (CPU {reference[1] / ours[1]:.1f}x)"
+
+
+def ours(root: Path, args: list[str]) -> tuple[tuple[float, float], int, str]:
     return timed(root, [sys.executable, str(REPO_ROOT / "show_result.py"), "-b", BENCH, *args])
 
 
@@ -54,7 +66,8 @@ def clear_cache(root: Path) -> None:
     shutil.rmtree(root / "data" / BENCH / ".show_result_cache", ignore_errors=True)
 
 
-def reference(root: Path, args: list[str], upstream: Path | None, site: str | None) -> tuple[float, str, str]:
+def reference(root: Path, args: list[str], upstream: Path | None,
+              site: str | None) -> tuple[tuple[float, float], str, str]:
     """(seconds, printed board, what ran): upstream's own script, or the pandas oracle."""
     if upstream is not None:
         env = {"PYTHONPATH": os.pathsep.join(p for p in (str(upstream), site) if p)}
@@ -80,22 +93,62 @@ def board(printed: str) -> dict[str, tuple[float, float]]:
     return found
 
 
-def bench_cases(root: Path, upstream: Path | None, site: str | None) -> None:
-    for name, args in CASES.items():
+def bench_cases(root: Path, upstream: Path | None, site: str | None, cases: list[str]) -> None:
+    for name in cases:
+        args = CASES[name]
         ref_seconds, ref_printed, what = reference(root, args, upstream, site)
         clear_cache(root)
         first, first_rss, printed = ours(root, args)
-        cached, _, _ = ours(root, args)
-        cached = min(cached, ours(root, args)[0])
+        cached = min(ours(root, args)[0], ours(root, args)[0])
         mine, theirs = board(printed), board(ref_printed)
         gaps = [abs(mine[m][0] - theirs[m][0]) for m in theirs if m in mine]
         widths = [max(mine[m][1], theirs[m][1]) for m in theirs if m in mine]
         worst = max(range(len(gaps)), key=lambda i: gaps[i] / max(widths[i], 0.05))
-        print(f"[{name}] {what}: {ref_seconds:.2f} s")
-        print(f"    show_result.py first run (no cache): {first:.2f} s -> {ref_seconds / first:.1f}x "
-              f"(peak RSS {first_rss} MB); cached rerun: {cached:.2f} s -> {ref_seconds / cached:.1f}x")
+        print(f"[{name}] {what}: {show(ref_seconds)}")
+        print(f"    show_result.py first run (no cache): {show(first)} -> {ratio(ref_seconds, first)} "
+              f"(peak RSS {first_rss} MB)")
+        print(f"    show_result.py cached rerun: {show(cached)} -> {ratio(ref_seconds, cached)}")
         print(f"    boards agree on {len(gaps)} models: largest score gap {max(gaps):.1f} points "
               f"(worst gap / interval half-width: {gaps[worst]:.1f} / {widths[worst]:.1f})")
+
+
+def lbfgs_gap(root: Path, site: str) -> None:
+    """How far upstream's fit (torch LBFGS, lr 0.1, 50 iterations, from 0.5) stops from the optimum of its
+    own loss, on the full hard_prompt rows of the first judge: the win rates of both fits compared."""
+    sys.path.insert(0, site)
+    import numpy as np
+    import torch
+    from v2_oracle import _counts, _fit, _style_metadata, load_battles
+    battles, _ = load_battles(str(root), BENCH, JUDGES[:1])
+    battles = battles[battles.category == "hard_prompt"].reset_index(drop=True)
+    metadata, baseline = _style_metadata(str(root), BENCH), "o3-mini-2025-01-31"
+    m = np.array([_counts(metadata[model][uid]) for model, uid in zip(battles.model, battles.uid)])
+    b = np.array([_counts(metadata[baseline][uid]) for uid in battles.uid])
+    raw = np.empty_like(m)
+    raw[:, 0] = (m[:, 0] - b[:, 0]) / (m[:, 0] + b[:, 0])
+    dm, db = m[:, 1:] / (m[:, :1] + 1), b[:, 1:] / (b[:, :1] + 1)
+    raw[:, 1:] = (dm - db) / (dm + db + 1)
+    names = sorted(set(battles.model) | {baseline})
+    onehot = np.zeros((len(battles), len(names)))
+    onehot[np.arange(len(battles)), [names.index(x) for x in battles.model]] = 1
+    onehot[:, names.index(baseline)] = -1
+    x = np.concatenate([onehot, (raw - raw.mean(0)) / raw.std(0, ddof=1)], axis=1)
+    y = battles.scores.astype(float).to_numpy()
+    inputs, targets = torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    logits = torch.nn.Parameter(torch.full((x.shape[1],), 0.5))
+    optimizer = torch.optim.LBFGS([logits], lr=0.1, max_iter=50, tolerance_grad=1e-9, tolerance_change=1e-9)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(inputs @ logits, targets, reduction="sum")
+        loss.backward()
+        return loss
+    optimizer.step(closure)
+    k, n = names.index(baseline), len(names)
+    rate = lambda c: 100 / (1 + np.exp(c[k] - c[:n]))  # noqa: E731
+    gap = np.abs(rate(logits.detach().numpy().astype(float)) - rate(_fit(x, y)))
+    print(f"[style fit] upstream's 50 LBFGS iterations stop short of the optimum of their own loss: win rates "
+          f"{gap.max():.1f} points off at most ({gap.mean():.1f} on average) on hard_prompt, {len(y):,} rows")
 
 
 def main() -> None:
@@ -104,6 +157,7 @@ def main() -> None:
     parser.add_argument("--upstream-path", help="extra PYTHONPATH for upstream's imports (torch)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--text-chars", type=int, default=1500, help="judge text per game")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_show_result_v2_"))
     try:
@@ -114,12 +168,14 @@ def main() -> None:
         print(f"bench: 30 models x 750 questions x 2 judges, {size / 1e6:.0f} MB of judgments "
               f"(written in {time.perf_counter() - start:.0f} s)")
         startup = min(ours(root, ["--help"])[0] for _ in range(3))
-        print(f"show_result.py start-up (--help): {startup:.2f} s")
-        bench_cases(root, args.upstream_dir, args.upstream_path)
+        print(f"show_result.py start-up (--help): {show(startup)}")
+        bench_cases(root, args.upstream_dir, args.upstream_path, args.cases)
+        if args.upstream_path:
+            lbfgs_gap(root, args.upstream_path)
         big = workdir / "bench60"
         write_v2_bench(big, [f"model-{m:02d}" for m in range(60)], CATEGORIES, JUDGES[:1], text_chars=args.text_chars)
         seconds, rss, _ = ours(big, ["-c", *CATEGORIES, "-f", "length", "markdown"])
-        print(f"[memory] first run, 60 models x 750 questions, both categories, style control: {seconds:.2f} s, "
+        print(f"[memory] first run, 60 models x 750 questions, both categories, style control: {show(seconds)}, "
               f"peak RSS {rss} MB")
     finally:
         if args.workdir is None:

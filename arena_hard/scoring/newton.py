@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 MAX_STEPS = 100
-_SMALLEST_STEP = 1e-6  # a step halved below this is taken anyway: the objective is flat there
+SMALLEST_STEP = 1e-6  # a step halved below this is taken anyway: the objective is flat there
 
 
 def minimize(objective: Callable[[np.ndarray], float],
@@ -34,7 +34,7 @@ def minimize(objective: Callable[[np.ndarray], float],
         while True:
             candidate = x - size * step
             new_value = objective(candidate)
-            if new_value <= value + 1e-12 * abs(value) or size < _SMALLEST_STEP:
+            if new_value <= value + 1e-12 * abs(value) or size < SMALLEST_STEP:
                 break
             size /= 2
         x, value = candidate, new_value

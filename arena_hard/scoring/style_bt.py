@@ -8,8 +8,8 @@ Features (per row, from the model's and the baseline's answer to the row's quest
 sample standard deviation. Model: logit = c_model - c_baseline + beta . features, binary
 cross-entropy summed over rows, no intercept; c_baseline is fixed at 0 (only differences are
 identified). Upstream fits the same loss with torch's LBFGS stopped after 50 iterations; Newton's
-method here (scoring/newton.py) stops at convergence. Bootstrap: `randint(0, rows, (rounds, rows))` from a numpy
-RandomState, upstream's draw. Rows sharing a (model, features) unit are pooled exactly (the loss is
+method here stops at convergence, all bootstrap fits solved together. Bootstrap: `randint(0, rows,
+(rounds, rows))` from a numpy RandomState, upstream's draw. Rows sharing a (model, features) unit are pooled exactly (the loss is
 linear in the outcome), which keeps a round's fit small. Reads and writes nothing."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from arena_hard.scoring import newton
 
 FEATURES = ("length", "headers", "lists", "bold")
 FEATURE_GROUPS = {"length": (0,), "markdown": (1, 2, 3)}
-_TOLERANCE = 1e-9
+_TOLERANCE = 1e-8  # in the logits: far below what a printed win rate shows
 
 
 def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.ndarray:
@@ -43,39 +43,77 @@ def zscore_params(row_features: np.ndarray, columns: tuple[int, ...]) -> tuple[l
     return [columns[i] for i in keep], chosen[:, keep].mean(axis=0), std[keep]
 
 
+def _losses(theta: np.ndarray, model: np.ndarray, features: np.ndarray, outcome: np.ndarray,
+            weight: np.ndarray, n_models: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per fit: the loss and the logits (fits x units)."""
+    eta = theta[:, model] + theta[:, n_models:] @ features.T
+    return np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta), axis=1), eta
+
+
+def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
+                 baseline: int, start: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients [c_0..c_{n-1}, beta...] of independent fits, one per row of `outcome` / `weight`
+    (fits x units), each minimising sum(weight * BCE(outcome, c_model + beta . x)) with c_baseline = 0;
+    a model without weight in a fit gets NaN there. Newton's method as scoring/newton.py takes it (a
+    step halved while the loss rises, stopping once no coordinate moves by more than the tolerance),
+    run on all fits at once: one resample's fit alone is too small to pay numpy's per-call cost."""
+    order = np.argsort(model, kind="stable")  # units grouped by model: per-model sums are reduceat's
+    model, features, outcome, weight = model[order], features[order], outcome[:, order], weight[:, order]
+    groups, starts = np.unique(model, return_index=True)
+
+    def by_model(values: np.ndarray) -> np.ndarray:  # fits x units [x ...] -> fits x models [x ...]
+        summed = np.zeros((values.shape[0], n_models) + values.shape[2:])
+        summed[:, groups] = np.add.reduceat(values, starts, axis=1)
+        return summed
+
+    fits, n_features = outcome.shape[0], features.shape[1]
+    size = n_models + n_features
+    fixed = np.concatenate([by_model(weight) == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
+    fixed[:, baseline] = True
+    theta = np.zeros((fits, size)) if start is None else np.tile(np.nan_to_num(start), (fits, 1))
+    theta[fixed] = 0.0
+    loss, eta = _losses(theta, model, features, outcome, weight, n_models)
+    active = np.arange(fits)
+    diagonal = np.arange(n_models)
+    for _ in range(newton.MAX_STEPS):
+        p = 1.0 / (1.0 + np.exp(-eta[active]))
+        w = weight[active]
+        residual, curvature = w * (p - outcome[active]), w * p * (1 - p)
+        weighted = curvature[:, :, None] * features[None]  # fits x units x features
+        hessian = np.zeros((len(active), size, size))
+        hessian[:, diagonal, diagonal] = by_model(curvature)
+        cross = by_model(weighted)
+        hessian[:, :n_models, n_models:] = cross
+        hessian[:, n_models:, :n_models] = cross.transpose(0, 2, 1)
+        hessian[:, n_models:, n_models:] = weighted.transpose(0, 2, 1) @ features
+        gradient = np.concatenate([by_model(residual), residual @ features], axis=1)
+        held = fixed[active]
+        gradient[held] = 0.0
+        hessian[held] = 0.0
+        hessian.transpose(0, 2, 1)[held] = 0.0
+        rows, columns = np.nonzero(held)
+        hessian[rows, columns, columns] = 1.0
+        step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        scale = np.ones(len(active))
+        while True:
+            candidate = theta[active] - scale[:, None] * step
+            new_loss, new_eta = _losses(candidate, model, features, outcome[active], w, n_models)
+            rising = (new_loss > loss[active] + 1e-12 * np.abs(loss[active])) & (scale >= newton.SMALLEST_STEP)
+            if not rising.any():
+                break
+            scale[rising] /= 2
+        theta[active], loss[active], eta[active] = candidate, new_loss, new_eta
+        active = active[np.max(np.abs(scale[:, None] * step), axis=1) >= _TOLERANCE]
+        if not len(active):
+            break
+    theta[:, :n_models][fixed[:, :n_models] & (np.arange(n_models) != baseline)] = np.nan
+    return theta
+
+
 def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
            baseline: int, start: np.ndarray | None = None) -> np.ndarray:
-    """Coefficients [c_0..c_{n-1}, beta...] minimising sum(weight * BCE(outcome, c_model + beta . x)) with
-    c_baseline = 0 (newton.minimize); a model without weight gets NaN."""
-    n_features = features.shape[1]
-    total = np.bincount(model, weights=weight, minlength=n_models)
-    free = np.concatenate([total > 0, np.ones(n_features, dtype=bool)])
-    free[baseline] = False
-    x0 = np.zeros(n_models + n_features) if start is None else np.nan_to_num(start)
-    x0[:n_models][~free[:n_models]] = 0.0
-
-    def eta_of(x: np.ndarray) -> np.ndarray:
-        return x[model] + features @ x[n_models:]
-
-    def objective(x: np.ndarray) -> float:
-        eta = eta_of(x)
-        return float(np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta)))
-
-    def derivatives(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = 1.0 / (1.0 + np.exp(-eta_of(x)))
-        residual, curvature = weight * (p - outcome), weight * p * (1 - p)
-        gradient = np.concatenate([np.bincount(model, residual, n_models), features.T @ residual])
-        hessian = np.zeros((n_models + n_features, n_models + n_features))
-        hessian[np.arange(n_models), np.arange(n_models)] = np.bincount(model, curvature, n_models)
-        for f in range(n_features):
-            hessian[:n_models, n_models + f] = hessian[n_models + f, :n_models] = \
-                np.bincount(model, curvature * features[:, f], n_models)
-        hessian[n_models:, n_models:] = features.T @ (curvature[:, None] * features)
-        return gradient, hessian
-
-    x = newton.minimize(objective, derivatives, x0, _TOLERANCE, free)
-    x[:n_models][(total == 0) & (np.arange(n_models) != baseline)] = np.nan
-    return x
+    """One fit of fit_bt_batch."""
+    return fit_bt_batch(model, features, outcome[None], weight[None], n_models, baseline, start)[0]
 
 
 def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, row_weight: np.ndarray,
@@ -94,12 +132,12 @@ def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_featur
     weight, mean = pool_units(unit_of_row, outcome, np.ones(n_rows), n_units)
     start = fit_bt(unit_model, unit_features, mean, weight, n_models, baseline)
     picks = rng.randint(low=0, high=n_rows, size=(rounds, n_rows))
-    result = np.empty((rounds, n_models + unit_features.shape[1]))
+    weights = np.empty((rounds, n_units))
+    means = np.empty((rounds, n_units))
     for r in range(rounds):
-        weight, mean = pool_units(unit_of_row, outcome, np.bincount(picks[r], minlength=n_rows).astype(float),
-                                  n_units)
-        result[r] = fit_bt(unit_model, unit_features, mean, weight, n_models, baseline, start)
-    return result
+        weights[r], means[r] = pool_units(unit_of_row, outcome, np.bincount(picks[r], minlength=n_rows).astype(float),
+                                          n_units)
+    return fit_bt_batch(unit_model, unit_features, means, weights, n_models, baseline, start)
 
 
 def win_rates(coefficients: np.ndarray, n_models: int, baseline: int) -> np.ndarray:
