@@ -92,7 +92,7 @@ def _coverage(records: Records, questions: list[str], category: str, all_models:
             action = ("counted as strong losses (--missing-as-loss)" if add_losses
                       else "see gen_answer/gen_judgment output, or --missing-as-loss")
             note(f"{model}: scored on {scored} of {len(questions)} questions in {category}; "
-                 f"{len(missing[model])} have no judgment ({action})")
+                 f"{len(missing[model])} {'has' if len(missing[model]) == 1 else 'have'} no judgment ({action})")
     return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
 
 
