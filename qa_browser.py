@@ -98,7 +98,7 @@ def build_app(data: BenchData) -> gradio.Blocks:
             judge = gr.Dropdown(data.judge_choices(), value=data.judge, label="Judge", elem_id="judge")
             category = gr.Dropdown(data.category_choices(), value="", label="Category", elem_id="category")
             cluster = gr.Dropdown(data.cluster_choices(), value="",
-                                  label="Subcategory" if data.version.category_settings else "Cluster",
+                                  label="Subcategory" if data.version.category_baselines else "Cluster",
                                   elem_id="cluster")
             search = gr.Textbox(label="Search question text", placeholder="words the question must contain",
                                 elem_id="search")
