@@ -61,10 +61,11 @@ class Workspace:
     """A working directory holding data/<bench>/ and config/, as a user's checkout would."""
 
     root: Path
+    bench: str = BENCH
 
     @property
     def bench_dir(self) -> Path:
-        return self.root / "data" / BENCH
+        return self.root / "data" / self.bench
 
     def answer_file(self, model: str) -> Path:
         return self.bench_dir / "model_answer" / f"{model}.jsonl"
@@ -75,14 +76,17 @@ class Workspace:
     def write_questions(self, rows: list[dict[str, Any]]) -> None:
         write_jsonl(self.bench_dir / "question.jsonl", rows)
 
+    def write_answers(self, model: str, rows: list[dict[str, Any]]) -> None:
+        write_jsonl(self.answer_file(model), rows)
+
     def write_answer_config(self, models: list[str], **settings: Any) -> Path:
         return write_yaml(self.root / "config" / "gen_answer_config.yaml",
-                          {"bench_name": BENCH, "temperature": 0.0, "max_tokens": 256, "num_choices": 1,
+                          {"bench_name": self.bench, "temperature": 0.0, "max_tokens": 256, "num_choices": 1,
                            "model_list": models, **settings})
 
     def write_judge_config(self, judge: str, baseline: str, models: list[str], **settings: Any) -> Path:
         return write_yaml(self.root / "config" / "judge_config.yaml", {
-            "bench_name": BENCH, "judge_model": judge, "reference": False, "ref_model": None,
+            "bench_name": self.bench, "judge_model": judge, "reference": False, "ref_model": None,
             "baseline": True, "baseline_model": baseline, "pairwise": True, "temperature": 0,
             "max_tokens": 512, "regex_pattern": r"\[\[([AB<>=]+)\]\]", "number_of_judgment_attempts": 2,
             "system_prompt": "You are a test judge. End with a verdict label.",

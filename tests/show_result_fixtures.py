@@ -1,11 +1,16 @@
 """Writers of small benches for the show_result.py tests and benchmark: questions, answer files and
-judgment files in the v0.1 record format (or the current one), laid out under <root>/data/<bench>/."""
+judgment files in the v0.1 record format (or the current one), laid out under <root>/data/<bench>/;
+and show_result.py run in-process (`run`) or as a user runs it (`run_script`)."""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from conftest import REPO_ROOT
 
 BENCH = "arena-hard-v0.1"
 JUDGE = "gpt-4-1106-preview"
@@ -60,3 +65,16 @@ def age_files(root: Path, seconds: float = 3600) -> None:
     for path in Path(root).rglob("*.jsonl"):
         stat = path.stat()
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - int(seconds * 1e9)))
+
+
+def run(capsys, *args):
+    import show_result
+
+    assert show_result.main(list(args)) == 0
+    captured = capsys.readouterr()
+    return captured.out.splitlines(), captured.err
+
+
+def run_script(cwd, *args, env=None):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "show_result.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=120)

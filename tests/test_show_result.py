@@ -13,11 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-import show_result
 from conftest import REPO_ROOT
 from ratings_oracle import upstream_leaderboard_lines
-from show_result_fixtures import (BASELINE, JUDGE, age_files, bench_dir, write_answers, write_judgments, write_lines,
-                                  write_questions)
+from show_result_fixtures import (BASELINE, JUDGE, age_files, bench_dir, run, run_script, write_answers,
+                                  write_judgments, write_lines, write_questions)
 
 QUESTIONS = [f"q{i}" for i in range(8)]
 ALPHA = [("q0", "B>>A", "A>B"), ("q1", "B>A", "A>>B"), ("q2", "A=B", "A>B"), ("q3", "A>B", "B>A"),
@@ -44,17 +43,6 @@ def upstream(root, **flags):
     bench = bench_dir(root)
     return upstream_leaderboard_lines(sorted((bench / "model_judgment" / JUDGE).glob("*.jsonl")),
                                       {p.stem: p for p in (bench / "model_answer").glob("*.jsonl")}, **flags)
-
-
-def run(capsys, *args):
-    assert show_result.main(list(args)) == 0
-    captured = capsys.readouterr()
-    return captured.out.splitlines(), captured.err
-
-
-def run_script(cwd, *args, env=None):
-    return subprocess.run([sys.executable, str(REPO_ROOT / "show_result.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=120)
 
 
 def test_prints_upstreams_lines(bench, capsys):

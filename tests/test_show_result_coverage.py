@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-import show_result
-from conftest import REPO_ROOT
-from show_result_fixtures import BASELINE, write_answers, write_judgments, write_questions
+from show_result_fixtures import BASELINE, run, run_script, write_answers, write_judgments, write_questions
 
 QUESTIONS = [f"q{i}" for i in range(8)]
 ALPHA = [("q0", "B>>A", "A>B"), ("q1", "B>A", "A>>B"), ("q2", "A=B", "A>B"), ("q3", "A>B", "B>A"),
@@ -33,17 +28,6 @@ def bench(tmp_path, monkeypatch):
     write_judgments(tmp_path, "beta", BETA)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys, *args):
-    assert show_result.main(list(args)) == 0
-    captured = capsys.readouterr()
-    return captured.out.splitlines(), captured.err
-
-
-def run_script(cwd, *args, env=None):
-    return subprocess.run([sys.executable, str(REPO_ROOT / "show_result.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=120)
 
 
 def win_rate_text(wins: float, battles: int) -> str:

@@ -2,10 +2,11 @@
 `uid`, `category`, `subcategory`, `prompt`; answers with `messages`) in a temporary working directory."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline_helpers import write_jsonl, write_yaml
+from pipeline_helpers import Workspace, write_yaml
 
 V2_BENCH = "arena-hard-v2.0"
 
@@ -25,25 +26,11 @@ def v2_answer(uid: str, model: str, answer: str, thought: str | None = None) -> 
             "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": content}]}
 
 
-class V2Workspace:
-    def __init__(self, root: Path):
-        self.root = root
-        self.bench_dir = root / "data" / V2_BENCH
+@dataclass
+class V2Workspace(Workspace):
+    """A working directory holding data/arena-hard-v2.0/ and config/."""
 
-    def answer_file(self, model: str) -> Path:
-        return self.bench_dir / "model_answer" / f"{model}.jsonl"
-
-    def judgment_file(self, judge: str, model: str) -> Path:
-        return self.bench_dir / "model_judgment" / judge / f"{model}.jsonl"
-
-    def write_questions(self, rows: list[dict[str, Any]]) -> None:
-        write_jsonl(self.bench_dir / "question.jsonl", rows)
-
-    def write_answers(self, model: str, rows: list[dict[str, Any]]) -> None:
-        write_jsonl(self.answer_file(model), rows)
-
-    def write_api_config(self, entries: dict[str, dict[str, Any]]) -> Path:
-        return write_yaml(self.root / "config" / "api_config.yaml", entries)
+    bench: str = V2_BENCH
 
     def write_answer_config(self, models: list[str]) -> Path:  # upstream v2.0's keys, nothing else
         return write_yaml(self.root / "config" / "gen_answer_config.yaml", {"bench_name": V2_BENCH, "model_list": models})
