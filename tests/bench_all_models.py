@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import gen_answer  # noqa: E402
 import gen_judgment  # noqa: E402
 from arena_hard.core.config import load_judge_settings  # noqa: E402
+from bench_helpers import server_process  # noqa: E402
 from arena_hard.core.records import Bench, load_answers, load_questions  # noqa: E402
 from arena_hard.generate.judge_plan_v01 import plan_jobs  # noqa: E402
 from arena_hard.generate.judging_v01 import game_conversations  # noqa: E402
@@ -50,15 +50,8 @@ QUESTION_NUMBER = re.compile(r"Question number (\d+):")
 MODEL_TAG = re.compile(r"\[(model-\d)\] says")
 
 
-@contextlib.contextmanager
 def fake_server(*args: str):
-    process = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", *LATENCY, *args],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait()
+    return server_process(SERVER, "--port", "0", *LATENCY, *args)
 
 
 def request_log(url: str) -> list[dict]:

@@ -22,26 +22,16 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from bench_helpers import cpu_seconds, server_process  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "tests" / "fake_batch_server.py"
 WORDS = 150  # per answer: a judge prompt of about 2 x 150 words, as short v0.1 answers
 SIZES = (500, 2500)
 
 
-@contextlib.contextmanager
 def fake_server():
-    process = subprocess.Popen([sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True,
-                               cwd=SERVER.parent)
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return server_process(SERVER, cwd=SERVER.parent)
 
 
 def workspace(root: Path, url: str, count: int):

@@ -18,7 +18,6 @@ import contextlib
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,25 +32,15 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import gen_answer  # noqa: E402
 import gen_judgment  # noqa: E402
 from arena_hard.core.textstats import count_tokens  # noqa: E402
+from bench_helpers import cpu_seconds, server_process  # noqa: E402
 from pipeline_helpers import Workspace, copy_for_demo, model_entry, questions, read_jsonl, write_jsonl  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "tests" / "fake_api_server.py"
 
 
-@contextlib.contextmanager
 def fake_server(*args: str):
-    process = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", *args], stdout=subprocess.PIPE, text=True)
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return server_process(SERVER, "--port", "0", *args)
 
 
 def measure(run) -> tuple[float, float]:

@@ -21,7 +21,6 @@ import contextlib
 import json
 import math
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import gen_judgment  # noqa: E402
 from arena_hard.core.judge_settings import OFFICIAL_FILE, parse_judge_utils, settings_yaml  # noqa: E402
 from arena_hard.core.tokens import count_tokens  # noqa: E402
 from bench_generation import fake_server  # noqa: E402
+from bench_helpers import cpu_seconds  # noqa: E402
 from conftest import UPSTREAM_V2_DIR  # noqa: E402
 from pipeline_helpers import read_jsonl, write_jsonl, write_yaml  # noqa: E402
 
@@ -56,11 +56,6 @@ def quietly(root: Path, run) -> float:
         os.chdir(cwd)
     assert status == 0, f"exit status {status}"
     return wall
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def bare_sdk(url: str, conversations: list[list[dict[str, str]]], **params) -> float:
