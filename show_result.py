@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from arena_hard.core.bench_version import V0_1, V2_0, version_for
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.names import unique
-from arena_hard.scoring.bt_leaderboard import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS, run
+from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS
 from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
 
 
@@ -83,9 +83,10 @@ def parse_args(argv: Sequence[str] | None) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     version = version_for(args.bench_name)
-    if version.leaderboard == "bootstrap-winrate":
+    if version.leaderboard == "bootstrap-winrate":  # each leaderboard imported only when it is the one shown
         from arena_hard.scoring.v2_report import show_v2
         return show_v2(args, version)
+    from arena_hard.scoring.bt_leaderboard import run
     return run(args)
 
 

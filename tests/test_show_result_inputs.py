@@ -20,6 +20,11 @@ GOOD = {
     "no final newline": b'{"a": 1}\n{"a": 2}',
     "byte-order mark": b'\xef\xbb\xbf{"a": 1}\n',
     "wide characters": '{"a": "\u00e9\u4e2d\U0001F600"}\n'.encode(),
+    # what json.loads takes and the fast decoder refuses or reads otherwise: it must come out as json.loads has it
+    "NaN and Infinity": b'{"a": NaN, "b": -Infinity, "c": 1e400}\n',
+    "lone surrogate": b'{"a": "\\ud800"}\n',
+    "beyond 64 bits": b'{"a": 123456789012345678901234567890, "b": -0.0, "c": 0.1}\n',
+    "repeated key": b'{"a": 1, "a": 2}\n',
 }
 BAD = {
     "bad JSON": b'{"a": 1}\n{"a": \n{"a": 3}\n',

@@ -33,12 +33,9 @@ from arena_hard.scoring.leaderboard import format_line, leaderboard_rows, output
 from arena_hard.scoring.ratings import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
 from arena_hard.scoring.battles_source import check_battles_source, write_battles_source
 from arena_hard.scoring.bootstrap_file import load_bootstrap, save_bootstrap
+from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 
-BATTLES_FILE = Path("data") / "arena_hard_battles.jsonl"
-BOOTSTRAP_FILE = Path("data") / "bootstrapping_results.jsonl"
-LEADERBOARD_DIR = Path("leaderboard")
-MAX_ROUNDS = 10_000  # bootstrap rounds: each is a fit, and the saved rounds grow with them
 
 
 def note(message: str) -> None:
@@ -102,6 +99,7 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
     anchor = resolve_anchor(battles, args.baseline, where)
     present = battles.present_models()
     roles = {m: "the baseline" if m == anchor else "the model" for m in present}
+    answers.read("answer-tokens", [battles.models[m] for m in present])
     tokens = {battles.models[m]: answers.average_tokens(battles.models[m], roles[m]) for m in present}
     if scope.category:
         print(f"##### Category: {scope.category} #####")
@@ -295,6 +293,8 @@ def run(args: Any) -> int:
     battles, records, metadata, filled = gather_battles(args, bench, judges)
     counts = None
     if args.style:
+        if not (metadata and all(m is not None for m in metadata)):
+            answers.read("answer-style", battles.models)
         counts = (style_control.counts_from_metadata(metadata, str(BATTLES_FILE))
                   if metadata and all(m is not None for m in metadata)
                   else style_control.battle_counts(battles, style_counts_with_losses(answers, filled)))

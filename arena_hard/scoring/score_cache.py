@@ -19,7 +19,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+from arena_hard.core.parallel import process_map
 
 CACHE_DIR_NAME = ".show_result_cache"
 FORMAT_VERSION = 3  # 2: markdown counts as upstream (fenced contents deleted everywhere); 3: NOT_PLAYED games
@@ -40,28 +42,43 @@ class FileCache:
 
     def get(self, kind: str, source: Path, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """The payload `build(source)` returns, from the cache when the source is unchanged."""
-        source = Path(source)
+        return self.get_many(kind, [source], build)[0]
+
+    def get_many(self, kind: str, sources: Sequence[Path],
+                 build: Callable[[Path], dict[str, Any]]) -> list[dict[str, Any]]:
+        """get() of each source, in order; the sources the cache misses are built on all cores at once
+        (process_map: `build` must pickle), and the first of them to fail raises, as get() would."""
+        looked_up = [self._look_up(kind, Path(source)) for source in sources]
+        missed = [i for i, (payload, _) in enumerate(looked_up) if payload is None]
+        built = dict(zip(missed, process_map(build, [Path(sources[i]) for i in missed])))
+        for i, payload in built.items():
+            self._store(kind, looked_up[i][1], payload)
+        return [built[i] if i in built else payload for i, (payload, _) in enumerate(looked_up)]
+
+    def _look_up(self, kind: str, source: Path) -> tuple[dict[str, Any] | None, tuple[str, os.stat_result] | None]:
+        """(the cached payload or None, what storing a newly built one needs: None for a missing source)."""
         key = str(source.resolve())
         try:
             stat = os.stat(source)
         except OSError:
-            return build(source)  # build reports the missing file in its own words
-        stamp = _stamp(stat)
-        entry_path = self._entry_path(kind, key)
+            return None, None  # build reports the missing file in its own words
         try:
-            entry = json.loads(entry_path.read_bytes())
-            if entry["version"] == FORMAT_VERSION and entry["source"] == key and entry["stamp"] == stamp:
-                return entry["payload"]
+            entry = json.loads(self._entry_path(kind, key).read_bytes())
+            if entry["version"] == FORMAT_VERSION and entry["source"] == key and entry["stamp"] == _stamp(stat):
+                return entry["payload"], (key, stat)
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        payload = build(source)
-        if time.time_ns() - stat.st_mtime_ns > RACY_SECONDS * 1e9:
-            entry = {"version": FORMAT_VERSION, "source": key, "stamp": stamp, "payload": payload}
-            try:
-                self._write(entry_path, json.dumps(entry, separators=(",", ":")).encode("utf-8"))
-            except OSError:
-                pass
-        return payload
+        return None, (key, stat)
+
+    def _store(self, kind: str, source: tuple[str, os.stat_result] | None, payload: dict[str, Any]) -> None:
+        if source is None or time.time_ns() - source[1].st_mtime_ns <= RACY_SECONDS * 1e9:
+            return
+        key, stat = source
+        entry = {"version": FORMAT_VERSION, "source": key, "stamp": _stamp(stat), "payload": payload}
+        try:
+            self._write(self._entry_path(kind, key), json.dumps(entry, separators=(",", ":")).encode("utf-8"))
+        except OSError:
+            pass
 
     def _write(self, path: Path, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

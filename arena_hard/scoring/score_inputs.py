@@ -6,8 +6,9 @@ Reads `data/<bench>/model_judgment/<judge>/*.jsonl`, `data/<bench>/model_answer/
 `data/<bench>/question.jsonl`; the cache (score_cache) lives in `data/<bench>/.show_result_cache/`."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.battles import Records, combine_judges, concat_records
@@ -39,13 +40,12 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
     ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss).
     The notes include one per judgment file whose records name another model than the file does.
     `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
-    def parse(path: Path) -> dict[str, Any]:
-        return read_verdicts(path, code_of).to_payload()
-
+    files = {judge: judgment_files(bench, judge) for judge in judges}
+    everything = [path for judge in judges for path in files[judge]]
+    payloads = iter(cache.get_many(kind, everything, functools.partial(verdict_payload, code_of=code_of)))
     parts, notes = [], []
     for judge in judges:
-        files = judgment_files(bench, judge)
-        tables = [VerdictTable.from_payload(str(path), cache.get(kind, path, parse)) for path in files]
+        tables = [VerdictTable.from_payload(str(path), next(payloads)) for path in files[judge]]
         part, part_notes = combine_judges([tables])
         parts.append(fill(part) if fill else part)
         notes += part_notes + [message for table in tables for message in model_mismatches(table)]
@@ -54,6 +54,11 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "
                         f"{', '.join(judges)} hold no records; run gen_judgment.py")
     return records, notes
+
+
+def verdict_payload(path: Path, code_of: Callable[[Any], int]) -> dict[str, Any]:
+    """What the cache keeps of a judgment file."""
+    return read_verdicts(path, code_of).to_payload()
 
 
 def model_mismatches(table: VerdictTable) -> list[str]:
@@ -70,31 +75,42 @@ def model_mismatches(table: VerdictTable) -> list[str]:
 
 
 class AnswerFiles:
-    """Per-model figures from the answer files, each file read once (or taken from the cache)."""
+    """Per-model figures from the answer files, each file read once (or taken from the cache); `read`
+    reads many models' files at once, on all cores."""
+
+    BUILDERS = {"answer-tokens": token_totals, "answer-style": style_table}
 
     def __init__(self, bench: Bench, cache: FileCache):
         self.bench, self.cache = bench, cache
-        self._style: dict[str, dict[str, list[int]]] = {}
+        self._payloads: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, model) -> payload
 
-    def _path(self, model: str, role: str) -> Path:
-        path = self.bench.answer_file(model)
-        if not path.exists():
-            raise UserError(f"{path}: not found; the leaderboard shows {role} {model!r} and needs its answers for "
-                            "the average #tokens: generate them with gen_answer.py (or download them)")
-        return path
+    def read(self, kind: str, models: Iterable[str]) -> None:
+        """Read (kind: "answer-tokens" or "answer-style") the answer files of those `models` that have one,
+        for the calls below; a model without one is reported by them."""
+        wanted = [model for model in dict.fromkeys(models)
+                  if (kind, model) not in self._payloads and self.bench.answer_file(model).exists()]
+        payloads = self.cache.get_many(kind, [self.bench.answer_file(model) for model in wanted], self.BUILDERS[kind])
+        self._payloads.update(((kind, model), payload) for model, payload in zip(wanted, payloads))
+
+    def _payload(self, kind: str, model: str, role: str) -> dict[str, Any]:
+        if (kind, model) not in self._payloads:
+            path = self.bench.answer_file(model)
+            if not path.exists():
+                raise UserError(f"{path}: not found; the leaderboard shows {role} {model!r} and needs its answers "
+                                "for the average #tokens: generate them with gen_answer.py (or download them)")
+            self.read(kind, [model])
+        return self._payloads[(kind, model)]
 
     def average_tokens(self, model: str, role: str) -> int:
-        path = self._path(model, role)
-        totals = self.cache.get("answer-tokens", path, token_totals)
+        totals = self._payload("answer-tokens", model, role)
         if not totals["answers"]:
-            raise UserError(f"{path}: holds no answers for {role} {model!r}; generate them with gen_answer.py")
+            raise UserError(f"{self.bench.answer_file(model)}: holds no answers for {role} {model!r}; generate them "
+                            "with gen_answer.py")
         return int(totals["token_sum"] / totals["answers"])  # upstream truncates the mean
 
     def style_counts(self, model: str) -> dict[str, list[int]]:
         """{question_id: [token_len, headers, list items, bold spans]} of the model's answers."""
-        if model not in self._style:
-            self._style[model] = self.cache.get("answer-style", self._path(model, "the model"), style_table)
-        return self._style[model]
+        return self._payload("answer-style", model, "the model")
 
 
 def question_categories(bench: Bench, records: Records | None) -> dict[str, str]:

@@ -13,13 +13,18 @@ method here stops at convergence, all bootstrap fits solved together. Bootstrap:
 linear in the outcome), which keeps a round's fit small. Reads and writes nothing."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 
+from arena_hard.core.parallel import thread_map
 from arena_hard.scoring import newton
 
 FEATURES = ("length", "headers", "lists", "bold")
 FEATURE_GROUPS = {"length": (0,), "markdown": (1, 2, 3)}
 _TOLERANCE = 1e-8  # in the logits: far below what a printed win rate shows
+UNCHECKED_STEP = 1e-3
+FITS_AT_ONCE = 25
 
 
 def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.ndarray:
@@ -43,11 +48,34 @@ def zscore_params(row_features: np.ndarray, columns: tuple[int, ...]) -> tuple[l
     return [columns[i] for i in keep], chosen[:, keep].mean(axis=0), std[keep]
 
 
-def _losses(theta: np.ndarray, model: np.ndarray, features: np.ndarray, outcome: np.ndarray,
-            weight: np.ndarray, n_models: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per fit: the loss and the logits (fits x units)."""
-    eta = theta[:, model] + theta[:, n_models:] @ features.T
-    return np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta), axis=1), eta
+def _loss(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Per fit: sum(weight * BCE(outcome, sigmoid(eta))) over the units (fits x units in)."""
+    return np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta), axis=1)
+
+
+def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray, design: np.ndarray,
+                   products: np.ndarray, n_models: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per fit: the loss's gradient and Hessian at the logits `eta`. `products` holds per unit the
+    Hessian's distinct entries: model x model (the diagonal), model x feature, feature x feature."""
+    fits, n_features = len(eta), design.shape[1] - n_models
+    p = np.negative(eta)
+    np.exp(p, out=p)
+    p += 1.0
+    np.reciprocal(p, out=p)
+    residual = p - outcome
+    residual *= weight
+    curvature = 1.0 - p
+    curvature *= p
+    curvature *= weight
+    sums, size, cross_end = curvature @ products, design.shape[1], n_models * (1 + n_features)
+    hessian = np.zeros((fits, size, size))
+    diagonal = np.arange(n_models)
+    hessian[:, diagonal, diagonal] = sums[:, :n_models]
+    cross = sums[:, n_models:cross_end].reshape(fits, n_models, n_features)
+    hessian[:, :n_models, n_models:] = cross
+    hessian[:, n_models:, :n_models] = cross.transpose(0, 2, 1)
+    hessian[:, n_models:, n_models:] = sums[:, cross_end:].reshape(fits, n_features, n_features)
+    return residual @ design, hessian
 
 
 def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
@@ -56,37 +84,27 @@ def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, w
     (fits x units), each minimising sum(weight * BCE(outcome, c_model + beta . x)) with c_baseline = 0;
     a model without weight in a fit gets NaN there. Newton's method as scoring/newton.py takes it (a
     step halved while the loss rises, stopping once no coordinate moves by more than the tolerance),
-    run on all fits at once: one resample's fit alone is too small to pay numpy's per-call cost."""
-    order = np.argsort(model, kind="stable")  # units grouped by model: per-model sums are reduceat's
-    model, features, outcome, weight = model[order], features[order], outcome[:, order], weight[:, order]
-    groups, starts = np.unique(model, return_index=True)
-
-    def by_model(values: np.ndarray) -> np.ndarray:  # fits x units [x ...] -> fits x models [x ...]
-        summed = np.zeros((values.shape[0], n_models) + values.shape[2:])
-        summed[:, groups] = np.add.reduceat(values, starts, axis=1)
-        return summed
-
-    fits, n_features = outcome.shape[0], features.shape[1]
-    size = n_models + n_features
-    fixed = np.concatenate([by_model(weight) == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
+    run on all fits at once: one resample's fit alone is too small to pay numpy's per-call cost. Every
+    sum over units is a matrix product of the fits' per-unit weights with a fixed per-unit table (the
+    design row; the products of its entries the Hessian sums), so each step is a few BLAS calls. A step
+    moving no logit by more than UNCHECKED_STEP is taken without evaluating the loss, the costliest
+    part: there the quadratic model the step minimises is exact far beyond the loss's rounding."""
+    units, n_features = features.shape
+    fits, size = outcome.shape[0], n_models + n_features
+    onehot = np.zeros((units, n_models))
+    onehot[np.arange(units), model] = 1.0
+    design = np.concatenate([onehot, features], axis=1)
+    products = np.concatenate([onehot, (onehot[:, :, None] * features[:, None, :]).reshape(units, -1),
+                               (features[:, :, None] * features[:, None, :]).reshape(units, -1)], axis=1)
+    fixed = np.concatenate([weight @ onehot == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
     fixed[:, baseline] = True
     theta = np.zeros((fits, size)) if start is None else np.tile(np.nan_to_num(start), (fits, 1))
     theta[fixed] = 0.0
-    loss, eta = _losses(theta, model, features, outcome, weight, n_models)
+    eta = theta @ design.T
+    loss = np.full(fits, np.nan)  # at theta; NaN where not evaluated
     active = np.arange(fits)
-    diagonal = np.arange(n_models)
     for _ in range(newton.MAX_STEPS):
-        p = 1.0 / (1.0 + np.exp(-eta[active]))
-        w = weight[active]
-        residual, curvature = w * (p - outcome[active]), w * p * (1 - p)
-        weighted = curvature[:, :, None] * features[None]  # fits x units x features
-        hessian = np.zeros((len(active), size, size))
-        hessian[:, diagonal, diagonal] = by_model(curvature)
-        cross = by_model(weighted)
-        hessian[:, :n_models, n_models:] = cross
-        hessian[:, n_models:, :n_models] = cross.transpose(0, 2, 1)
-        hessian[:, n_models:, n_models:] = weighted.transpose(0, 2, 1) @ features
-        gradient = np.concatenate([by_model(residual), residual @ features], axis=1)
+        gradient, hessian = _newton_system(eta[active], outcome[active], weight[active], design, products, n_models)
         held = fixed[active]
         gradient[held] = 0.0
         hessian[held] = 0.0
@@ -94,16 +112,25 @@ def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, w
         rows, columns = np.nonzero(held)
         hessian[rows, columns, columns] = 1.0
         step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        largest = np.max(np.abs(step), axis=1)
+        trial = np.flatnonzero(largest > UNCHECKED_STEP)  # positions in `active` whose step is checked
+        unknown = active[trial][np.isnan(loss[active[trial]])]
+        loss[unknown] = _loss(eta[unknown], outcome[unknown], weight[unknown])
         scale = np.ones(len(active))
-        while True:
-            candidate = theta[active] - scale[:, None] * step
-            new_loss, new_eta = _losses(candidate, model, features, outcome[active], w, n_models)
-            rising = (new_loss > loss[active] + 1e-12 * np.abs(loss[active])) & (scale >= newton.SMALLEST_STEP)
-            if not rising.any():
-                break
+        candidate = theta[active] - step
+        new_eta = candidate @ design.T
+        new_loss = np.full(len(active), np.nan)
+        while len(trial):
+            fit = active[trial]
+            new_loss[trial] = _loss(new_eta[trial], outcome[fit], weight[fit])
+            rising = trial[(new_loss[trial] > loss[fit] + 1e-12 * np.abs(loss[fit]))
+                           & (scale[trial] >= newton.SMALLEST_STEP)]
             scale[rising] /= 2
-        theta[active], loss[active], eta[active] = candidate, new_loss, new_eta
-        active = active[np.max(np.abs(scale[:, None] * step), axis=1) >= _TOLERANCE]
+            candidate[rising] = theta[active[rising]] - scale[rising, None] * step[rising]
+            new_eta[rising] = candidate[rising] @ design.T
+            trial = rising
+        theta[active], eta[active], loss[active] = candidate, new_eta, new_loss
+        active = active[largest * scale >= _TOLERANCE]
         if not len(active):
             break
     theta[:, :n_models][fixed[:, :n_models] & (np.arange(n_models) != baseline)] = np.nan
@@ -116,28 +143,41 @@ def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight:
     return fit_bt_batch(model, features, outcome[None], weight[None], n_models, baseline, start)[0]
 
 
-def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, row_weight: np.ndarray,
+def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, picks: np.ndarray,
                n_units: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit: total weight and weighted mean outcome (0 where the unit has no weight)."""
-    weight = np.bincount(unit_of_row, weights=row_weight, minlength=n_units)
-    wins = np.bincount(unit_of_row, weights=row_weight * outcome, minlength=n_units)
-    return weight, np.divide(wins, weight, out=np.zeros_like(wins), where=weight > 0)
+    """For each resample (a row of `picks`: the rows drawn), per unit: the number of draws and their mean
+    outcome (0 for a unit not drawn); (resamples x units) each."""
+    resamples = len(picks)
+    unit = (unit_of_row[picks] + n_units * np.arange(resamples)[:, None]).ravel()
+    weight = np.bincount(unit, minlength=resamples * n_units).astype(float)
+    wins = np.bincount(unit, weights=outcome[picks].ravel(), minlength=resamples * n_units)
+    mean = np.divide(wins, weight, out=np.zeros_like(wins), where=weight > 0)
+    return weight.reshape(resamples, n_units), mean.reshape(resamples, n_units)
 
 
 def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_features: np.ndarray,
                     outcome: np.ndarray, n_models: int, baseline: int, rng: np.random.RandomState,
                     rounds: int) -> np.ndarray:
-    """(rounds, n_models + n_features) coefficients, one fit per bootstrap resample of the rows."""
+    """(rounds, n_models + n_features) coefficients, one fit per bootstrap resample of the rows. The
+    resamples are drawn FITS_AT_ONCE rounds at a time, in order (the stream `randint(0, rows, (rounds,
+    rows))` draws), and each block is fitted on its own thread (parallel.thread_map). Blocks also keep
+    the arrays at a few MB, which the allocator reuses: with all rounds at once, arrays of over 10 MB had
+    the kernel map and zero fresh pages at every step."""
     n_rows, n_units = len(unit_of_row), len(unit_model)
-    weight, mean = pool_units(unit_of_row, outcome, np.ones(n_rows), n_units)
-    start = fit_bt(unit_model, unit_features, mean, weight, n_models, baseline)
-    picks = rng.randint(low=0, high=n_rows, size=(rounds, n_rows))
-    weights = np.empty((rounds, n_units))
-    means = np.empty((rounds, n_units))
-    for r in range(rounds):
-        weights[r], means[r] = pool_units(unit_of_row, outcome, np.bincount(picks[r], minlength=n_rows).astype(float),
-                                          n_units)
-    return fit_bt_batch(unit_model, unit_features, means, weights, n_models, baseline, start)
+    weight, mean = pool_units(unit_of_row, outcome, np.arange(n_rows)[None, :], n_units)
+    start = fit_bt(unit_model, unit_features, mean[0], weight[0], n_models, baseline)
+
+    def resamples() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for first in range(0, rounds, FITS_AT_ONCE):
+            picks = rng.randint(low=0, high=n_rows, size=(min(FITS_AT_ONCE, rounds - first), n_rows))
+            yield pool_units(unit_of_row, outcome, picks, n_units)
+
+    def fit(resample: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        weights, means = resample
+        return fit_bt_batch(unit_model, unit_features, means, weights, n_models, baseline, start)
+
+    blocks = thread_map(fit, resamples())
+    return np.concatenate(blocks) if blocks else np.empty((0, n_models + unit_features.shape[1]))
 
 
 def win_rates(coefficients: np.ndarray, n_models: int, baseline: int) -> np.ndarray:

@@ -12,7 +12,6 @@ import json
 import math
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Sequence
 
@@ -22,9 +21,9 @@ from arena_hard.scoring.battles import Records
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.verdict_labels import LABELS
 from arena_hard.scoring.leaderboard import output_stem
+from arena_hard.scoring.result_files import LEADERBOARD_DIR
 from arena_hard.scoring.v2_table import TableRow
 
-LEADERBOARD_DIR = Path("leaderboard")
 CSV_COLUMNS = ("model", "score", "lower", "upper", "CI", "questions_scored", "questions", "avg_tokens", "date")
 
 
@@ -40,6 +39,7 @@ class CategoryStats:
 def average_tokens(answers: Any, boards: Sequence[Any]) -> dict[str, int | None]:
     """Average token_len of each shown model's answer file; None where it has none."""
     tokens: dict[str, int | None] = {}
+    answers.read("answer-tokens", [row.model for board in boards for row in board.rows])
     for board in boards:
         for row in board.rows:
             if row.model not in tokens:

@@ -122,6 +122,9 @@ def show_v2(args: Any, version: BenchVersion) -> int:
                             f"{', '.join(present) if present else '(none)'}")
     all_models = sorted(set(records.models))
     answers = AnswerFiles(bench, cache)
+    if features:  # every answer file style control may need, read at once
+        answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
+                                             *version.category_baselines.values(), *filter(None, [args.baseline])}))
     boards: list[Board] = []
     stats: list[v2_output.CategoryStats] = []
     for category in asked:
