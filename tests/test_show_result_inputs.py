@@ -12,6 +12,7 @@ from arena_hard.core import textstats
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import iter_jsonl, scan_jsonl
+from arena_hard.core import parallel
 from arena_hard.scoring.score_cache import FileCache
 from show_result_fixtures import write_lines
 
@@ -78,6 +79,25 @@ def test_cache_hit_miss_and_racy_files(tmp_path):
     source.write_text("{}\n{}\n")
     aged(source)
     assert cache.get("k", source, counting_builder(calls)) == {"size": 6} and len(calls) == 5
+
+
+def size_and_builder(path):
+    return {"size": path.stat().st_size, "pid": os.getpid()}
+
+
+def test_get_many_builds_only_the_misses_in_worker_processes_and_keeps_the_order(tmp_path):
+    sources = [tmp_path / f"f{i}.jsonl" for i in range(4)]
+    for i, source in enumerate(sources):
+        source.write_text("{}\n" * (i + 1))
+        aged(source)
+    cache = FileCache(tmp_path / "cache")
+    first = cache.get("k", sources[1], size_and_builder)  # built here and cached
+    payloads = cache.get_many("k", sources, size_and_builder)
+    assert [p["size"] for p in payloads] == [3, 6, 9, 12]
+    assert payloads[1] == first  # taken from the cache, not built again
+    if parallel.usable_cores() > 1:
+        assert {payloads[i]["pid"] for i in (0, 2, 3)} - {os.getpid()}  # the misses: built by workers
+    assert cache.get_many("k", sources, size_and_builder) == payloads  # now all cached
 
 
 def test_corrupt_or_unwritable_cache_is_a_miss_not_an_error(tmp_path):

@@ -7,7 +7,7 @@
   spin against them for the same cores.
 
 Both run the plain loop in this process when only one core is usable (process_map also for a single
-item, or where fork is not available). The results come back in the order of the items, and the
+item, or where worker processes cannot be made: no fork, no semaphores). The results come back in the order of the items, and the
 first item (in that order) whose call raises raises the same exception here, as in the loop: a
 UserError naming a file:line reaches the user unchanged; the items not started by then are not run.
 process_map's workers are forked, so they start without importing anything again; `function` and the
@@ -40,8 +40,12 @@ def process_map(function: Callable[[Item], Result], items: Iterable[Item]) -> li
     import multiprocessing  # here: with concurrent.futures, a tenth of a cached show_result run's start-up
     from concurrent.futures import ProcessPoolExecutor
 
-    return _run(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                    initializer=_ignore_interrupt), function, items)
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_ignore_interrupt)
+    except OSError:  # no semaphores here (a container without /dev/shm, a file size limit): one core, then
+        return [function(item) for item in items]
+    return _run(pool, function, items)
 
 
 def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
