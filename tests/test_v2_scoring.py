@@ -77,6 +77,26 @@ def test_bt_fit_matches_a_generic_optimizer():
     assert np.allclose(np.concatenate([theta[:2], theta[3:]]), reference, atol=1e-6)
 
 
+def test_bootstrap_blocks_on_threads_equal_one_fit_per_resample_of_upstreams_draw():
+    rng = np.random.default_rng(5)
+    rows, units = 300, 60
+    unit_of_row = rng.integers(0, units, rows)
+    unit_model = np.arange(units) % 4  # model 3 is the baseline
+    features = rng.normal(size=(units, 2))
+    outcome = rng.integers(0, 3, rows) / 2.0
+    rounds = 2 * style_bt.FITS_AT_ONCE + 7  # three blocks, the last one short
+    coefficients = style_bt.bootstrap_style(unit_of_row, unit_model, features, outcome, 4, 3,
+                                            np.random.RandomState(42), rounds)
+    picks = np.random.RandomState(42).randint(0, rows, (rounds, rows))  # upstream's draw, all at once
+    for r in (0, style_bt.FITS_AT_ONCE, rounds - 1):
+        drawn = np.bincount(picks[r], minlength=rows).astype(float)
+        weight = np.bincount(unit_of_row, weights=drawn, minlength=units)
+        wins = np.bincount(unit_of_row, weights=drawn * outcome, minlength=units)
+        mean = np.divide(wins, weight, out=np.zeros(units), where=weight > 0)
+        alone = style_bt.fit_bt(unit_model, features, mean, weight, 4, 3)
+        assert np.allclose(coefficients[r], alone, atol=1e-9, equal_nan=True)
+
+
 def test_pandas_summaries():
     rounds = np.random.default_rng(0).random((100, 3))
     frame = pd.DataFrame({"model": np.tile(["a", "b", "c"], 100), "scores": rounds.ravel()})

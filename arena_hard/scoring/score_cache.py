@@ -13,6 +13,7 @@ file fails to parse and is a miss); a cache folder that cannot be written (read-
 means no caching."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -50,10 +51,17 @@ class FileCache:
         (process_map: `build` must pickle), and the first of them to fail raises, as get() would."""
         looked_up = [self._look_up(kind, Path(source)) for source in sources]
         missed = [i for i, (payload, _) in enumerate(looked_up) if payload is None]
-        built = dict(zip(missed, process_map(build, [Path(sources[i]) for i in missed])))
-        for i, payload in built.items():
-            self._store(kind, looked_up[i][1], payload)
+        built = dict(zip(missed, process_map(functools.partial(self._build_and_store, kind, build),
+                                             [(Path(sources[i]), looked_up[i][1]) for i in missed])))
         return [built[i] if i in built else payload for i, (payload, _) in enumerate(looked_up)]
+
+    def _build_and_store(self, kind: str, build: Callable[[Path], dict[str, Any]],
+                         miss: tuple[Path, tuple[str, os.stat_result] | None]) -> dict[str, Any]:
+        """A missed source built, and its entry written by the same worker."""
+        source, stamp = miss
+        payload = build(source)
+        self._store(kind, stamp, payload)
+        return payload
 
     def _look_up(self, kind: str, source: Path) -> tuple[dict[str, Any] | None, tuple[str, os.stat_result] | None]:
         """(the cached payload or None, what storing a newly built one needs: None for a missing source)."""

@@ -8,9 +8,10 @@ Features (per row, from the model's and the baseline's answer to the row's quest
 sample standard deviation. Model: logit = c_model - c_baseline + beta . features, binary
 cross-entropy summed over rows, no intercept; c_baseline is fixed at 0 (only differences are
 identified). Upstream fits the same loss with torch's LBFGS stopped after 50 iterations; Newton's
-method here stops at convergence, all bootstrap fits solved together. Bootstrap: `randint(0, rows,
-(rounds, rows))` from a numpy RandomState, upstream's draw. Rows sharing a (model, features) unit are pooled exactly (the loss is
-linear in the outcome), which keeps a round's fit small. Reads and writes nothing."""
+method here stops at convergence, the bootstrap fits solved together in blocks. Bootstrap: `randint(0,
+rows, (rounds, rows))` from a numpy RandomState, upstream's draw. Rows sharing a (model, features) unit
+are pooled exactly (the loss is linear in the outcome), which keeps a round's fit small. Reads and
+writes nothing."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -23,8 +24,8 @@ from arena_hard.scoring import newton
 FEATURES = ("length", "headers", "lists", "bold")
 FEATURE_GROUPS = {"length": (0,), "markdown": (1, 2, 3)}
 _TOLERANCE = 1e-8  # in the logits: far below what a printed win rate shows
-UNCHECKED_STEP = 1e-3
-FITS_AT_ONCE = 25
+UNCHECKED_STEP = 1e-3  # a Newton step this small is taken without evaluating the loss (fit_bt_batch)
+FITS_AT_ONCE = 25  # bootstrap fits solved together (bootstrap_style)
 
 
 def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.ndarray:
