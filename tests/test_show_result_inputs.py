@@ -11,7 +11,7 @@ import pytest
 from arena_hard.core import textstats
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import iter_jsonl, scan_jsonl
+from arena_hard.core.jsonl import decode_json, iter_jsonl, scan_jsonl
 from arena_hard.core import parallel
 from arena_hard.scoring.score_cache import FileCache
 from show_result_fixtures import write_lines
@@ -40,6 +40,21 @@ def test_scan_reads_what_iter_jsonl_reads(tmp_path, content):
     path = tmp_path / "f.jsonl"
     path.write_bytes(content)
     assert list(scan_jsonl(path)) == list(iter_jsonl(path))
+
+
+@pytest.mark.parametrize("content", GOOD.values(), ids=GOOD.keys())
+def test_decode_json_reads_what_json_loads_reads(content):
+    for line in content.splitlines():
+        if line.strip():
+            assert decode_json(line) == json.loads(line)
+
+
+@pytest.mark.parametrize("line", [b'{"a": \n', b'{"a": "\xff"}', b"[1, 2"])
+def test_decode_json_refuses_what_json_loads_refuses(line):
+    with pytest.raises(ValueError):
+        json.loads(line)
+    with pytest.raises(ValueError):
+        decode_json(line)
 
 
 @pytest.mark.parametrize("content", BAD.values(), ids=BAD.keys())

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from arena_hard.core.jsonl import decode_json
 from arena_hard.core.parallel import process_map
 
 CACHE_DIR_NAME = ".show_result_cache"
@@ -71,7 +72,7 @@ class FileCache:
         except OSError:
             return None, None  # build reports the missing file in its own words
         try:
-            entry = json.loads(self._entry_path(kind, key).read_bytes())
+            entry = decode_json(self._entry_path(kind, key).read_bytes())
             if entry["version"] == FORMAT_VERSION and entry["source"] == key and entry["stamp"] == _stamp(stat):
                 return entry["payload"], (key, stat)
         except (OSError, ValueError, KeyError, TypeError):

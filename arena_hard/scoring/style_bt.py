@@ -14,6 +14,7 @@ are pooled exactly (the loss is linear in the outcome), which keeps a round's fi
 writes nothing."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -79,25 +80,41 @@ def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray, des
     return residual @ design, hessian
 
 
-def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
-                 baseline: int, start: np.ndarray | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class UnitTables:
+    """What every fit over the same units shares: per unit its design row (one-hot model, then the
+    features) and the products of its entries the Hessian sums (model x model on the diagonal, model x
+    feature, feature x feature)."""
+
+    design: np.ndarray
+    products: np.ndarray
+    n_models: int
+
+
+def unit_tables(model: np.ndarray, features: np.ndarray, n_models: int) -> UnitTables:
+    units = len(model)
+    onehot = np.zeros((units, n_models))
+    onehot[np.arange(units), model] = 1.0
+    products = np.concatenate([onehot, (onehot[:, :, None] * features[:, None, :]).reshape(units, -1),
+                               (features[:, :, None] * features[:, None, :]).reshape(units, -1)], axis=1)
+    return UnitTables(np.concatenate([onehot, features], axis=1), products, n_models)
+
+
+def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, baseline: int,
+                 start: np.ndarray | None = None) -> np.ndarray:
     """Coefficients [c_0..c_{n-1}, beta...] of independent fits, one per row of `outcome` / `weight`
     (fits x units), each minimising sum(weight * BCE(outcome, c_model + beta . x)) with c_baseline = 0;
     a model without weight in a fit gets NaN there. Newton's method as scoring/newton.py takes it (a
     step halved while the loss rises, stopping once no coordinate moves by more than the tolerance),
     run on all fits at once: one resample's fit alone is too small to pay numpy's per-call cost. Every
-    sum over units is a matrix product of the fits' per-unit weights with a fixed per-unit table (the
-    design row; the products of its entries the Hessian sums), so each step is a few BLAS calls. A step
-    moving no logit by more than UNCHECKED_STEP is taken without evaluating the loss, the costliest
-    part: there the quadratic model the step minimises is exact far beyond the loss's rounding."""
-    units, n_features = features.shape
-    fits, size = outcome.shape[0], n_models + n_features
-    onehot = np.zeros((units, n_models))
-    onehot[np.arange(units), model] = 1.0
-    design = np.concatenate([onehot, features], axis=1)
-    products = np.concatenate([onehot, (onehot[:, :, None] * features[:, None, :]).reshape(units, -1),
-                               (features[:, :, None] * features[:, None, :]).reshape(units, -1)], axis=1)
-    fixed = np.concatenate([weight @ onehot == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
+    sum over units is a matrix product of the fits' per-unit weights with one of `tables`, so each step
+    is a few BLAS calls. A step moving no logit by more than UNCHECKED_STEP is taken without evaluating
+    the loss, the costliest part: there the quadratic model the step minimises is exact far beyond the
+    loss's rounding."""
+    design, products, n_models = tables.design, tables.products, tables.n_models
+    fits, size = outcome.shape[0], design.shape[1]
+    n_features = size - n_models
+    fixed = np.concatenate([weight @ design[:, :n_models] == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
     fixed[:, baseline] = True
     theta = np.zeros((fits, size)) if start is None else np.tile(np.nan_to_num(start), (fits, 1))
     theta[fixed] = 0.0
@@ -140,8 +157,8 @@ def fit_bt_batch(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, w
 
 def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
            baseline: int, start: np.ndarray | None = None) -> np.ndarray:
-    """One fit of fit_bt_batch."""
-    return fit_bt_batch(model, features, outcome[None], weight[None], n_models, baseline, start)[0]
+    """One fit of fit_bt_batch, over units of the given models and features."""
+    return fit_bt_batch(unit_tables(model, features, n_models), outcome[None], weight[None], baseline, start)[0]
 
 
 def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, picks: np.ndarray,
@@ -166,7 +183,8 @@ def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_featur
     the kernel map and zero fresh pages at every step."""
     n_rows, n_units = len(unit_of_row), len(unit_model)
     weight, mean = pool_units(unit_of_row, outcome, np.arange(n_rows)[None, :], n_units)
-    start = fit_bt(unit_model, unit_features, mean[0], weight[0], n_models, baseline)
+    tables = unit_tables(unit_model, unit_features, n_models)
+    start = fit_bt_batch(tables, mean, weight, baseline)[0]
 
     def resamples() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for first in range(0, rounds, FITS_AT_ONCE):
@@ -175,7 +193,7 @@ def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_featur
 
     def fit(resample: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         weights, means = resample
-        return fit_bt_batch(unit_model, unit_features, means, weights, n_models, baseline, start)
+        return fit_bt_batch(tables, means, weights, baseline, start)
 
     blocks = thread_map(fit, resamples())
     return np.concatenate(blocks) if blocks else np.empty((0, n_models + unit_features.shape[1]))
