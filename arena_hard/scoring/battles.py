@@ -55,40 +55,36 @@ class Records:
 def combine_judges(judges: Sequence[Sequence[VerdictTable]]) -> tuple[Records, list[str]]:
     """Each judge's files (in order) pooled; within one judge a later record for the same model,
     question and baseline replaces an earlier one. Returns the records and notes for the user."""
-    question_ids: list[str] = []
-    models: list[str] = []
-    baselines: list[str | None] = []
-    categories: list[str | None] = []
-    game1: list[int] = []
-    game2: list[int] = []
-    notes = []
+    parts, notes = [], []
     for tables in judges:
-        kept: dict[tuple[str, str, str | None], tuple[int, int]] = {}
-        repeats, example = 0, ""
-        for t, table in enumerate(tables):
-            for i in range(len(table)):
-                key = (table.models[i], table.question_ids[i], table.baselines[i])
-                if key in kept:
-                    repeats += 1
-                    if not example:
-                        first_t, first_i = kept[key]
-                        example = (f"{table.path}:{table.lines[i]} repeats "
-                                   f"{tables[first_t].path}:{tables[first_t].lines[first_i]}")
-                    del kept[key]  # re-inserted below, so the kept record takes the later position
-                kept[key] = (t, i)
-        if repeats:
-            notes.append(f"{repeats} judgment record(s) repeat an earlier record for the same model and question; "
-                         f"kept the last of each (first: {example})")
-        for t, i in kept.values():
-            table = tables[t]
-            question_ids.append(table.question_ids[i])
-            models.append(table.models[i])
-            baselines.append(table.baselines[i])
-            categories.append(table.categories[i])
-            game1.append(table.game1[i])
-            game2.append(table.game2[i])
-    return Records(question_ids, models, baselines, categories, np.array(game1, dtype=np.int8),
-                   np.array(game2, dtype=np.int8)), notes
+        def column(name: str) -> list:
+            return [value for table in tables for value in getattr(table, name)]
+        keys = list(zip(column("models"), column("question_ids"), column("baselines")))
+        last = dict(zip(keys, range(len(keys))))  # each key at its last record
+        if len(last) < len(keys):
+            notes.append(f"{len(keys) - len(last)} judgment record(s) repeat an earlier record for the same model "
+                         f"and question; kept the last of each (first: {_first_repeat(tables)})")
+        kept = sorted(last.values())  # a repeated record takes the place of its last occurrence
+        parts.append(Records(*([values[i] for i in kept] for values in map(column, _TEXT_COLUMNS)),
+                             np.array(column("game1"), dtype=np.int8)[kept],
+                             np.array(column("game2"), dtype=np.int8)[kept]))
+    return concat_records(parts) if parts else concat_records([_NO_RECORDS]), notes
+
+
+_TEXT_COLUMNS = ("question_ids", "models", "baselines", "categories")
+_NO_RECORDS = Records([], [], [], [], np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int8))
+
+
+def _first_repeat(tables: Sequence[VerdictTable]) -> str:
+    """`file:line repeats file:line` for the first record that repeats an earlier one."""
+    seen: dict[tuple[str, str, str | None], str] = {}
+    for table in tables:
+        for i in range(len(table)):
+            key, here = (table.models[i], table.question_ids[i], table.baselines[i]), f"{table.path}:{table.lines[i]}"
+            if key in seen:
+                return f"{here} repeats {seen[key]}"
+            seen[key] = here
+    return ""
 
 
 def concat_records(parts: Sequence[Records]) -> Records:

@@ -23,19 +23,14 @@ def bootstrap_means(model_of_row: np.ndarray, halves: np.ndarray, n_models: int,
     model without rows. Model indices are positions in the sorted model names."""
     order = np.argsort(model_of_row, kind="stable")
     counts = np.bincount(model_of_row, minlength=n_models)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    grouped = halves[order].astype(np.int64)
-    means = np.full((rounds, n_models), np.nan)
     present = [m for m in range(n_models) if counts[m]]
-    if not present:
-        return means
-    sizes = [int(counts[m]) for m in present]
-    offsets = np.repeat(starts[present], sizes)
-    bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    groups = np.split(halves[order].astype(np.int64), np.cumsum(counts)[:-1])
+    means = np.full((rounds, n_models), np.nan)
+    sums = np.empty((rounds, len(present)))
     for r in range(rounds):
-        picks = np.concatenate([rng.randint(0, n, size=n) for n in sizes])  # the stream, model by model
-        sums = np.add.reduceat(grouped[offsets + picks], bounds)
-        means[r, present] = sums / 2 / np.array(sizes)
+        for j, m in enumerate(present):  # the stream, model by model
+            sums[r, j] = groups[m][rng.randint(0, counts[m], size=counts[m])].sum()
+    means[:, present] = sums / 2 / counts[present]
     return means
 
 
