@@ -60,12 +60,6 @@ def label_code(score: Any) -> int:
     return _CODE.get(score, NO_VERDICT) if isinstance(score, str) else NO_VERDICT
 
 
-def _game_code(games: list[Any], index: int, code_of: Callable[[Any], int]) -> int:
-    if index >= len(games):
-        return NOT_PLAYED if index and games else NO_VERDICT  # a record with no game at all has no verdict
-    return code_of(game_score(games[index]))
-
-
 def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> VerdictTable:
     """All records of one judgment file; a record that cannot be a judgment names its file:line.
     `code_of` turns a game's score into a code (v0.1's five labels by default; v2_labels has v2's)."""
@@ -78,7 +72,8 @@ def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> Ver
         table.models.append(model)
         table.baselines.append(baseline)
         table.categories.append(category)
-        table.game1.append(_game_code(games, 0, code_of))
-        table.game2.append(_game_code(games, 1, code_of))
+        played = len(games)  # a record with no game at all has no verdict; one game: the second was not played
+        table.game1.append(code_of(game_score(games[0])) if played else NO_VERDICT)
+        table.game2.append(code_of(game_score(games[1])) if played > 1 else NOT_PLAYED if played else NO_VERDICT)
         table.lines.append(lineno)
     return table
