@@ -2,23 +2,27 @@
 
 Generated bench: 30 models x 750 questions (500 hard_prompt, 250 creative_writing) x 2 judges, v2
 records with ~1.5 kB of judge text per game. For each of the default board, two judges pooled and
-style control (`-f length markdown`), this prints the wall time of one process, start-up included:
-upstream's own show_result.py (from --upstream-dir, a checkout of lmarena/arena-hard-auto 196f6b8 kept
-outside the repository; torch on --upstream-path) or, without it, the pandas oracle of tests/v2_oracle.py;
-then show_result.py's first run (empty cache) and its cached rerun, and the ratios. It also prints how far
+style control (`-f length markdown`), this prints the wall time of one process, start-up included, as
+the median of --repeat runs with both sides' runs interleaved: upstream's own show_result.py (from
+--upstream-dir, a checkout of lmarena/arena-hard-auto 196f6b8 kept outside the repository; torch on
+--upstream-path) or, without it, the pandas oracle of tests/v2_oracle.py; then show_result.py's first run
+(empty cache) and its cached rerun, and the ratios. It also prints how far
 apart the two printed boards are (the largest score difference, against the interval's half-width), and
 the peak RSS of a first run over 60 models.
 
 Wall times depend on what else the machine runs; the CPU seconds (user + system of the process) much
-less, so both are printed, with both ratios.
+less, so both are printed, with both ratios. The timed processes run with Python's bytecode cache on,
+as a user's do, whatever PYTHONDONTWRITEBYTECODE says here.
 
-Run: .venv/bin/python tests/bench_show_result_v2.py [--upstream-dir DIR --upstream-path SITE] [--workdir DIR]"""
+Run: .venv/bin/python tests/bench_show_result_v2.py [--upstream-dir DIR --upstream-path SITE] [--workdir DIR]
+[--repeat N]"""
 from __future__ import annotations
 
 import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,8 +47,10 @@ _PROBE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
 
 def timed(cwd: Path, command: list[str], env: dict[str, str] | None = None) -> tuple[tuple[float, float], int, str]:
     """(wall, CPU) seconds of one process, its peak RSS in MB and its stdout."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # both sides keep their bytecode, as a user's Python does
     out = subprocess.run([sys.executable, "-c", _PROBE, *command], cwd=cwd, capture_output=True, text=True,
-                         check=True, env={**os.environ, **(env or {})}).stdout
+                         check=True, env=environment).stdout
     first, _, printed = out.partition("\n")
     wall, cpu, rss = first.split()
     return (float(wall), float(cpu)), int(rss) // 1024, printed
@@ -93,21 +99,31 @@ def board(printed: str) -> dict[str, tuple[float, float]]:
     return found
 
 
-def bench_cases(root: Path, upstream: Path | None, site: str | None, cases: list[str]) -> None:
+def median(values: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
+
+
+def bench_cases(root: Path, upstream: Path | None, site: str | None, cases: list[str], repeat: int) -> None:
     for name in cases:
         args = CASES[name]
-        ref_seconds, ref_printed, what = reference(root, args, upstream, site)
-        clear_cache(root)
-        first, first_rss, printed = ours(root, args)
-        cached = min(ours(root, args)[0], ours(root, args)[0])
+        refs, firsts, cacheds, rss = [], [], [], 0
+        for _ in range(repeat):  # interleaved, so that a slow spell of the machine hits both sides
+            ref_seconds, ref_printed, what = reference(root, args, upstream, site)
+            clear_cache(root)
+            first, first_rss, printed = ours(root, args)
+            refs.append(ref_seconds)
+            firsts.append(first)
+            cacheds.append(ours(root, args)[0])
+            rss = max(rss, first_rss)
         mine, theirs = board(printed), board(ref_printed)
         gaps = [abs(mine[m][0] - theirs[m][0]) for m in theirs if m in mine]
         widths = [max(mine[m][1], theirs[m][1]) for m in theirs if m in mine]
         worst = max(range(len(gaps)), key=lambda i: gaps[i] / max(widths[i], 0.05))
-        print(f"[{name}] {what}: {show(ref_seconds)}")
-        print(f"    show_result.py first run (no cache): {show(first)} -> {ratio(ref_seconds, first)} "
-              f"(peak RSS {first_rss} MB)")
-        print(f"    show_result.py cached rerun: {show(cached)} -> {ratio(ref_seconds, cached)}")
+        print(f"[{name}] {what}: {show(median(refs))} (median of {repeat}; fastest {min(r[0] for r in refs):.2f} s)")
+        print(f"    show_result.py first run (no cache): {show(median(firsts))} -> {ratio(median(refs), median(firsts))} "
+              f"(slowest {max(f[0] for f in firsts):.2f} s; peak RSS {rss} MB)")
+        print(f"    show_result.py cached rerun: {show(median(cacheds))} -> {ratio(median(refs), median(cacheds))} "
+              f"(slowest {max(c[0] for c in cacheds):.2f} s)")
         print(f"    boards agree on {len(gaps)} models: largest score gap {max(gaps):.1f} points "
               f"(worst gap / interval half-width: {gaps[worst]:.1f} / {widths[worst]:.1f})")
 
@@ -158,6 +174,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--text-chars", type=int, default=1500, help="judge text per game")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side per case (medians are reported)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_show_result_v2_"))
     try:
@@ -169,7 +186,7 @@ def main() -> None:
               f"(written in {time.perf_counter() - start:.0f} s)")
         startup = min(ours(root, ["--help"])[0] for _ in range(3))
         print(f"show_result.py start-up (--help): {show(startup)}")
-        bench_cases(root, args.upstream_dir, args.upstream_path, args.cases)
+        bench_cases(root, args.upstream_dir, args.upstream_path, args.cases, args.repeat)
         if args.upstream_path:
             lbfgs_gap(root, args.upstream_path)
         big = workdir / "bench60"
