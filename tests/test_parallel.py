@@ -58,3 +58,23 @@ def test_process_map_falls_back_to_the_loop_when_no_worker_can_be_made(monkeypat
         raise OSError(38, "Function not implemented")  # a container without /dev/shm
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
     assert parallel.process_map(pid_of, range(4)) == [os.getpid()] * 4
+
+
+def test_process_map_falls_back_to_the_loop_when_no_process_can_be_started(monkeypatch):
+    def no_more_processes():
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # fork under RLIMIT_NPROC
+    monkeypatch.setattr(os, "fork", no_more_processes)
+    assert parallel.process_map(pid_of, range(4)) == [os.getpid()] * 4
+
+
+def exit_in_a_worker(x: int) -> int:
+    if os.getpid() != PARENT:
+        os._exit(9)  # as the OOM killer would end it
+    return x
+
+
+PARENT = os.getpid()
+
+
+def test_process_map_redoes_the_work_here_when_a_worker_dies():
+    assert parallel.process_map(exit_in_a_worker, range(4)) == [0, 1, 2, 3]

@@ -6,10 +6,11 @@
   fits). Meanwhile BLAS is held to one thread (threadpoolctl), as BLAS threads on top of ours would
   spin against them for the same cores.
 
-Both run the plain loop in this process when only one core is usable (process_map also for a single
-item, or where worker processes cannot be made: no fork, no semaphores). The results come back in the order of the items, and the
-first item (in that order) whose call raises raises the same exception here, as in the loop: a
-UserError naming a file:line reaches the user unchanged; the items not started by then are not run.
+Both run the plain loop in this process when only one core is usable; process_map also for a single
+item, and where its workers cannot be started (no fork, no semaphores, no more processes allowed) or
+one of them dies. The results come back in the order of the items, and the first item (in that order)
+whose call raises raises the same exception here, as in the loop: a UserError naming a file:line
+reaches the user unchanged; the items not started by then are not run.
 process_map's workers are forked, so they start without importing anything again; `function` and the
 items must pickle (a module-level function, or a functools.partial of one), and the workers leave
 Ctrl-C to this process. thread_map takes its items as they come, so an iterator that prepares each
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -39,13 +40,19 @@ def process_map(function: Callable[[Item], Result], items: Iterable[Item]) -> li
         return [function(item) for item in items]
     import multiprocessing  # here: with concurrent.futures, a tenth of a cached show_result run's start-up
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
+    pool = None
     try:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_ignore_interrupt)
-    except OSError:  # no semaphores here (a container without /dev/shm, a file size limit): one core, then
-        return [function(item) for item in items]
-    return _run(pool, function, items)
+        return list(pool.map(function, items))
+    except (OSError, BrokenProcessPool):  # no semaphores (no /dev/shm, a file size limit), no more processes
+        pass  # allowed, a worker killed: the loop below, which raises again what `function` itself raised
+    finally:  # after a failure (or Ctrl-C), the items not started yet are not run
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return [function(item) for item in items]
 
 
 def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
@@ -55,15 +62,11 @@ def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> lis
 
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"):
-        return _run(ThreadPoolExecutor(usable_cores()), function, items)
-
-
-def _run(pool: Any, function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
-    try:
-        return list(pool.map(function, items))
-    finally:  # after a failure (or Ctrl-C), the items not started yet are not run
-        pool.shutdown(cancel_futures=True)
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(usable_cores()) as pool:
+        try:
+            return list(pool.map(function, items))
+        finally:
+            pool.shutdown(cancel_futures=True)
 
 
 def _ignore_interrupt() -> None:
