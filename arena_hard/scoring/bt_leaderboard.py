@@ -37,7 +37,6 @@ from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADER
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 
 
-
 def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 

@@ -55,10 +55,10 @@ def _loss(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> np.ndarra
     return np.sum(weight * (np.logaddexp(0.0, eta) - outcome * eta), axis=1)
 
 
-def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray, design: np.ndarray,
-                   products: np.ndarray, n_models: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per fit: the loss's gradient and Hessian at the logits `eta`. `products` holds per unit the
-    Hessian's distinct entries: model x model (the diagonal), model x feature, feature x feature."""
+def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
+                   tables: "UnitTables") -> tuple[np.ndarray, np.ndarray]:
+    """Per fit: the loss's gradient and Hessian at the logits `eta`."""
+    design, products, n_models = tables.design, tables.products, tables.n_models
     fits, n_features = len(eta), design.shape[1] - n_models
     p = np.negative(eta)
     np.exp(p, out=p)
@@ -111,7 +111,7 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
     is a few BLAS calls. A step moving no logit by more than UNCHECKED_STEP is taken without evaluating
     the loss, the costliest part: there the quadratic model the step minimises is exact far beyond the
     loss's rounding."""
-    design, products, n_models = tables.design, tables.products, tables.n_models
+    design, n_models = tables.design, tables.n_models
     fits, size = outcome.shape[0], design.shape[1]
     n_features = size - n_models
     fixed = np.concatenate([weight @ design[:, :n_models] == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
@@ -122,7 +122,7 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
     loss = np.full(fits, np.nan)  # at theta; NaN where not evaluated
     active = np.arange(fits)
     for _ in range(newton.MAX_STEPS):
-        gradient, hessian = _newton_system(eta[active], outcome[active], weight[active], design, products, n_models)
+        gradient, hessian = _newton_system(eta[active], outcome[active], weight[active], tables)
         held = fixed[active]
         gradient[held] = 0.0
         hessian[held] = 0.0

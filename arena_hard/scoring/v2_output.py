@@ -19,7 +19,6 @@ from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_text
 from arena_hard.scoring.battles import Records
 from arena_hard.scoring.judge_consistency import judge_consistency
-from arena_hard.scoring.verdict_labels import LABELS
 from arena_hard.scoring.leaderboard import output_stem
 from arena_hard.scoring.result_files import LEADERBOARD_DIR
 from arena_hard.scoring.v2_table import TableRow

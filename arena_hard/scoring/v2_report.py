@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
