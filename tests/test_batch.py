@@ -70,6 +70,15 @@ def judge_workspace(root: Path, fake_url: str, api_type: str = "openai", count: 
     return ws
 
 
+def answer_workspace(root: Path, fake_url: str, api_type: str, count: int, **answer_config) -> Workspace:
+    """`count` questions and one model `m` answering them through the fake batch API."""
+    ws = Workspace(root)
+    ws.write_questions(questions(count))
+    ws.write_api_config({"m": entry(fake_url, api_type)})
+    ws.write_answer_config(["m"], **answer_config)
+    return ws
+
+
 def strip_volatile(record: dict) -> dict:
     return {k: v for k, v in record.items() if k not in ("answer_id", "tstamp")}
 
@@ -128,10 +137,7 @@ def test_dry_run_prints_rounds_batches_sizes_and_tokens(tmp_path):
 def test_failed_requests_are_reported_and_sent_again_a_bounded_number_of_times(tmp_path, api_type):
     bad = "Question number 2:"
     with FakeBatchServer(faults=((bad, "400"),)) as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(4))
-        ws.write_api_config({"m": entry(fake.url, api_type)})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, api_type, 4)
         result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
         assert result.returncode == 1
         assert "failed: m question q002" in result.stderr and "fake: invalid request" in result.stderr
@@ -147,10 +153,7 @@ def test_failed_requests_are_reported_and_sent_again_a_bounded_number_of_times(t
 @pytest.mark.parametrize("api_type", ["openai", "anthropic"])
 def test_an_expired_batch_keeps_what_ran_and_the_rest_goes_in_a_new_batch_next_run(tmp_path, api_type):
     with FakeBatchServer(expire_batches=(1,)) as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(6))
-        ws.write_api_config({"m": entry(fake.url, api_type)})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, api_type, 6)
         first = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
         assert first.returncode == 1
         assert "3 answered, 3 failed" in first.stdout
@@ -165,10 +168,7 @@ def test_an_expired_batch_keeps_what_ran_and_the_rest_goes_in_a_new_batch_next_r
 @pytest.mark.parametrize("api_type", ["openai", "anthropic"])
 def test_a_result_line_that_is_not_json_is_reported_with_its_custom_id(tmp_path, api_type):
     with FakeBatchServer(faults=(("Question number 1:", "malformed"),)) as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(3))
-        ws.write_api_config({"m": entry(fake.url, api_type)})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, api_type, 3)
         result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
         bad_id = next(line["custom_id"] for line in fake.batches[0].lines if "Question number 1:" in json.dumps(line))
     assert result.returncode == 1
@@ -180,10 +180,7 @@ def test_a_result_line_that_is_not_json_is_reported_with_its_custom_id(tmp_path,
 
 def test_a_batch_the_provider_rejects_stops_with_one_line_and_a_rerun_sends_it_again(tmp_path):
     with FakeBatchServer(fail_batches=(1,)) as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(3))
-        ws.write_api_config({"m": entry(fake.url, "openai")})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, "openai", 3)
         result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
         assert result.returncode == 2
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -248,10 +245,7 @@ def test_a_kill_between_creating_an_openai_batch_and_logging_it_finds_the_batch_
         raise KeyboardInterrupt  # as a kill would land: the provider made the batch, the log never heard
 
     with FakeBatchServer() as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(3))
-        ws.write_api_config({"m": entry(fake.url, "openai")})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, "openai", 3)
         with monkeypatch.context() as patch:
             patch.setattr(BatchStore, "submitted", killed)
             assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 130
@@ -289,10 +283,7 @@ def test_a_round_is_split_at_the_provider_limits(tmp_path, monkeypatch, limit):
     small = dataclasses.replace(api, max_requests=3) if limit == "requests" else dataclasses.replace(api, max_bytes=500)
     monkeypatch.setitem(BATCH_APIS, "anthropic", small)
     with FakeBatchServer() as fake:
-        ws = Workspace(tmp_path)
-        ws.write_questions(questions(7))
-        ws.write_api_config({"m": entry(fake.url, "anthropic")})
-        ws.write_answer_config(["m"])
+        ws = answer_workspace(tmp_path, fake.url, "anthropic", 7)
         result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
         assert result.returncode == 0, result.stderr
         sizes = [len(b.lines) for b in fake.batches]
