@@ -34,6 +34,16 @@ CSS = "#answer-a, #answer-b, #game-1, #game-2 { overflow-wrap: anywhere; }"
 CONFIG_KEYS = {"bench_name": "bench_name", "judge_name": "judge_model", "baseline": "baseline_model"}
 
 
+def panel_pair(gr: Any, text: str, elem_id: str, details: str, details_id: str,
+               details_label: str) -> tuple[Any, Any]:
+    """A column: a panel, and beneath it a collapsed one (an answer and its thought, a game and the
+    prompt the judge was sent)."""
+    with gr.Column():
+        panel = gr.Markdown(text, elem_id=elem_id, container=True, padding=True, max_height=PANEL_MAX_HEIGHT)
+        with gr.Accordion(details_label, open=False, elem_id=f"{details_id}-panel"):
+            return panel, gr.Markdown(details, elem_id=details_id, max_height=PANEL_MAX_HEIGHT)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(description="Browse questions, answers and judgments in a web page.")
     parser.add_argument("--bench-name", help=f"the folder under data/ (default {V0_1.default_bench})")
@@ -110,24 +120,16 @@ def build_app(data: BenchData) -> gradio.Blocks:
             model_b = gr.Dropdown(list(data.models), value=model_b_default, label="Model B", elem_id="model-b")
         question_text = gr.Markdown(first.question, elem_id="question-text", container=True, padding=True)
         with gr.Row(equal_height=False):
-            answers, thoughts = [], []
-            for side, text, thought in zip("ab", (first.answer_a, first.answer_b), first.thoughts):
-                with gr.Column():
-                    answers.append(gr.Markdown(text, elem_id=f"answer-{side}", container=True, padding=True,
-                                               max_height=PANEL_MAX_HEIGHT))
-                    with gr.Accordion(f"Model {side.upper()}'s thought (reasoning, not part of the answer)", open=False,
-                                      elem_id=f"thought-{side}-panel"):
-                        thoughts.append(gr.Markdown(thought, elem_id=f"thought-{side}", max_height=PANEL_MAX_HEIGHT))
+            answers, thoughts = zip(*(
+                panel_pair(gr, text, f"answer-{side}", thought, f"thought-{side}",
+                           f"Model {side.upper()}'s thought (reasoning, not part of the answer)")
+                for side, text, thought in zip("ab", (first.answer_a, first.answer_b), first.thoughts)))
         judgment = gr.Markdown(first.judgment, elem_id="judgment", container=True, padding=True)
         with gr.Row(equal_height=False):
-            games, prompts = [], []
-            for number, (text, prompt) in enumerate(zip(first.games, first.prompts), 1):
-                with gr.Column():
-                    games.append(gr.Markdown(text, elem_id=f"game-{number}", container=True, padding=True,
-                                             max_height=PANEL_MAX_HEIGHT))
-                    with gr.Accordion(f"Game {number}: the prompt as sent to the judge", open=False,
-                                      elem_id=f"prompt-{number}-panel"):
-                        prompts.append(gr.Markdown(prompt, elem_id=f"prompt-{number}", max_height=PANEL_MAX_HEIGHT))
+            games, prompts = zip(*(
+                panel_pair(gr, text, f"game-{number}", prompt, f"prompt-{number}",
+                           f"Game {number}: the prompt as sent to the judge")
+                for number, (text, prompt) in enumerate(zip(first.games, first.prompts), 1)))
         view_outputs = [question_text, *answers, *thoughts, judgment, *games, *prompts]
 
         def panels(view: View) -> list[str]:
