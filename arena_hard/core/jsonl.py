@@ -76,8 +76,8 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
 
 @functools.cache
 def _fast_decoder() -> tuple[Callable[[memoryview], Any], tuple[type[BaseException], ...]]:
-    """msgspec's decoder and what it raises on a line it refuses; imported on first use, as only the
-    scans need it (its import is a twentieth of a cached show_result run)."""
+    """msgspec's decoder and what it raises on a document it refuses; imported on first use, as only
+    decode_json needs it (its import is a twentieth of a cached show_result run)."""
     import msgspec
     return msgspec.json.Decoder().decode, (msgspec.MsgspecError, RecursionError)
 
@@ -112,18 +112,13 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     except OSError:
         yield from iter_jsonl(path)  # reports the missing file or folder
         return
-    decode, refused = _fast_decoder()
     for lineno, line in _lines(data):
         try:
-            record = decode(line)
-        except refused:
-            raw = bytes(line)
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, Python's limits
-                record = None
+            record = decode_json(line)
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, Python's limits
+            if not bytes(line).strip():
+                continue  # spaces, or the \r of a CRLF blank line
+            record = None
         if not isinstance(record, dict):
             for _ in iter_jsonl(path):
                 pass

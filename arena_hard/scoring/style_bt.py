@@ -56,7 +56,7 @@ def _loss(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> np.ndarra
 
 
 def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
-                   tables: "UnitTables") -> tuple[np.ndarray, np.ndarray]:
+                   tables: UnitTables) -> tuple[np.ndarray, np.ndarray]:
     """Per fit: the loss's gradient and Hessian at the logits `eta`."""
     design, products, n_models = tables.design, tables.products, tables.n_models
     fits, n_features = len(eta), design.shape[1] - n_models
