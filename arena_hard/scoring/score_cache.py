@@ -58,10 +58,11 @@ class FileCache:
 
     def _build_and_store(self, kind: str, build: Callable[[Path], dict[str, Any]],
                          miss: tuple[Path, tuple[str, os.stat_result] | None]) -> dict[str, Any]:
-        """A missed source built, and its entry written by the same worker."""
-        source, stamp = miss
+        """A missed source built, and its entry written by the same worker; `miss` is the source and
+        what _look_up found of it (its key and stat, for the entry)."""
+        source, found = miss
         payload = build(source)
-        self._store(kind, stamp, payload)
+        self._store(kind, found, payload)
         return payload
 
     def _look_up(self, kind: str, source: Path) -> tuple[dict[str, Any] | None, tuple[str, os.stat_result] | None]:
