@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from arena_hard.scoring.verdict_labels import (BASELINE_WINS, GAME_WINNER, LABELS, MODEL_WINS, NO_VERDICT,
-                                               NOT_PLAYED, STRONG, TIE)
+from arena_hard.scoring.verdict_labels import (BASELINE_WINS, DEFAULT_WEIGHT, GAME_WINNER, LABELS, MODEL_WINS,
+                                               NO_VERDICT, NOT_PLAYED, STRONG, TIE)
 
 UNKNOWN = NOT_PLAYED + 1  # a label v2.0 does not know
 _SYNONYMS = {"B<<A": "A>>B", "B<A": "A>B", "B=A": "A=B", "A<B": "B>A", "A<<B": "B>>A"}
 V2_CODES = {**{label: code for code, label in enumerate(LABELS)},
             **{label: LABELS.index(same) for label, same in _SYNONYMS.items()}}
-DEFAULT_WEIGHT = 3
 _HALVES = {MODEL_WINS: 2, TIE: 1, BASELINE_WINS: 0}
 
 
