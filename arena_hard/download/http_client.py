@@ -46,6 +46,16 @@ class Transient(FetchError):
         self.retry_after = retry_after
 
 
+def status_error(status: int, where: str, message: str, retry_after: float | None = None) -> FetchError:
+    """The FetchError an HTTP error status stands for: NotFound for a 404 (of `where`), Transient for
+    what may pass if tried again (408, 425, 429, and 5xx but 501 and 505), FetchError otherwise."""
+    if status == 404:
+        return NotFound(f"not found (HTTP 404): {where}")
+    if status in _RETRYABLE_STATUS or (status >= 500 and status not in _NOT_RETRYABLE_5XX):
+        return Transient(message, retry_after)
+    return FetchError(message)
+
+
 def describe(error: BaseException) -> str:
     reason = getattr(error, "reason", None)
     text = str(reason if reason is not None else error) or type(error).__name__
@@ -105,14 +115,9 @@ class HttpClient:
         try:
             return urllib.request.urlopen(request, timeout=self.timeout)
         except urllib.error.HTTPError as error:
-            status, headers = error.code, error.headers
             error.close()
-            if status == 404:
-                raise NotFound(f"not found (HTTP 404): {url}") from None
-            message = f"HTTP {status} {error.reason} from {url}"
-            if status in _RETRYABLE_STATUS or (status >= 500 and status not in _NOT_RETRYABLE_5XX):
-                raise Transient(message, parse_retry_after(headers)) from None
-            raise FetchError(message) from None
+            raise status_error(error.code, url, f"HTTP {error.code} {error.reason} from {url}",
+                               parse_retry_after(error.headers)) from None
         except (OSError, http.client.HTTPException) as error:  # URLError, refused, reset, timeout
             raise Transient(f"cannot fetch {url} ({describe(error)})") from None
 

@@ -24,15 +24,13 @@ from tqdm import tqdm
 
 from arena_hard.core.errors import UserError
 from arena_hard.download.file_sync import GIT_SHA1, SHA256, Checksum, RemoteFile, file_digest
-from arena_hard.download.http_client import FetchError, NotFound, Retrying, Transient, describe
+from arena_hard.download.http_client import FetchError, NotFound, Retrying, Transient, describe, status_error
 from arena_hard.download.hub_selection import ListedFile, Selection, select_pregenerated
 
 HF_ROOT = "https://huggingface.co"
 HF_DATASET = "lmarena-ai/arena-hard-auto"
 HF_DEFAULT_REVISION = "main"
 _COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
-_RETRYABLE_STATUS = {408, 425, 429}
-_NOT_RETRYABLE_5XX = {501, 505}
 # httpx's (and httpx2's) transport failures, matched by name so no HTTP library has to be imported here.
 _TRANSIENT_NAMES = {"TransportError", "TimeoutException", "LocalEntryNotFoundError"}
 T = TypeVar("T")
@@ -56,12 +54,7 @@ def as_fetch_error(error: Exception, what: str) -> FetchError:
     status = _http_status(error)
     if status is not None:
         code, url = status
-        if code == 404:
-            return NotFound(f"not found (HTTP 404): {url or what}")
-        message = f"HTTP {code} from {url or what}"
-        if code in _RETRYABLE_STATUS or (code >= 500 and code not in _NOT_RETRYABLE_5XX):
-            return Transient(message)
-        return FetchError(message)
+        return status_error(code, url or what, f"HTTP {code} from {url or what}")
     names = {cls.__name__ for cls in type(error).__mro__}
     if names & _TRANSIENT_NAMES or "Consistency check failed" in str(error):  # a short body
         return Transient(f"cannot fetch {what} ({describe(error)})")
