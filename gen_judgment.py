@@ -35,7 +35,7 @@ from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, ba
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
 from arena_hard.generate.judging_v01 import describe_plan, judge_job
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
-from arena_hard.scoring.battles import combine_judges
+from arena_hard.scoring.judgment_records import combine_judges
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts
 from utils import check_credentials

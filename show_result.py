@@ -2,7 +2,7 @@
 (predicted win rate, or rating with --show-elo), its bootstrap 95% confidence interval and the
 average length of its answers, as upstream v0.1 prints them; optionally style-controlled, pooled over
 several judges, or per question category. A v2.0 bench (arena-hard-v2*) gets upstream v2.0's leaderboard
-instead, per category, with this project's overall line (arena_hard/scoring/v2_report.py). stdout carries the leaderboard lines (and, with
+instead, per category, with this project's overall line. stdout carries the leaderboard lines (and, with
 --full-stats, a table of per-model statistics after them); notes, coverage and the judge-consistency
 block go to stderr.
 
@@ -11,7 +11,8 @@ data/<bench>/question.jsonl. Writes, only when the whole run succeeds, data/aren
 (with .source.json beside it) and data/bootstrapping_results.jsonl (read back by --load-battles /
 --load-bootstrap), a cache of parsed files in data/<bench>/.show_result_cache/, and when asked
 leaderboard/arena_hard_leaderboard_<date>.csv/.json (--output) and a chart (--plot FILE.png). The
-computation lives in arena_hard/scoring/bt_leaderboard.py."""
+computation lives in arena_hard/scoring/v01/ (v0.1) and arena_hard/scoring/v2/ (v2.0), each entered
+through its run.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -84,10 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     version = version_for(args.bench_name)
     if version.leaderboard == "bootstrap-winrate":  # each leaderboard imported only when it is the one shown
-        from arena_hard.scoring.v2_report import show_v2
-        return show_v2(args, version)
-    from arena_hard.scoring.bt_leaderboard import run
-    return run(args)
+        from arena_hard.scoring.v2.run import run
+    else:
+        from arena_hard.scoring.v01.run import run
+    return run(args, version)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from arena_hard.scoring.battles import WINNERS, Records, records_to_battles  # noqa: E402
-from arena_hard.scoring.ratings import bootstrap_ratings, fit_ratings, rating_bounds  # noqa: E402
+from arena_hard.scoring.judgment_records import Records  # noqa: E402
+from arena_hard.scoring.v01.battles import WINNERS, records_to_battles  # noqa: E402
+from arena_hard.scoring.v01.fit import bootstrap_ratings, fit_ratings, rating_bounds  # noqa: E402
 from conftest import REPO_ROOT, UPSTREAM_DIR  # noqa: E402
 from ratings_oracle import design, oracle_ratings  # noqa: E402
 from show_result_fixtures import BASELINE, JUDGE, age_files, bench_dir, write_lines  # noqa: E402

@@ -2,7 +2,7 @@
 
 - upstream's per-battle logistic regression written out (one design row per battle copy, Newton's
   method on the full matrix) and its bootstrap (a fresh fit on each `choice(n, n)` resample of the
-  battle rows), to check the fast paths in arena_hard.scoring.ratings and style_control;
+  battle rows), to check the fast paths in arena_hard.scoring.v01.fit and style_control;
 - `upstream_leaderboard_lines`: upstream v0.1's whole show_result computation with its own libraries,
   written here from the math (docs: ../shared/notes/upstream-scoring.md): judgment files read with
   pandas, battles expanded record by record, `np.random.seed(42)` then `DataFrame.sample(frac=1.0,

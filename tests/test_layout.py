@@ -2,7 +2,9 @@
 cycle, each subpackage imports only what its __init__.py docstring allows ("May import: ..."), and the
 allowances are the layers core < models < generate, core < scoring < browser, core < download. Also: the
 v0.1 defaults appear as string literals only in arena_hard/core/bench_version.py, and the api_types the
-endpoint file accepts (core) are those with a provider (models)."""
+endpoint file accepts (core) are those with a provider (models). In scoring/, each bench version's
+leaderboard has a folder (v01/, v2/) holding the same role modules; a version folder never imports
+another's, and the shared scoring modules import none. No module is over 300 lines."""
 from __future__ import annotations
 
 import ast
@@ -112,3 +114,38 @@ def test_the_endpoint_file_accepts_exactly_the_api_types_with_a_provider():
     from arena_hard.models.providers import PROVIDERS
 
     assert set(API_TYPES) == set(PROVIDERS)
+
+
+SCORING = PACKAGE / "scoring"
+VERSION_FOLDERS = sorted(path.name for path in SCORING.iterdir() if (path / "__init__.py").exists())
+# The roles every bench version's leaderboard fills, one module each, named alike in every version folder.
+ROLES = {"run", "battles", "fit", "style_control", "board", "table", "full_stats", "output"}
+
+
+def version_folder(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 3 and parts[1] == "scoring" and parts[2] in VERSION_FOLDERS else None
+
+
+def test_each_bench_version_has_its_scoring_folder_with_the_same_role_modules():
+    assert VERSION_FOLDERS == ["v01", "v2"]
+    for folder in VERSION_FOLDERS:
+        assert ROLES <= {path.stem for path in (SCORING / folder).glob("*.py")}, folder
+
+
+def test_a_version_folder_never_imports_another_and_shared_scoring_never_imports_a_version():
+    wrong = []
+    for module, targets in GRAPH.items():
+        if subpackage(module) != "scoring":
+            continue
+        for target in targets:
+            if version_folder(target) and version_folder(target) != version_folder(module):
+                wrong.append(f"{module} imports {target}")
+    assert wrong == []
+
+
+def test_no_module_is_over_300_lines():
+    sources = sorted(PACKAGE.rglob("*.py")) + sorted(REPO_ROOT.glob("*.py"))
+    long = [f"{path.relative_to(REPO_ROOT)}: {n}" for path in sources
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > 300]
+    assert long == []

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arena_hard.scoring import ratings
-from arena_hard.scoring import style_control
-from arena_hard.scoring.battles import WINNERS, Battles
+from arena_hard.scoring.v01 import fit as ratings
+from arena_hard.scoring.v01 import style_control
+from arena_hard.scoring.v01.battles import WINNERS, Battles
 from arena_hard.core.errors import UserError
-from arena_hard.scoring.leaderboard import win_rate_percent
+from arena_hard.scoring.v01.table import win_rate_percent
 from ratings_oracle import design, oracle_bootstrap, oracle_ratings, oracle_style, win_rate
 
 TIGHT = 1e-6

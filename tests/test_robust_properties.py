@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from arena_hard.scoring.battles import battle_lines, combine_judges, records_to_battles
+from arena_hard.scoring.judgment_records import combine_judges
+from arena_hard.scoring.v01.battles import battle_lines, records_to_battles
 from arena_hard.core.errors import UserError
 from arena_hard.scoring.verdict_labels import LABELS, NO_VERDICT, VerdictTable, read_verdicts
 from arena_hard.generate.judge_game import fill_template, parse_verdict

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from arena_hard.scoring.battles import WINNERS, combine_judges, read_battles, records_to_battles, write_battles
+from arena_hard.scoring.judgment_records import combine_judges
+from arena_hard.scoring.v01.battles import WINNERS, read_battles, records_to_battles, write_battles
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.verdict_labels import LABELS, NO_VERDICT, read_verdicts
 from show_result_fixtures import write_judgments
@@ -48,8 +49,8 @@ def test_first_game_only_keeps_game_one(tmp_path):
 
 def test_hand_computed_win_rate_through_the_script_path(tmp_path):
     # game 1: B>A (model), A>>B (base x3); game 2: A>B (model), A=B (tie) -> model 2 + 0.5, of 6 battles
-    from arena_hard.scoring.ratings import fit_ratings
-    from arena_hard.scoring.leaderboard import win_rate_percent
+    from arena_hard.scoring.v01.fit import fit_ratings
+    from arena_hard.scoring.v01.table import win_rate_percent
     path = write_judgments(tmp_path, "m", [("q1", "B>A", "A>B"), ("q2", "A>>B", "A=B")])
     records, _ = combine_judges([[read_verdicts(path)]])
     battles = records_to_battles(records, "base", 3, False)

@@ -71,7 +71,7 @@ def test_the_v01_style_flags_mean_the_same_on_v2(bench, capsys):
 
 
 def test_overall_line_is_the_question_weighted_mean_over_categories(bench, capsys):
-    from arena_hard.scoring.winrate import group_quantile, kahan_mean
+    from arena_hard.scoring.v2.fit import group_quantile, kahan_mean
     out, _ = run(capsys, "-c", "hard_prompt", "creative_writing", "--num-rounds", "30")
     assert "##### Overall (this project's, not upstream's): question-weighted mean of hard_prompt (40 questions) " \
            "+ creative_writing (20 questions) #####" in out
@@ -79,18 +79,18 @@ def test_overall_line_is_the_question_weighted_mean_over_categories(bench, capsy
     assert sorted(line.split()[1] for line in overall) == MODELS  # baselines are in one category only
 
     # recompute alpha's overall from each category's bootstrap rounds
-    from arena_hard.scoring import v2_report
+    from arena_hard.scoring.v2 import run as v2_run
     boards = []
-    original = v2_report.overall_board
+    original = v2_run.overall_board
 
     def spy(category_boards, weights, title):
         boards.extend(category_boards)
         return original(category_boards, weights, title)
-    v2_report.overall_board = spy
+    v2_run.overall_board = spy
     try:
         run(capsys, "-c", "hard_prompt", "creative_writing", "--num-rounds", "30")
     finally:
-        v2_report.overall_board = original
+        v2_run.overall_board = original
     rounds = (40 * boards[0].rounds["alpha"] + 20 * boards[1].rounds["alpha"]) / 60
     score = kahan_mean(rounds[:, None])[0]
     interval = (f"(-{round((score - group_quantile(rounds[:, None], 0.05)[0]) * 100, 1)} / "

@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from arena_hard.scoring import style_bt, v2_labels
+from arena_hard.scoring import verdict_labels
+from arena_hard.scoring.v2 import battles as v2_battles
+from arena_hard.scoring.v2 import style_control as v2_style
 from arena_hard.scoring.verdict_labels import NO_VERDICT
-from arena_hard.scoring.v2_table import format_table, sort_rows, table_rows
-from arena_hard.scoring.winrate import group_quantile, kahan_mean
+from arena_hard.scoring.v2.table import format_table, sort_rows, table_rows
+from arena_hard.scoring.v2.fit import group_quantile, kahan_mean
 
 # upstream v2.0's table as the issue states it, for game 2 (the model as A); game 1 gives 1 - s
 HAND_TABLE = {"A>B": [1], "A>>B": [1, 1, 1], "A=B": [0.5], "B=A": [0.5], "A<B": [0], "B>A": [0],
@@ -19,20 +21,20 @@ HAND_TABLE = {"A>B": [1], "A>>B": [1, 1, 1], "A=B": [0.5], "B=A": [0.5], "A<B": 
 
 @pytest.mark.parametrize("label", sorted(HAND_TABLE))
 def test_label_table(label):
-    assert v2_labels.label_rows(label, 2) == HAND_TABLE[label]
-    assert v2_labels.label_rows(label, 1) == [1 - s for s in HAND_TABLE[label]]
-    assert len(v2_labels.label_rows(label, 2, weight=5)) == (5 if len(HAND_TABLE[label]) == 3 else 1)
+    assert v2_battles.label_rows(label, 2) == HAND_TABLE[label]
+    assert v2_battles.label_rows(label, 1) == [1 - s for s in HAND_TABLE[label]]
+    assert len(v2_battles.label_rows(label, 2, weight=5)) == (5 if len(HAND_TABLE[label]) == 3 else 1)
 
 
 def test_unknown_and_null_labels():
-    assert v2_labels.v2_code(None) == NO_VERDICT
-    assert v2_labels.v2_code("A>B>A") == v2_labels.UNKNOWN
-    assert v2_labels.v2_code(3) == v2_labels.UNKNOWN
+    assert verdict_labels.v2_code(None) == NO_VERDICT
+    assert verdict_labels.v2_code("A>B>A") == verdict_labels.UNKNOWN
+    assert verdict_labels.v2_code(3) == verdict_labels.UNKNOWN
 
 
 def test_records_become_rows_game_2_first():
-    codes = lambda *labels: np.array([v2_labels.v2_code(label) for label in labels], dtype=np.int8)  # noqa: E731
-    record, halves = v2_labels.score_rows(codes("A>>B", "B<A"), codes("B<A", "A=B"))
+    codes = lambda *labels: np.array([verdict_labels.v2_code(label) for label in labels], dtype=np.int8)  # noqa: E731
+    record, halves = v2_battles.rows_of_games(codes("A>>B", "B<A"), codes("B<A", "A=B"))
     # record 0: game 2 B<A -> [1]; game 1 A>>B -> 1 - [1, 1, 1]; record 1: game 2 A=B -> [0.5]; game 1 B<A -> [0]
     assert record.tolist() == [0, 0, 0, 0, 1, 1]
     assert (halves / 2).tolist() == [1, 0, 0, 0, 0.5, 0]
@@ -41,24 +43,24 @@ def test_records_become_rows_game_2_first():
 def test_style_features_by_hand():
     model = np.array([[100, 2, 3, 4], [50, 0, 0, 0], [10, 1, 0, 2]])
     baseline = np.array([[300, 0, 1, 0], [50, 0, 0, 0], [30, 1, 4, 0]])
-    features = style_bt.raw_features(model, baseline)
+    features = v2_style.raw_features(model, baseline)
     expected = [
         [-0.5, (2 / 101) / (2 / 101 + 1), (3 / 101 - 1 / 301) / (3 / 101 + 1 / 301 + 1), (4 / 101) / (4 / 101 + 1)],
         [0.0, 0.0, 0.0, 0.0],
         [-0.5, (1 / 11 - 1 / 31) / (1 / 11 + 1 / 31 + 1), -(4 / 31) / (4 / 31 + 1), (2 / 11) / (2 / 11 + 1)],
     ]
     assert np.allclose(features, expected, rtol=0, atol=1e-15)
-    kept, mean, std = style_bt.zscore_params(features, (0, 1, 2, 3))
+    kept, mean, std = v2_style.zscore_params(features, (0, 1, 2, 3))
     assert kept == [0, 1, 2, 3]
     assert np.allclose(std, np.std(features, axis=0, ddof=1)) and np.allclose(mean, features.mean(axis=0))
-    assert style_bt.zscore_params(np.ones((4, 4)), (0,))[0] == []
+    assert v2_style.zscore_params(np.ones((4, 4)), (0,))[0] == []
 
 
 def test_bt_fit_recovers_the_win_rate_without_features():
     # one model, 10 rows: 7 wins, 1 tie, 2 losses -> win rate 7.5 / 10 exactly at the optimum
     outcome = np.array([1] * 7 + [0.5] + [0] * 2, dtype=float)
-    theta = style_bt.fit_bt(np.zeros(10, dtype=int), np.zeros((10, 0)), outcome, np.ones(10), 2, 1)
-    assert style_bt.win_rates(theta[None, :], 2, 1)[0].tolist() == pytest.approx([0.75, 0.5], abs=1e-12)
+    theta = v2_style.fit_bt(np.zeros(10, dtype=int), np.zeros((10, 0)), outcome, np.ones(10), 2, 1)
+    assert v2_style.win_rates(theta[None, :], 2, 1)[0].tolist() == pytest.approx([0.75, 0.5], abs=1e-12)
 
 
 def test_bt_fit_matches_a_generic_optimizer():
@@ -67,7 +69,7 @@ def test_bt_fit_matches_a_generic_optimizer():
     model = rng.integers(0, 3, 400)
     x = rng.normal(size=(400, 2))
     outcome = (rng.random(400) < 1 / (1 + np.exp(-(np.array([0.5, -1.0, 0])[model] + x @ [0.8, -0.3])))) * 1.0
-    theta = style_bt.fit_bt(model, x, outcome, np.ones(400), 3, 2)
+    theta = v2_style.fit_bt(model, x, outcome, np.ones(400), 3, 2)
     design = np.column_stack([model == 0, model == 1, x]).astype(float)
 
     def loss(t):
@@ -84,16 +86,16 @@ def test_bootstrap_blocks_on_threads_equal_one_fit_per_resample_of_upstreams_dra
     unit_model = np.arange(units) % 4  # model 3 is the baseline
     features = rng.normal(size=(units, 2))
     outcome = rng.integers(0, 3, rows) / 2.0
-    rounds = 2 * style_bt.FITS_AT_ONCE + 7  # three blocks, the last one short
-    coefficients = style_bt.bootstrap_style(unit_of_row, unit_model, features, outcome, 4, 3,
+    rounds = 2 * v2_style.FITS_AT_ONCE + 7  # three blocks, the last one short
+    coefficients = v2_style.bootstrap_style(unit_of_row, unit_model, features, outcome, 4, 3,
                                             np.random.RandomState(42), rounds)
     picks = np.random.RandomState(42).randint(0, rows, (rounds, rows))  # upstream's draw, all at once
-    for r in (0, style_bt.FITS_AT_ONCE, rounds - 1):
+    for r in (0, v2_style.FITS_AT_ONCE, rounds - 1):
         drawn = np.bincount(picks[r], minlength=rows).astype(float)
         weight = np.bincount(unit_of_row, weights=drawn, minlength=units)
         wins = np.bincount(unit_of_row, weights=drawn * outcome, minlength=units)
         mean = np.divide(wins, weight, out=np.zeros(units), where=weight > 0)
-        alone = style_bt.fit_bt(unit_model, features, mean, weight, 4, 3)
+        alone = v2_style.fit_bt(unit_model, features, mean, weight, 4, 3)
         assert np.allclose(coefficients[r], alone, atol=1e-9, equal_nan=True)
 
 

@@ -21,8 +21,7 @@ from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import UserError
 from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Judgment, Question, load_answers, load_judgments,
                                      load_questions, model_of_file)
-from arena_hard.scoring.v2_labels import v2_verdict_code
-from arena_hard.scoring.verdict_labels import label_code
+from arena_hard.scoring.verdict_labels import label_code, v2_verdict_code
 
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
 JUDGMENT_CACHE_MODELS = 8

@@ -38,7 +38,7 @@ class Verdict:
 
 def game_verdict(label: str | None, game_number: int, code_of: Callable[[Any], int] = label_code) -> Verdict:
     """Who won game 1 or 2 of a judgment record: the judged model is B in game 1 and A in game 2.
-    `code_of` reads the label (v0.1's five by default; v2_labels.v2_verdict_code on a v2.0 bench)."""
+    `code_of` reads the label (v0.1's five by default; verdict_labels.v2_verdict_code on a v2.0 bench)."""
     code = code_of(label)
     return Verdict(label, Winner(GAME_WINNER[game_number - 1][code]), STRONG[code])
 

@@ -15,6 +15,11 @@ class UserError(Exception):
     """A mistake in the user's input; the message names the file, line or key and what to do."""
 
 
+def note(message: str) -> None:
+    """A remark on stderr that does not stop the run (what was left out, what a number rests on)."""
+    print(f"note: {message}", file=sys.stderr)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (exit status 2) instead of the usage block."""
 

@@ -4,8 +4,8 @@ and --missing-as-loss, which turns every question without a judgment into a stro
 games (what upstream's `$ERROR$` answers usually became once judged).
 
 A question "without a judgment" is one with no record for the model in a judge's files: a failed
-answer leaves no answer record, so gen_judgment skips it. Pure functions over battles.Records and
-battles.Battles; reads and writes nothing."""
+answer leaves no answer record, so gen_judgment skips it. Pure functions over judgment records (v0.1
+counts the questions that gave a battle in v01/board.py, v2.0 in v2/run.py); reads and writes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from arena_hard.scoring.battles import Battles, Records
+from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.verdict_labels import label_code
 
 # A strong loss in both games: game 1 has the baseline as assistant A, game 2 as assistant B.
@@ -49,31 +49,6 @@ class Coverage:
         return {"questions_scored": self.scored, "questions_total": self.total,
                 "questions_no_judgment": self.no_judgment, "questions_no_verdict": self.no_verdict,
                 "questions_as_loss": self.as_loss}
-
-
-def scored_questions(battles: Battles, model: int, universe: set[str]) -> int:
-    plays = (battles.model_a == model) | (battles.model_b == model)
-    return sum(1 for q in np.unique(battles.question[plays]).tolist() if battles.question_ids[q] in universe)
-
-
-def coverage(battles: Battles, records: Records | None, universe: Sequence[str], judged: Sequence[str],
-             as_loss: dict[str, int] | None = None) -> dict[str, Coverage]:
-    """Coverage of every model playing a battle. `judged` are the judged models (the baseline is not one:
-    its reasons stay None); `as_loss[model]` the questions --missing-as-loss filled in."""
-    universe_set = set(universe)
-    judged_set = set(judged)
-    result = {}
-    for m in battles.present_models():
-        name = battles.models[m]
-        scored = scored_questions(battles, m, universe_set)
-        no_judgment = no_verdict = None
-        filled = (as_loss or {}).get(name, 0)
-        if records is not None and name in judged_set:
-            recorded = {q for q, model in zip(records.question_ids, records.models) if model == name}
-            no_judgment = len(universe_set - recorded) + filled
-            no_verdict = len(universe) - scored - len(universe_set - recorded)
-        result[name] = Coverage(name, len(universe), scored, no_judgment, no_verdict, filled)
-    return result
 
 
 def missing_as_loss(records: Records, universe: Sequence[str],

@@ -1,6 +1,6 @@
 """Judge consistency per model, to make position bias visible: how often the two games of a record
 (baseline first, then swapped) pick the same winner, and how often the judge gave each label in each
-game. Pure functions over battles.Records; reads and writes nothing. show_result.py prints one line
+game. Pure functions over judgment_records.Records; reads and writes nothing. show_result.py prints one line
 per model (`describe`), gen_judgment.py the per-game counts after a run (`describe_games`)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena_hard.scoring.battles import Records
+from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.verdict_labels import GAME_WINNER, LABELS, NOT_PLAYED, NO_VERDICT
 
 _GAME1_WINNER, _GAME2_WINNER = (np.array(game) for game in GAME_WINNER)

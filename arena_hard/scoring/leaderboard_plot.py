@@ -1,5 +1,6 @@
 """--plot FILE.png: the leaderboard as a chart, one row per model (best at the top), a dot at its
-score and a bar for its 95% confidence interval, the baseline's level marked.
+score and a bar for its confidence interval, the baseline's level marked. Rows are any objects with
+`model`, `score`, `lower` and `upper` (both bench versions' tables).
 
 Needs matplotlib (requirements-optional.txt), imported only here and only when a plot is asked for.
 Writes the PNG atomically."""
@@ -7,11 +8,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_bytes
-from arena_hard.scoring.leaderboard import Row
 
 
 def require_pyplot():
@@ -24,7 +24,7 @@ def require_pyplot():
     return pyplot
 
 
-def plot_leaderboard(path: Path, rows: Sequence[Row], title: str, show_elo: bool, baseline_level: float) -> None:
+def plot_leaderboard(path: Path, rows: Sequence[Any], title: str, show_elo: bool, baseline_level: float) -> None:
     pyplot = require_pyplot()
     labels = [row.model for row in rows]
     scores = [row.score for row in rows]

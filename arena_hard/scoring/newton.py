@@ -1,4 +1,4 @@
-"""The one Newton solver of the Bradley-Terry fits (ratings.pair_ratings, and style_control's
+"""The one Newton solver of the Bradley-Terry fits (v01/fit.pair_ratings, v01/style_control's
 penalised variant): `minimize` takes a smooth convex objective, its gradient and Hessian, and steps
 x <- x - H^-1 g, halving a step until the objective does not rise, until the last step moved no
 coordinate by more than `tolerance`. The Bradley-Terry parts both fits share: the gradient and

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
-from arena_hard.scoring.battles import Records, combine_judges, concat_records
+from arena_hard.scoring.judgment_records import Records, combine_judges, concat_records
 from arena_hard.core.errors import UserError
 from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
 from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file

@@ -30,6 +30,26 @@ GAME_WINNER = ((BASELINE_WINS, BASELINE_WINS, TIE, MODEL_WINS, MODEL_WINS, NO_WI
 STRONG = (True, False, False, False, True, False, False)
 DEFAULT_WEIGHT = 3  # battles a strong verdict counts as (show_result.py --weight)
 
+# Upstream v2.0 accepts ten labels, each a synonym of one of the five above, so a v2 game is read into the
+# same codes; a label outside its table is UNKNOWN (upstream stops with a KeyError on it).
+UNKNOWN = NOT_PLAYED + 1  # a label v2.0 does not know
+_SYNONYMS = {"B<<A": "A>>B", "B<A": "A>B", "B=A": "A=B", "A<B": "B>A", "A<<B": "B>>A"}
+V2_CODES = {**{label: code for code, label in enumerate(LABELS)},
+            **{label: LABELS.index(same) for label, same in _SYNONYMS.items()}}
+
+
+def v2_code(score: Any) -> int:
+    """The code of a game's score: a label, NO_VERDICT for null (or no score), UNKNOWN for anything else."""
+    if score is None:
+        return NO_VERDICT
+    return V2_CODES.get(score, UNKNOWN) if isinstance(score, str) else UNKNOWN
+
+
+def v2_verdict_code(score: Any) -> int:
+    """v2_code with UNKNOWN folded into NO_VERDICT, for code that indexes verdict_labels' tables."""
+    code = v2_code(score)
+    return NO_VERDICT if code == UNKNOWN else code
+
 
 @dataclass
 class VerdictTable:
@@ -62,7 +82,7 @@ def label_code(score: Any) -> int:
 
 def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> VerdictTable:
     """All records of one judgment file; a record that cannot be a judgment names its file:line.
-    `code_of` turns a game's score into a code (v0.1's five labels by default; v2_labels has v2's)."""
+    `code_of` turns a game's score into a code (v0.1's five labels by default; v2_code reads v2.0's)."""
     path = Path(path)
     default_model = model_of_file(path)
     table = VerdictTable(str(path), [], [], [], [], [], [], [])

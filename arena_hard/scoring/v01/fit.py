@@ -21,7 +21,7 @@ import numpy as np
 
 from arena_hard.core.errors import UserError
 from arena_hard.scoring import newton
-from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
+from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
 
 SCALE, BASE, INIT_RATING = 400.0, 10.0, 1000.0
 RATING_CAP = 4000.0  # Elo points either side of the anchor: a win rate within about 1e-10 of 0 or 1

@@ -12,8 +12,8 @@ import numpy as np
 
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
-from arena_hard.scoring.battles import Battles
-from arena_hard.scoring.ratings import INIT_RATING
+from arena_hard.scoring.v01.battles import Battles
+from arena_hard.scoring.v01.fit import INIT_RATING
 
 
 def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:

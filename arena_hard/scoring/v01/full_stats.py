@@ -9,12 +9,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles, Records
+from arena_hard.scoring.judgment_records import Records
+from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
 from arena_hard.scoring.judge_consistency import Consistency, judge_consistency
 from arena_hard.scoring.coverage import Coverage
 from arena_hard.scoring.verdict_labels import BASELINE_WINS, GAME_WINNER, LABELS, MODEL_WINS, NO_VERDICT, STRONG
 from arena_hard.scoring.verdict_labels import TIE as GAME_TIE
-from arena_hard.scoring.leaderboard import Row, win_rate_percent
+from arena_hard.scoring.v01.table import Row, win_rate_percent
 
 GAME_FIELDS = ("wins", "ties", "losses", "strong_wins", "strong_losses", "no_verdict")
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from arena_hard.core.errors import UserError
 from arena_hard.scoring import newton
-from arena_hard.scoring.battles import A_WINS, B_WINS, TIE, Battles
-from arena_hard.scoring.ratings import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
+from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
+from arena_hard.scoring.v01.fit import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
 
 MODES = {"style": (0, 1, 2, 3), "length": (0,), "markdown": (1, 2, 3)}
 # Upstream's names for the printed coefficients (each is the coefficient of the a-vs-b difference).

@@ -18,24 +18,19 @@ from typing import Any
 import numpy as np
 
 from arena_hard.core.bench_version import BenchVersion
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, note
 from arena_hard.core.records import Bench, load_questions
-from arena_hard.scoring import v2_output
-from arena_hard.scoring.battles import Records
 from arena_hard.scoring.judge_consistency import judge_consistency
-from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED
+from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
-from arena_hard.scoring.v2_labels import UNKNOWN, v2_code
-from arena_hard.scoring.v2_leaderboard import (Board, missing_as_loss, overall_board, score_rows, style_board,
-                                               winrate_board)
-from arena_hard.scoring.v2_table import format_table
-from arena_hard.scoring.winrate import SEED
+from arena_hard.scoring.v2 import full_stats, output
+from arena_hard.scoring.v2.battles import score_rows
+from arena_hard.scoring.v2.board import Board, missing_as_loss, overall_board, style_board, winrate_board
+from arena_hard.scoring.v2.fit import SEED
+from arena_hard.scoring.v2.table import format_table
+from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED, UNKNOWN, v2_code
 
 V01_ONLY = ("show_elo", "load_battles", "load_bootstrap", "first_game_only")
-
-
-def note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
 
 
 def control_features(args: Any) -> list[str]:
@@ -96,7 +91,8 @@ def _coverage(records: Records, questions: list[str], category: str, all_models:
     return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
 
 
-def show_v2(args: Any, version: BenchVersion) -> int:
+def run(args: Any, version: BenchVersion) -> int:
+    """show_result.py for a bootstrap win-rate (v2.0) bench."""
     _check_flags(args)
     bench = Bench(args.bench_name)
     judges = args.judge_names or [args.judge_name or version.default_judge]
@@ -126,7 +122,7 @@ def show_v2(args: Any, version: BenchVersion) -> int:
         answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
                                              *version.category_baselines.values(), *filter(None, [args.baseline])}))
     boards: list[Board] = []
-    stats: list[v2_output.CategoryStats] = []
+    stats: list[full_stats.CategoryStats] = []
     for category in asked:
         scope = records.select(valid & (category_of == category))
         baseline = _baseline(scope, category, version, args.baseline)
@@ -150,7 +146,7 @@ def show_v2(args: Any, version: BenchVersion) -> int:
         else:
             board = winrate_board(rows, baseline, title, args.num_rounds, SEED)
         boards.append(board)
-        stats.append(v2_output.CategoryStats(category, baseline, scope, scored, len(questions.get(category, []))))
+        stats.append(full_stats.CategoryStats(category, baseline, scope, scored, len(questions.get(category, []))))
     for board in boards:
         if features:
             print(f"INFO: Control features: {features}")
@@ -166,11 +162,11 @@ def show_v2(args: Any, version: BenchVersion) -> int:
         print(overall.title)
         print("\n".join(format_table(overall.rows)) if overall.rows else "(no model is scored in every category)")
         boards.append(overall)
-    tokens = v2_output.average_tokens(answers, boards) if args.full_stats or args.output else {}
+    tokens = full_stats.average_tokens(answers, boards) if args.full_stats or args.output else {}
     if args.full_stats:
         for entry in stats:
             print()
-            print("\n".join(v2_output.full_stats_lines(entry, boards[stats.index(entry)], tokens)))
+            print("\n".join(full_stats.full_stats_lines(entry, boards[stats.index(entry)], tokens)))
     print("\nJudge consistency (game 1 vs game 2 after the swap; label shares over both games):", file=sys.stderr)
     for entry in judge_consistency(records.select(valid)):
         print(entry.describe(), file=sys.stderr)
@@ -178,5 +174,5 @@ def show_v2(args: Any, version: BenchVersion) -> int:
     settings = {"bench": args.bench_name, "judges": list(judges), "control_features": features,
                 "weight": args.weight, "num_rounds": args.num_rounds, "seed": SEED,
                 "missing_as_loss": args.missing_as_loss}
-    v2_output.write_outputs(args, boards, stats, tokens, date, settings)
+    output.write_outputs(args, boards, stats, tokens, date, settings)
     return 0

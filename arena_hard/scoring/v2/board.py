@@ -1,7 +1,7 @@
 """One category's v2.0 leaderboard from its judgment records, and this project's overall line: records ->
 score rows -> bootstrap (plain win rate, or style-controlled Bradley-Terry) -> the table rows upstream
-prints, plus each model's bootstrap rounds for the overall score. Pure functions over battles.Records
-and the answers' style counts; reads and writes nothing."""
+prints, plus each model's bootstrap rounds for the overall score. Pure functions over the score rows
+(v2/battles.py) and the answers' style counts; reads and writes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,9 +9,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from arena_hard.scoring import style_bt, v2_labels, winrate
-from arena_hard.scoring.battles import Records
-from arena_hard.scoring.v2_table import TableRow, baseline_row, sort_rows, table_rows
+from arena_hard.scoring.judgment_records import Records
+from arena_hard.scoring.v2 import fit, style_control
+from arena_hard.scoring.v2.battles import ScoreRows
+from arena_hard.scoring.verdict_labels import V2_CODES
+from arena_hard.scoring.v2.table import TableRow, baseline_row, sort_rows, table_rows
 
 
 @dataclass
@@ -27,31 +29,12 @@ class Board:
     dropped_features: list[str] = field(default_factory=list)
 
 
-@dataclass
-class ScoreRows:
-    """A category's score rows: rows[i] belongs to records[record[i]], model models[model[i]]."""
-
-    records: Records
-    models: list[str]  # sorted names of the judged models
-    record: np.ndarray
-    model: np.ndarray
-    halves: np.ndarray
-
-
-def score_rows(records: Records, weight: int) -> ScoreRows:
-    models = sorted(set(records.models))
-    position = {name: i for i, name in enumerate(models)}
-    record_model = np.array([position[m] for m in records.models], dtype=np.int64)
-    record, halves = v2_labels.score_rows(records.game1, records.game2, weight)
-    return ScoreRows(records, models, record, record_model[record], halves)
-
-
 def winrate_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: int) -> Board:
     """Upstream's default leaderboard: mean of the bootstrap round means, 5% / 95% quantiles, the baseline
     appended at 50."""
     rng = np.random.RandomState(seed)
-    means = winrate.bootstrap_means(rows.model, rows.halves, len(rows.models), rng, rounds)
-    score, lower, upper = winrate.summarize(means, "mean")
+    means = fit.bootstrap_means(rows.model, rows.halves, len(rows.models), rng, rounds)
+    score, lower, upper = fit.summarize(means, "mean")
     table = table_rows(rows.models, score, lower, upper) + [baseline_row(baseline)]
     per_model = {name: means[:, m] for m, name in enumerate(rows.models)}
     per_model[baseline] = np.full(rounds, 0.5)
@@ -73,34 +56,34 @@ def style_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: i
     baseline_counts = counts_of(baseline)
     model_counts = np.array([counts_of(model).get(question, [0, 0, 0, 0]) for model, question in units], dtype=float)
     base_counts = np.array([baseline_counts.get(question, [0, 0, 0, 0]) for _, question in units], dtype=float)
-    unit_raw = style_bt.raw_features(model_counts.reshape(-1, 4), base_counts.reshape(-1, 4))
+    unit_raw = style_control.raw_features(model_counts.reshape(-1, 4), base_counts.reshape(-1, 4))
     unit_of_row = record_unit[rows.record]
-    columns = tuple(sorted(c for group in groups for c in style_bt.FEATURE_GROUPS[group]))
-    kept, mean, std = style_bt.zscore_params(unit_raw[unit_of_row], columns)
+    columns = tuple(sorted(c for group in groups for c in style_control.FEATURE_GROUPS[group]))
+    kept, mean, std = style_control.zscore_params(unit_raw[unit_of_row], columns)
     unit_z = (unit_raw[:, kept] - mean) / std
     unit_model = np.array([position[model] for model, _ in units], dtype=np.int64)
     rng = np.random.RandomState(seed)
-    coefficients = style_bt.bootstrap_style(unit_of_row, unit_model, unit_z, rows.halves / 2.0, len(names),
+    coefficients = style_control.bootstrap_style(unit_of_row, unit_model, unit_z, rows.halves / 2.0, len(names),
                                             position[baseline], rng, rounds)
-    rates = style_bt.win_rates(coefficients, len(names), position[baseline])
-    score, lower, upper = winrate.summarize(rates, "median")
+    rates = style_control.win_rates(coefficients, len(names), position[baseline])
+    score, lower, upper = fit.summarize(rates, "median")
     medians = np.percentile(coefficients[:, len(names):], 50.0, axis=0) if kept else []
     return Board(title, baseline, sort_rows(table_rows(names, score, lower, upper)),
                  {name: rates[:, m] for m, name in enumerate(names)}, "median",
-                 {style_bt.FEATURES[c]: float(v) for c, v in zip(kept, medians)},
-                 [style_bt.FEATURES[c] for c in columns if c not in kept])
+                 {style_control.FEATURES[c]: float(v) for c, v in zip(kept, medians)},
+                 [style_control.FEATURES[c] for c in columns if c not in kept])
 
 
 def overall_board(boards: Sequence[Board], weights: Sequence[float], title: str) -> Board:
     """This project's overall line: per model scored in every board, the question-weighted mean of its
     category scores round by round; summarized as the boards are (mean or median, 5% / 95%)."""
-    combined = winrate.overall_rounds([board.rounds for board in boards], weights)
+    combined = fit.overall_rounds([board.rounds for board in boards], weights)
     center = boards[0].center
     names = list(combined)
     if not names:
         return Board(title, None, [], {}, center)
     matrix = np.column_stack([combined[name] for name in names])
-    score, lower, upper = winrate.summarize(matrix, center)
+    score, lower, upper = fit.summarize(matrix, center)
     return Board(title, None, sort_rows(table_rows(names, score, lower, upper)), combined, center)
 
 
@@ -109,7 +92,7 @@ def missing_as_loss(records: Records, missing: dict[str, list[str]], category: s
     added = [(model, question) for model, questions in missing.items() for question in questions]
     if not added:
         return records
-    loss1, loss2 = v2_labels.V2_CODES["A>>B"], v2_labels.V2_CODES["B>>A"]
+    loss1, loss2 = V2_CODES["A>>B"], V2_CODES["B>>A"]
     return Records(records.question_ids + [q for _, q in added], records.models + [m for m, _ in added],
                    records.baselines + [None] * len(added), records.categories + [category] * len(added),
                    np.concatenate([records.game1, np.full(len(added), loss1, dtype=records.game1.dtype)]),
