@@ -125,6 +125,18 @@ def test_output_and_full_stats(bench, capsys):
     assert f"{alpha['score']:.1f}" == shown.split()[2]
 
 
+@pytest.mark.parametrize("categories", [[], ["hard_prompt", "creative_writing"]])
+def test_plot_draws_each_board_beside_the_output_files(bench, capsys, categories):
+    pytest.importorskip("matplotlib")
+    out, err = run(capsys, *(["-c", *categories] if categories else []), "--plot", "board.png", "--output",
+                   "--num-rounds", "5")
+    boards = categories + ["overall"] if categories else ["hard_prompt"]
+    drawn = sorted(p.name for p in bench.glob("board_*.png"))
+    assert drawn == sorted(f"board_{name}.png" for name in boards)
+    assert all((bench / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in drawn)
+    assert len(list((bench / "leaderboard").glob("*.csv"))) == len(boards)
+
+
 def test_bad_input_is_one_line(bench):
     assert_one_line_error(run_script(bench, "-b", BENCH, "-c", "poetry"), "no judgments in category 'poetry'",
                           "creative_writing, hard_prompt")

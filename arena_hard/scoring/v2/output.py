@@ -37,8 +37,8 @@ def write_outputs(args: Any, boards: Sequence[Any], stats: Sequence[CategoryStat
     if not args.output and not args.plot:
         return
     if args.plot:
-        from arena_hard.scoring.leaderboard_plot import _pyplot, plot_leaderboard
-        _pyplot()  # fails with its one line before anything is written
+        from arena_hard.scoring.leaderboard_plot import plot_leaderboard, require_pyplot
+        require_pyplot()  # fails with its one line before anything is written
     features = settings["control_features"]
     mode = ("style" if len(set(features)) > 1 else features[0]) if features else None
     iso_date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
