@@ -265,6 +265,20 @@ def test_duplicate_rows_keep_the_last_and_say_so(bench):
     assert "beta                           | score: 42.3 " in result.stdout
 
 
+def test_load_bootstrap_refuses_rounds_of_other_battles_or_another_style_control(bench, capsys):
+    run(capsys, "--num-rounds", "5")  # battles and rounds of the default judge
+    write_judgments(bench, "alpha", [(q, "A>>B", "B>>A") for q in QUESTIONS], judge="other-judge")
+    write_judgments(bench, "beta", [(q, "B>>A", "A>>B") for q in QUESTIONS], judge="other-judge")
+    run(capsys, "--num-rounds", "5", "-j", "other-judge", "-c", "arena-hard-v0.1")  # rewrites the battles only
+    assert_one_line_error(run_script(bench, "--load-battles", "--load-bootstrap", "-j", "other-judge"),
+                          "bootstrapping_results.jsonl: its rounds were computed from other battles")
+    run(capsys, "--num-rounds", "5")
+    assert_one_line_error(run_script(bench, "--load-battles", "--load-bootstrap", "--style-control"),
+                          "computed from style control None")
+    both, _ = run(capsys, "--load-battles", "--load-bootstrap")
+    assert len(both) == 3
+
+
 def test_load_bootstrap_needs_load_battles(bench):
     assert_one_line_error(run_script(bench, "--load-bootstrap"), "--load-bootstrap needs --load-battles")
     assert_one_line_error(run_script(bench, "--style-control", "--length-control-only"), "not allowed with")

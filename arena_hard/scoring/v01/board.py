@@ -58,9 +58,10 @@ def resolve_anchor(battles: Battles, requested: str | None, where: str) -> int:
                     "--baseline, or score each category on its own with --category")
 
 
-def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path, writes: list[Callable[[], Any]]
-               ) -> tuple[np.ndarray, np.ndarray, dict[str, float] | None]:
-    """Point ratings, bootstrap ratings (rounds x models) and, under style control, the coefficients."""
+def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path, battles_digest: str,
+               writes: list[Callable[[], Any]]) -> tuple[np.ndarray, np.ndarray, dict[str, float] | None]:
+    """Point ratings, bootstrap ratings (rounds x models) and, under style control, the coefficients.
+    `battles_digest` is the SHA-256 of the saved battles file these battles are (or will be) written as."""
     battles = scope.battles
     if not args.style:
         ratings, coefficients = fit_ratings(battles, anchor), None
@@ -71,15 +72,16 @@ def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path, write
         problem, theta, ratings = style_control.fit_style(battles, z, anchor)
         names = [style_control.COEFFICIENT_NAMES[c] for c in style_control.MODES[args.style]]
         coefficients = {name: round(float(c), 3) for name, c in zip(names, theta[len(battles.models):])}
+    source = {"battles_sha256": battles_digest, "category": scope.category, "style": args.style}
     if args.load_bootstrap:
-        return ratings, load_bootstrap(bootstrap_file, battles, anchor), coefficients
+        return ratings, load_bootstrap(bootstrap_file, battles, anchor, source), coefficients
     bootstrap = (style_control.bootstrap_style(problem, battles, theta, args.num_rounds) if args.style
                  else bootstrap_ratings(battles, anchor, args.num_rounds))
-    writes.append(lambda: save_bootstrap(bootstrap_file, battles, bootstrap))
+    writes.append(lambda: save_bootstrap(bootstrap_file, battles, bootstrap, source))
     return ratings, bootstrap, coefficients
 
 
-def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges: Sequence[str],
+def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges: Sequence[str], battles_digest: str,
                 writes: list[Callable[[], Any]]) -> None:
     """Fit and print one leaderboard; its files are queued on `writes`."""
     battles = scope.battles
@@ -92,9 +94,8 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
     tokens = {battles.models[m]: answers.average_tokens(battles.models[m], roles[m]) for m in present}
     if scope.category:
         print(f"##### Category: {scope.category} #####")
-    ratings, bootstrap, coefficients = rate_scope(scope, args, anchor,
-                                                  BOOTSTRAP_FILE.with_name(f"{BOOTSTRAP_FILE.stem}{suffix}.jsonl"),
-                                                  writes)
+    rounds_file = BOOTSTRAP_FILE.with_name(f"{BOOTSTRAP_FILE.stem}{suffix}.jsonl")
+    ratings, bootstrap, coefficients = rate_scope(scope, args, anchor, rounds_file, battles_digest, writes)
     if coefficients is not None:
         print(f"Style Coefficients: {coefficients}")
     lower, upper = rating_bounds(bootstrap)

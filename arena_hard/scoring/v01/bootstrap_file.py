@@ -2,22 +2,27 @@
 category with --category): one JSON line per round mapping each model to its rating, the models
 ordered by median rating as upstream's columns. `save_bootstrap` writes the file atomically;
 `load_bootstrap` reads it back for --load-bootstrap, re-anchored to the chosen baseline (upstream v0.1
-anchored the rounds to its own baseline)."""
+anchored the rounds to its own baseline). Beside each file, a record of what its rounds were computed
+from (saved_source: the battles' SHA-256, the category and the style control), checked on loading."""
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_jsonl, iter_jsonl
+from arena_hard.core.jsonl import atomic_write_bytes, dumps_line, iter_jsonl
 from arena_hard.scoring.v01.battles import Battles
 from arena_hard.scoring.v01.fit import INIT_RATING
+from arena_hard.scoring.v01.saved_source import check_rounds_source, write_source
 
 
-def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:
-    """Saved rounds as (rounds, models), re-anchored to the baseline."""
+def load_bootstrap(path: Path, battles: Battles, anchor: int, source: dict[str, Any]) -> np.ndarray:
+    """Saved rounds as (rounds, models), re-anchored to the baseline; refused when their record says they
+    were computed from something else than `source` describes."""
+    check_rounds_source(path, source)
     position = {name: i for i, name in enumerate(battles.models)}
     rounds = []
     for lineno, row in iter_jsonl(path):
@@ -34,12 +39,15 @@ def load_bootstrap(path: Path, battles: Battles, anchor: int) -> np.ndarray:
     return np.array(rounds)
 
 
-def save_bootstrap(path: Path, battles: Battles, bootstrap: np.ndarray) -> None:
-    """One JSON line per round, model -> rating, models by median rating as upstream's columns."""
+def save_bootstrap(path: Path, battles: Battles, bootstrap: np.ndarray, source: dict[str, Any]) -> None:
+    """One JSON line per round, model -> rating, models by median rating as upstream's columns; then the
+    record that the rounds came from `source`."""
     present = battles.present_models()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a model absent from every round has no median
         medians = dict(zip(present, np.nanmedian(bootstrap[:, present], axis=0).tolist()))
     order = sorted(present, key=lambda m: (np.isnan(medians[m]), -medians[m]))
-    atomic_write_jsonl(path, ({battles.models[m]: (float(r[m]) if np.isfinite(r[m]) else None) for m in order}
-                              for r in bootstrap))
+    data = b"".join(dumps_line({battles.models[m]: (float(r[m]) if np.isfinite(r[m]) else None) for m in order})
+                    for r in bootstrap)
+    atomic_write_bytes(path, [data])
+    write_source(path, data, source)

@@ -3,7 +3,7 @@ one leaderboard per scope, all battles or each --category (board.py: Bradley-Ter
 bootstrap CIs, optionally style-controlled); notes, coverage and the judge-consistency block on stderr.
 
 Reads the judgment, answer and question files (score_inputs) or the saved battles; writes
-data/arena_hard_battles.jsonl (+ .source.json), data/bootstrapping_results[_<category>].jsonl, and
+data/arena_hard_battles.jsonl and data/bootstrapping_results[_<category>].jsonl (each with a .source.json), and
 when asked the --output CSV/JSON and the --plot chart, all only after every leaderboard has been
 computed, so a run that fails writes nothing."""
 from __future__ import annotations
@@ -24,7 +24,7 @@ from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADER
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
 from arena_hard.scoring.v01.battles import Battles, battle_lines, read_battles, records_to_battles
-from arena_hard.scoring.v01.battles_source import check_battles_source, write_battles_source
+from arena_hard.scoring.v01.saved_source import check_battles_source, digest, write_source
 from arena_hard.scoring.v01.board import Scope, score_scope
 from arena_hard.scoring.verdict_labels import NO_VERDICT
 
@@ -169,12 +169,14 @@ def run(args: Any, version: BenchVersion) -> int:
                   {m: len(ids) for m, ids in filled.items()})
     scopes = category_scopes(args, bench, scope, filled) if args.category else [scope]
     writes: list[Callable[[], Any]] = []
+    if args.load_battles:
+        data = BATTLES_FILE.read_bytes()
+    else:  # the saved battles change only when the whole run succeeded
+        data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
+        writes.append(lambda: write_source(BATTLES_FILE, data, {"bench": args.bench_name, "judges": list(judges)}))
+        writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
     for position, each in enumerate(scopes):
         if position:
             print()
-        score_scope(each, args, answers, date, judges, writes)
-    if not args.load_battles:  # the saved battles change only when the whole run succeeded
-        data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
-        writes.append(lambda: write_battles_source(BATTLES_FILE, data, args.bench_name, judges))
-        writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
+        score_scope(each, args, answers, date, judges, digest(data), writes)
     return write_all(writes)
