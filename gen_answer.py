@@ -46,8 +46,11 @@ class AnswerJob:
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="gen_answer.py", description=__doc__.splitlines()[0])
     parser.add_argument("--setting-file", "--config-file", dest="setting_file", default="config/gen_answer_config.yaml",
-                        help="the answer config (--config-file is upstream v2.0's name for it)")
-    parser.add_argument("--endpoint-file", default="config/api_config.yaml")
+                        help="the answer config: bench_name, model_list, ... (--config-file is upstream v2.0's "
+                             "name for it; default: %(default)s)")
+    parser.add_argument("--endpoint-file", default="config/api_config.yaml",
+                        help="how to reach each model: api_config.yaml, one entry per model name "
+                             "(default: %(default)s)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be asked (questions, cached, calls, prompt tokens); call nothing")
     parser.add_argument("--sequential", action="store_true",

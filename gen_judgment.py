@@ -45,8 +45,12 @@ Settings = TypeVar("Settings", JudgeSettings, V2JudgeSettings)
 
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="gen_judgment.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--setting-file", default="config/judge_config.yaml")
-    parser.add_argument("--endpoint-file", default="config/api_config.yaml")
+    parser.add_argument("--setting-file", default="config/judge_config.yaml",
+                        help="the judge config: v0.1's judge_config.yaml, or upstream v2.0's format such as "
+                             "config/arena-hard-v2.0.yaml (default: %(default)s)")
+    parser.add_argument("--endpoint-file", default="config/api_config.yaml",
+                        help="how to reach each model: api_config.yaml, one entry per model name "
+                             "(default: %(default)s)")
     parser.add_argument("--judge-model", help="judge with this model instead of the config's judge_model")
     parser.add_argument("--model-list", nargs="+", metavar="MODEL", help="judge these models instead of the config's model_list")
     parser.add_argument("--dry-run", action="store_true",

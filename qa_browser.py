@@ -54,7 +54,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--config-file", type=Path,
                         help="a judge config: its bench_name, judge_model and baseline_model fill in flags not given")
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
+                        help="the address to listen on (default: %(default)s, this machine only; 0.0.0.0: the network)")
     parser.add_argument("--port", type=int,
                         help=f"the port (default: the first free one from {AUTO_PORTS[0]} to {AUTO_PORTS[-1]})")
     parser.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live link")

@@ -27,8 +27,9 @@ from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
 
 def parse_args(argv: Sequence[str] | None) -> Any:
     parser = ArgumentParser(prog="show_result.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-name", "--benchmark", "-b", default=V0_1.default_bench,
-                        help="a bench under data/; arena-hard-v2* benches get upstream v2.0's leaderboard")
+    parser.add_argument("--bench-name", "--benchmark", "--bench", "-b", default=V0_1.default_bench,
+                        help="a bench under data/; arena-hard-v2* benches get upstream v2.0's leaderboard "
+                             "(default: %(default)s)")
     judges = parser.add_mutually_exclusive_group()
     judges.add_argument("--judge-name", help="the judge whose judgments are scored (default: the bench version's "
                         f"judge, {V0_1.default_judge} for {V0_1.version}, {V2_0.default_judge} for {V2_0.version})")
@@ -40,8 +41,10 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--load-bootstrap", action="store_true",
                         help=f"take the bootstrap rounds from {BOOTSTRAP_FILE} (needs --load-battles)")
     parser.add_argument("--show-elo", action="store_true", help="print ratings (baseline = 1000) instead of win rates")
-    parser.add_argument("--weight", type=int, default=DEFAULT_WEIGHT, help="battles a strong verdict (A>>B) counts as")
-    parser.add_argument("--num-rounds", type=int, default=100, help="bootstrap rounds")
+    parser.add_argument("--weight", type=int, default=DEFAULT_WEIGHT,
+                        help="battles a strong verdict (A>>B) counts as (default: %(default)s)")
+    parser.add_argument("--num-rounds", type=int, default=100,
+                        help=f"bootstrap rounds (default: %(default)s, at most {MAX_ROUNDS:,})")
     parser.add_argument("--output", action="store_true", help=f"also write CSV and JSON under {LEADERBOARD_DIR}/")
     parser.add_argument("--first-game-only", action="store_true", help="score game 1 of each judgment only")
     style = parser.add_mutually_exclusive_group()

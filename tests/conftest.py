@@ -7,25 +7,58 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Upstream Arena-Hard-Auto files at commit efc012e (questions, three answer files, the judge config),
-# kept beside the repository and never copied into it.
+# Upstream's own files, kept outside the repository (never copied into it), for the tests that compare with
+# them. CI keeps them beside the clone, in upstream's layout; ARENA_UPSTREAM_DIR / ARENA_UPSTREAM_V2_DIR name
+# another folder, such as one download_data.py filled (docs/testing.md).
 UPSTREAM_DIR = Path(os.environ.get("ARENA_UPSTREAM_DIR", REPO_ROOT.parent / "shared" / "upstream-efc012e"))
-# Upstream's v2.0 files at commit 196f6b8 (questions, o3-mini answers, configs, utils/judge_utils.py).
 UPSTREAM_V2_DIR = Path(os.environ.get("ARENA_UPSTREAM_V2_DIR", REPO_ROOT.parent / "shared" / "upstream-lmarena-196f6b8"))
+# Each file the tests read, at its path in upstream's repository -> where download_data.py puts it when run
+# with --data-dir DIR/data --config-dir DIR/config (data files: the same path).
+UPSTREAM_FILES = {
+    "data/arena-hard-v0.1/question.jsonl": None,
+    "data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl": None,
+    "data/arena-hard-v0.1/model_answer/gpt-4-0613.jsonl": None,
+    "data/arena-hard-v0.1/model_answer/gpt-3.5-turbo-0125.jsonl": None,
+    "config/judge_config.yaml": "config/official/judge_config.yaml",
+}
+UPSTREAM_V2_FILES = {
+    "data/arena-hard-v2.0/question.jsonl": None,
+    "data/arena-hard-v2.0/model_answer/o3-mini-2025-01-31.jsonl": None,
+    "config/arena-hard-v2.0.yaml": "config/official/arena-hard-v2.0.yaml",
+    "utils/judge_utils.py": "config/official/judge_utils.py",
+}
+HOW = {"ARENA_UPSTREAM_DIR": "python download_data.py --data-dir DIR/data --config-dir DIR/config, then the same "
+                             "with --pregenerated --model gpt-4-0613 --model gpt-3.5-turbo-0125",
+       "ARENA_UPSTREAM_V2_DIR": "python download_data.py --bench arena-hard-v2.0 --data-dir DIR/data --config-dir DIR/config"}
 
 
-@pytest.fixture
-def upstream_dir() -> Path:
-    if not (UPSTREAM_DIR / "data" / "arena-hard-v0.1" / "question.jsonl").exists():
-        pytest.skip(f"upstream reference files not found at {UPSTREAM_DIR} (set ARENA_UPSTREAM_DIR)")
-    return UPSTREAM_DIR
+def reference_folder(root: Path, files: dict[str, str | None], variable: str, factory: pytest.TempPathFactory) -> Path:
+    """`root` in upstream's layout: itself when it is one, else (a download_data.py folder) a folder of links
+    to its files at upstream's paths; when a file is missing, the test is skipped, saying how to provide it."""
+    if all((root / path).is_file() for path in files):
+        return root
+    missing = [downloaded or path for path, downloaded in files.items() if not (root / (downloaded or path)).is_file()]
+    if missing:
+        pytest.skip(f"upstream's reference files are not at {root} (no {missing[0]}): set {variable}=DIR after "
+                    f"{HOW[variable]} (see docs/testing.md)")
+    view = factory.mktemp(variable.lower())
+    for path, downloaded in files.items():
+        (view / path).parent.mkdir(parents=True, exist_ok=True)
+        (view / path).symlink_to((root / (downloaded or path)).resolve())
+    return view
 
 
-@pytest.fixture
-def upstream_v2_dir() -> Path:
-    if not (UPSTREAM_V2_DIR / "utils" / "judge_utils.py").exists():
-        pytest.skip(f"upstream v2.0 reference files not found at {UPSTREAM_V2_DIR} (set ARENA_UPSTREAM_V2_DIR)")
-    return UPSTREAM_V2_DIR
+@pytest.fixture(scope="session")
+def upstream_dir(tmp_path_factory) -> Path:
+    """Upstream v0.1's files at lm-sys/arena-hard-auto commit efc012e: questions, three answer files, the judge config."""
+    return reference_folder(UPSTREAM_DIR, UPSTREAM_FILES, "ARENA_UPSTREAM_DIR", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def upstream_v2_dir(tmp_path_factory) -> Path:
+    """Upstream v2.0's files at lmarena/arena-hard-auto commit 196f6b8: questions, o3-mini's answers, the judge
+    config, utils/judge_utils.py."""
+    return reference_folder(UPSTREAM_V2_DIR, UPSTREAM_V2_FILES, "ARENA_UPSTREAM_V2_DIR", tmp_path_factory)
 
 
 @pytest.fixture

@@ -193,7 +193,7 @@ def add_batch_arguments(parser: Any) -> None:
                         help="send every request through the provider's batch API (half the price, results "
                              "within 24 h); rerun the same command to collect after an interruption")
     parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, metavar="SECONDS",
-                        help=f"seconds between two status polls of a batch (default {DEFAULT_POLL_INTERVAL:g})")
+                        help="seconds between two status polls of a batch (default: %(default)g)")
     parser.add_argument("--cancel", action="store_true",
                         help="cancel this run's open batches, collect what they finished, send nothing new")
 
