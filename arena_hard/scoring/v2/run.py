@@ -44,7 +44,7 @@ def _check_flags(args: Any) -> None:
     for name in V01_ONLY:
         if getattr(args, name, False):
             raise UserError(f"--{name.replace('_', '-')} is a v0.1 leaderboard option; {args.bench_name} is a v2.0 "
-                            "bench (see the README's v2.0 leaderboard)")
+                            "bench (see docs/leaderboard.md, the v2.0 leaderboard)")
 
 
 def _categories(bench: Bench, records: Records) -> tuple[list[str], dict[str, list[str]]]:
