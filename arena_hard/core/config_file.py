@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import yaml
 
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, looked_in
 from arena_hard.core.names import file_stem, unique
 from arena_hard.core.yaml_file import safe_load
 
@@ -25,7 +25,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: config file not found") from None
+        raise UserError(f"{looked_in(path)}: config file not found") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
     except IsADirectoryError:

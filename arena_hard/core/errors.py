@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 EXIT_USER_ERROR = 2
@@ -13,6 +14,15 @@ EXIT_USER_ERROR = 2
 
 class UserError(Exception):
     """A mistake in the user's input; the message names the file, line or key and what to do."""
+
+
+def looked_in(path: str | os.PathLike) -> str:
+    """`path` for a not-found message; when it is relative and its first folder is not in the working
+    directory, also where it was looked for, since the scripts read data/ and config/ from there."""
+    path = Path(path)
+    if path.is_absolute() or len(path.parts) < 2 or Path(path.parts[0]).is_dir():
+        return str(path)
+    return f"{path} (looked in {Path.cwd()}: run from the folder that holds {path.parts[0]}/)"
 
 
 def note(message: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.core.bench_version import V0_1
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, looked_in
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.core.names import file_stem, name_from_stem
 
@@ -238,7 +238,7 @@ def load_questions(path: Path) -> list[Question]:
     """All questions of a bench, in file order; a missing file or a repeated id is a UserError."""
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: question file not found; {DOWNLOAD_HINT}, or check bench_name")
+        raise UserError(f"{looked_in(path)}: question file not found; {DOWNLOAD_HINT}, or check bench_name")
     questions: list[Question] = []
     first_line: dict[str, int] = {}
     for lineno, record in iter_jsonl(path):

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.judgment_records import Records, combine_judges, concat_records
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, looked_in
 from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
 from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
@@ -25,7 +25,7 @@ def cache_for(bench: Bench) -> FileCache:
 def judgment_files(bench: Bench, judge: str) -> list[Path]:
     directory = bench.judgment_dir(judge)
     if not directory.is_dir():
-        raise UserError(f"{directory}: no judgments by {judge}; run gen_judgment.py first, or check "
+        raise UserError(f"{looked_in(directory)}: no judgments by {judge}; run gen_judgment.py first, or check "
                         "--judge-name and --bench-name")
     files = sorted(directory.glob("*.jsonl"))
     if not files:
