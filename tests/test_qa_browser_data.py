@@ -15,7 +15,7 @@ from arena_hard.browser.game_verdicts import Winner, game_verdict, games_disagre
 from arena_hard.browser.markdown import escape_html_outside_code, question_label
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import Bench, Question
+from arena_hard.core.records import Bench, Question, load_answers
 
 JUDGE = "judge-x"
 BASELINE = V0_1.default_baseline
@@ -172,6 +172,30 @@ def test_html_outside_code_is_shown_as_text_and_code_is_left_alone():
     assert "#include &lt;vector>" in escaped and "#include <map>" in escaped and "`a<b`" in escaped
     assert "&lt;b>x&lt;/b>" in escaped and escaped.endswith("~~~\n<open")  # an unclosed fence runs to the end
     assert escape_html_outside_code("no tags") == "no tags"
+
+
+@pytest.mark.parametrize("text, escaped", [
+    # four spaces (or a tab) after a blank line start a code block, which an unindented line ends
+    ("Code:\n\n    if (a < b) {}\n\n    x <<= 1;\nafter <b>",
+     "Code:\n\n    if (a < b) {}\n\n    x <<= 1;\nafter &lt;b>"),
+    ("Code:\n\n\tstd::vector<int> v;", "Code:\n\n\tstd::vector<int> v;"),
+    ("- item\n\n      vec<int> v;\n", "- item\n\n      vec<int> v;\n"),  # code inside a list item
+    (">     a < b\n", ">     a < b\n"),  # and inside a quote
+    # indented lines that continue a paragraph or a list item are text
+    ("a < b\n    c < d", "a &lt; b\n    c &lt; d"),
+    ("1. one\n\n    two < three", "1. one\n\n    two &lt; three"),
+    # lines end with \r\n or \r as well, as the renderer reads them
+    ("x\r\n\r\n    a < b\r\n<i>", "x\r\n\r\n    a < b\r\n&lt;i>"),
+    ("x\r\r    a < b\r<i>", "x\r\r    a < b\r&lt;i>"),
+])
+def test_indented_code_is_code(text: str, escaped: str):
+    assert escape_html_outside_code(text) == escaped
+
+
+def test_the_official_o3_mini_answer_shows_its_indented_zig_code_as_written(upstream_v2_dir: Path):
+    answers = load_answers(upstream_v2_dir / "data" / "arena-hard-v2.0" / "model_answer" / "o3-mini-2025-01-31.jsonl")
+    escaped = escape_html_outside_code(answers["2edbb5f36f5b42be"].turns[0])
+    assert "    while (i < input.len) : (i += 1) {" in escaped and "&lt;" not in escaped
 
 
 def test_question_labels_are_one_numbered_line_cut_to_length():
