@@ -104,11 +104,10 @@ def answer_markdown(side: str, model: str, answer: Answer | None) -> str:
     return "\n\n".join(parts)
 
 
-def thought_markdown(model: str, answer: Answer | None) -> str:
-    """The answer's reasoning (`thought`), for its own collapsed panel: never mixed into the answer."""
-    if answer is None or not answer.thought:
-        return f"*No thought recorded for {md_name(model)}'s answer.*"
-    return escape_html_outside_code(answer.thought)
+def thought_markdown(answer: Answer | None) -> str:
+    """The answer's reasoning (`thought`), for its own collapsed panel: never mixed into the answer.
+    Empty when the answer has none (all v0.1 answers), and the panel is not shown."""
+    return escape_html_outside_code(answer.thought) if answer is not None and answer.thought else ""
 
 
 def _literal(text: str) -> str:
