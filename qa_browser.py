@@ -34,14 +34,31 @@ CSS = "#answer-a, #answer-b, #game-1, #game-2 { overflow-wrap: anywhere; }"
 CONFIG_KEYS = {"bench_name": "bench_name", "judge_name": "judge_model", "baseline": "baseline_model"}
 
 
+def text_panel(gr: Any, text: str, elem_id: str, **options: Any) -> Any:
+    """A markdown panel of text from the files: its line breaks kept as written (one newline is a
+    break, not a space), hidden while it has no text."""
+    return gr.Markdown(text, elem_id=elem_id, line_breaks=True, visible=bool(text), **options)
+
+
 def panel_pair(gr: Any, text: str, elem_id: str, details: str, details_id: str,
-               details_label: str) -> tuple[Any, Any]:
+               details_label: str) -> tuple[Any, ...]:
     """A column: a panel, and beneath it a collapsed one (an answer and its thought, a game and the
-    prompt the judge was sent)."""
-    with gr.Column():
-        panel = gr.Markdown(text, elem_id=elem_id, container=True, padding=True, max_height=PANEL_MAX_HEIGHT)
-        with gr.Accordion(details_label, open=False, elem_id=f"{details_id}-panel"):
-            return panel, gr.Markdown(details, elem_id=details_id, max_height=PANEL_MAX_HEIGHT)
+    prompt the judge was sent). The column is hidden without text, the collapsed panel without details.
+    Returns (column, panel, collapsed panel, its text), the components pair_update updates."""
+    with gr.Column(visible=bool(text)) as column:
+        panel = text_panel(gr, text, elem_id, container=True, padding=True, max_height=PANEL_MAX_HEIGHT)
+        with gr.Accordion(details_label, open=False, visible=bool(details), elem_id=f"{details_id}-panel") as box:
+            return column, panel, box, text_panel(gr, details, details_id, max_height=PANEL_MAX_HEIGHT)
+
+
+def pair_update(gr: Any, text: str, details: str) -> list[Any]:
+    """The new state of a panel_pair's components."""
+    return [gr.Column(visible=bool(text)), shown(gr, text), gr.Accordion(visible=bool(details)), shown(gr, details)]
+
+
+def shown(gr: Any, text: str) -> Any:
+    """A text_panel's new text, hidden when there is none."""
+    return gr.Markdown(text, visible=bool(text))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -107,9 +124,7 @@ def build_app(data: BenchData) -> gradio.Blocks:
         with gr.Row():
             judge = gr.Dropdown(data.judge_choices(), value=data.judge, label="Judge", elem_id="judge")
             category = gr.Dropdown(data.category_choices(), value="", label="Category", elem_id="category")
-            cluster = gr.Dropdown(data.cluster_choices(), value="",
-                                  label="Subcategory" if data.version.category_baselines else "Cluster",
-                                  elem_id="cluster")
+            cluster = gr.Dropdown(data.cluster_choices(), value="", label=data.cluster_label, elem_id="cluster")
             search = gr.Textbox(label="Search question text", placeholder="words the question must contain",
                                 elem_id="search")
         show = gr.Radio([item.value for item in Show], value=Show.ALL.value, label="Show", elem_id="show")
@@ -118,23 +133,23 @@ def build_app(data: BenchData) -> gradio.Blocks:
         with gr.Row():
             model_a = gr.Dropdown(list(data.models), value=model_a_default, label="Model A", elem_id="model-a")
             model_b = gr.Dropdown(list(data.models), value=model_b_default, label="Model B", elem_id="model-b")
-        question_text = gr.Markdown(first.question, elem_id="question-text", container=True, padding=True)
+        question_text = text_panel(gr, first.question, "question-text", container=True, padding=True)
         with gr.Row(equal_height=False):
-            answers, thoughts = zip(*(
-                panel_pair(gr, text, f"answer-{side}", thought, f"thought-{side}",
-                           f"Model {side.upper()}'s thought (reasoning, not part of the answer)")
-                for side, text, thought in zip("ab", (first.answer_a, first.answer_b), first.thoughts)))
-        judgment = gr.Markdown(first.judgment, elem_id="judgment", container=True, padding=True)
+            answer_pairs = [panel_pair(gr, text, f"answer-{side}", thought, f"thought-{side}",
+                                       f"Model {side.upper()}'s thought (reasoning, not part of the answer)")
+                            for side, text, thought in zip("ab", (first.answer_a, first.answer_b), first.thoughts)]
+        judgment = text_panel(gr, first.judgment, "judgment", container=True, padding=True)
         with gr.Row(equal_height=False):
-            games, prompts = zip(*(
-                panel_pair(gr, text, f"game-{number}", prompt, f"prompt-{number}",
-                           f"Game {number}: the prompt as sent to the judge")
-                for number, (text, prompt) in enumerate(zip(first.games, first.prompts), 1)))
-        view_outputs = [question_text, *answers, *thoughts, judgment, *games, *prompts]
+            game_pairs = [panel_pair(gr, text, f"game-{number}", prompt, f"prompt-{number}",
+                                     f"Game {number}: the prompt as sent to the judge")
+                          for number, (text, prompt) in enumerate(zip(first.games, first.prompts), 1)]
+        view_outputs = [question_text, judgment,
+                        *(component for pair in answer_pairs + game_pairs for component in pair)]
 
-        def panels(view: View) -> list[str]:
-            return [view.question, view.answer_a, view.answer_b, *view.thoughts, view.judgment, *view.games,
-                    *view.prompts]
+        def panels(view: View) -> list[Any]:
+            pairs = [*zip((view.answer_a, view.answer_b), view.thoughts), *zip(view.games, view.prompts)]
+            return [shown(gr, view.question), shown(gr, view.judgment),
+                    *(update for text, details in pairs for update in pair_update(gr, text, details))]
 
         def follow_baseline(bench: BenchData, question_id: str | None, model_a_value: str | None) -> str | None:
             """Model A moves to the question's category baseline while it shows a baseline."""

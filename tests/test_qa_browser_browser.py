@@ -155,13 +155,21 @@ def test_picking_a_question_and_models_shows_answers_judgments_and_verdicts(brow
         expect(game_2).to_contain_text(f"A>B: {JUDGED} wins, slightly")  # game 2's A is the model
         expect(page.locator("#judgment")).to_contain_text("Overall: even · the two games disagree")
         expect(page.locator("#question-text")).to_contain_text("What does #include <vector> do in C++?")
+        answer_b = page.locator("#answer-b")
+        code = answer_b.locator("pre code")  # the indented block is code, its `<` shown as written
+        expect(code).to_contain_text("#include <vector>")
+        expect(code).to_contain_text("std::vector<int> numbers;")
+        expect(answer_b).not_to_contain_text("&lt;")
+        expect(answer_b.locator("p", has_text="X:1").locator("br")).to_have_count(3)  # lines as written
+        for side in "ab":  # v0.1 answers hold no thought: no panel for one
+            expect(page.locator(f"#thought-{side}-panel")).to_be_hidden()
+        expect(page.locator("#cluster input")).to_have_value("All clusters")
 
         choose(page, "question", "sort a list", "How do I sort a list")
         expect(game_1).to_contain_text(f"B>>A: {JUDGED} wins, strongly")
         expect(game_1).to_contain_text("JUDGE-SORT-1")
         expect(game_2).to_contain_text(f"A>>B: {JUDGED} wins, strongly")
         expect(page.locator("#answer-a")).to_contain_text("BASELINE-ANSWER-q-sort")
-        answer_b = page.locator("#answer-b")
         expect(answer_b.locator("pre code")).to_contain_text("print(sorted(numbers))")  # markdown rendered
         expect(answer_b.locator("ol > li")).to_have_text(["ALPHA-STEP-ONE call sorted",
                                                           "ALPHA-STEP-TWO print the result"])
@@ -173,13 +181,16 @@ def test_picking_a_question_and_models_shows_answers_judgments_and_verdicts(brow
         choose(page, "model-b", "beta", UNJUDGED)
         expect(page.locator("#judgment")).to_contain_text(f"No judgment yet of {UNJUDGED}")
         expect(answer_b).to_contain_text("BETA-ANSWER-q-sort")  # current-format answers
-        expect(game_1).to_have_text("")
+        for hidden in ("#game-1", "#game-2", "#prompt-1-panel", "#prompt-2-panel"):  # one message, no empty panels
+            expect(page.locator(hidden)).to_be_hidden()
 
         page.get_by_label("The two games disagree").check()
         expect(page.locator("#question-text")).to_contain_text("No question matches")
         choose(page, "model-b", "alpha", JUDGED)
         expect(page.locator("#question input")).to_have_value("2: What does #include <vector> do in C++?")
         expect(game_1).to_contain_text("JUDGE-VECTOR-1")
+        expect(game_1).to_be_visible()
+        expect(page.locator("#prompt-1-panel")).to_be_visible()
 
 
 def test_the_server_listens_on_loopback_only_by_default(demo_server):
@@ -288,6 +299,7 @@ def test_a_v2_bench_by_judge_and_category_with_thoughts_and_prompts_apart(browse
         expect(page.locator("#model-a input")).to_have_value("o3-mini-2025-01-31", timeout=UI_TIMEOUT_MS)
         expect(page.locator("#model-b input")).to_have_value("alpha", timeout=UI_TIMEOUT_MS)
         expect(page.locator("#cluster")).to_contain_text("Subcategory", timeout=UI_TIMEOUT_MS)
+        expect(page.locator("#cluster input")).to_have_value("All subcategories")
 
         choose(page, "category", "creative", "creative_writing")
         expect(page.locator("#question input")).to_have_value("4: question cr0000", timeout=UI_TIMEOUT_MS)

@@ -15,7 +15,7 @@ from arena_hard.browser.game_verdicts import Winner, game_verdict, games_disagre
 from arena_hard.browser.markdown import escape_html_outside_code, question_label
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import Bench, Question
+from arena_hard.core.records import Bench, Question, load_answers
 
 JUDGE = "judge-x"
 BASELINE = V0_1.default_baseline
@@ -30,6 +30,9 @@ QUESTIONS = {
 }
 ALPHA_SORT = ("Use `sorted`:\n\n```python\nnumbers = [3, 1, 2]\nprint(sorted(numbers))\n```\n\n"
               "1. ALPHA-STEP-ONE call sorted\n2. ALPHA-STEP-TWO print the result")
+# an indented code block holding `<`, and lines broken by single newlines (ABC notation)
+ALPHA_VECTOR = ("ALPHA-ANSWER-q-vector: a header.\n\n    #include <vector>\n    std::vector<int> numbers;\n\n"
+                "X:1\nT:Untitled Folk Tune\nK:G\n|:G2A2|B2A2|")
 # question id -> the two games' (label, judge text); q-none has no judgment record
 GAMES = {
     "q-sort": (("B>>A", "JUDGE-SORT-1: assistant B shows working code. [[B>>A]]"),
@@ -70,15 +73,17 @@ def _current_judgment(question_id: str, model: str) -> dict:
 
 def write_demo_bench(root: Path, name: str = "demo") -> Bench:
     """A bench of four questions (one with a list and a code block), the baseline and two models; only
-    JUDGED has judgments, one of whose games disagree (q-vector)."""
+    JUDGED has judgments, one of whose games disagree (q-vector, whose answer has indented code and
+    single line breaks)."""
     bench = Bench(name, root)
     _write_jsonl(bench.question_file, [
         {"question_id": qid, "category": category, "cluster": cluster, "turns": [{"content": text}]}
         for qid, (text, category, cluster) in QUESTIONS.items()])
     _write_jsonl(bench.answer_file(BASELINE),
                  [_v01_answer(qid, BASELINE, f"BASELINE-ANSWER-{qid}") for qid in QUESTIONS])
-    _write_jsonl(bench.answer_file(JUDGED), [_v01_answer("q-sort", JUDGED, ALPHA_SORT)] + [
-        _v01_answer(qid, JUDGED, f"ALPHA-ANSWER-{qid}") for qid in ("q-vector", "q-haiku")])
+    _write_jsonl(bench.answer_file(JUDGED), [_v01_answer("q-sort", JUDGED, ALPHA_SORT),
+                                             _v01_answer("q-vector", JUDGED, ALPHA_VECTOR),
+                                             _v01_answer("q-haiku", JUDGED, "ALPHA-ANSWER-q-haiku")])
     _write_jsonl(bench.answer_file(UNJUDGED),
                  [_current_answer(qid, UNJUDGED, f"BETA-ANSWER-{qid}") for qid in QUESTIONS])
     _write_jsonl(bench.judgment_file(JUDGE, JUDGED), [
@@ -152,7 +157,7 @@ def test_missing_answers_and_judgments_are_said_plainly(demo: BenchData):
     unjudged = demo.view("q-sort", BASELINE, UNJUDGED)
     assert "BETA-ANSWER-q-sort" in unjudged.answer_b  # current-format answers
     assert "No judgment yet" in unjudged.judgment and "does not exist" in unjudged.judgment
-    assert unjudged.games == ("", "")
+    assert unjudged.games == unjudged.prompts == ("", "")  # no game panels: the judgment panel says why
     no_record = demo.view("q-none", BASELINE, JUDGED)
     assert f"No answer from {JUDGED}" in no_record.answer_b and "BASELINE-ANSWER-q-none" in no_record.answer_a
     assert "No judgment yet" in no_record.judgment and "on this question" in no_record.judgment
@@ -174,11 +179,48 @@ def test_html_outside_code_is_shown_as_text_and_code_is_left_alone():
     assert escape_html_outside_code("no tags") == "no tags"
 
 
+@pytest.mark.parametrize("text, escaped", [
+    # four spaces (or a tab) after a blank line start a code block, which an unindented line ends
+    ("Code:\n\n    if (a < b) {}\n\n    x <<= 1;\nafter <b>",
+     "Code:\n\n    if (a < b) {}\n\n    x <<= 1;\nafter &lt;b>"),
+    ("Code:\n\n\tstd::vector<int> v;", "Code:\n\n\tstd::vector<int> v;"),
+    ("- item\n\n      vec<int> v;\n", "- item\n\n      vec<int> v;\n"),  # code inside a list item
+    (">     a < b\n", ">     a < b\n"),  # and inside a quote
+    # indented lines that continue a paragraph or a list item are text
+    ("a < b\n    c < d", "a &lt; b\n    c &lt; d"),
+    ("1. one\n\n    two < three", "1. one\n\n    two &lt; three"),
+    # lines end with \r\n or \r as well, as the renderer reads them
+    ("x\r\n\r\n    a < b\r\n<i>", "x\r\n\r\n    a < b\r\n&lt;i>"),
+    ("x\r\r    a < b\r<i>", "x\r\r    a < b\r&lt;i>"),
+])
+def test_indented_code_is_code(text: str, escaped: str):
+    assert escape_html_outside_code(text) == escaped
+
+
+def test_the_official_o3_mini_answer_shows_its_indented_zig_code_as_written(upstream_v2_dir: Path):
+    answers = load_answers(upstream_v2_dir / "data" / "arena-hard-v2.0" / "model_answer" / "o3-mini-2025-01-31.jsonl")
+    escaped = escape_html_outside_code(answers["2edbb5f36f5b42be"].turns[0])
+    assert "    while (i < input.len) : (i += 1) {" in escaped and "&lt;" not in escaped
+
+
 def test_question_labels_are_one_numbered_line_cut_to_length():
     question = Question("id", ("line one\n\nline   two " + "x" * 200,), "", "")
     label = question_label(7, question)
     assert label.startswith("7: line one line two x") and label.endswith("…") and "\n" not in label
     assert len(label) == len("7: ") + 100
+
+
+def test_a_thought_panel_is_empty_without_a_thought(demo: BenchData, tmp_path: Path):
+    assert demo.view("q-sort", BASELINE, JUDGED).thoughts == ("", "")  # v0.1 answers hold no reasoning
+    assert demo.view("q-none", BASELINE, JUDGED).thoughts == ("", "")  # nor does a missing answer
+    v2 = _v2_bench(tmp_path)
+    assert v2.view("ha0000", "alpha", "beta").thoughts == ("hidden reasoning", "hidden reasoning")
+
+
+def _v2_bench(tmp_path: Path) -> BenchData:
+    from v2_fixtures import BENCH, write_v2_bench
+    write_v2_bench(tmp_path, ["alpha", "beta"], {"hard_prompt": 2}, null_share=0.0)
+    return BenchData(Bench(BENCH, tmp_path / "data"), "gpt-4.1", "o3-mini-2025-01-31")
 
 
 # --- filters and selection ---------------------------------------------------------------------
@@ -200,6 +242,14 @@ def test_filters_by_category_cluster_search_and_judge_outcome(demo: BenchData):
     assert _ids(demo, QuestionFilter(show=Show.MODEL_B_PREFERRED), BASELINE) == []
     assert [label for label, _ in demo.category_choices()] == ["All categories", "coding (2)", "math (1)",
                                                                "writing (1)"]
+
+
+def test_the_cluster_filter_is_named_as_the_question_file_names_it(demo: BenchData, tmp_path: Path):
+    assert demo.cluster_label == "Cluster" and demo.cluster_choices()[0] == ("All clusters", "")
+    v2 = _v2_bench(tmp_path)  # v2.0 questions have a `subcategory`
+    assert v2.cluster_label == "Subcategory"
+    assert v2.cluster_choices() == [("All subcategories", ""), ("coding (1)", "coding"), ("math (1)", "math")]
+    assert "subcategory" in v2.view(None, "alpha", "beta").question
 
 
 def test_select_keeps_the_current_question_when_it_still_passes(demo: BenchData):

@@ -26,6 +26,9 @@ from arena_hard.scoring.verdict_labels import label_code, v2_verdict_code
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
 JUDGMENT_CACHE_MODELS = 8
 ANSWER_CACHE_MODELS = 128
+# The questions' second grouping (Question.cluster) by record format, as the question files name it:
+# the filter's label and its "any" choice.
+CLUSTER_WORDS = {"v0.1": ("Cluster", "All clusters"), "v2": ("Subcategory", "All subcategories")}
 
 
 class Show(enum.Enum):
@@ -53,6 +56,7 @@ class View:
     games: tuple[str, ...]  # GAME_COUNT panels: each game's verdict and the judge's text
     thoughts: tuple[str, str] = ("", "")  # models A's and B's reasoning, shown collapsed apart from the answers
     prompts: tuple[str, ...] = ("",) * GAME_COUNT  # per game, the messages the judge was sent
+    # An empty text is a panel not shown (no question, no thought, no judgment: nothing to show there).
 
 
 class BenchData:
@@ -151,8 +155,12 @@ class BenchData:
     def category_choices(self) -> list[tuple[str, str]]:
         return [("All categories", "")] + _counted(q.category for q in self.questions)
 
+    @property
+    def cluster_label(self) -> str:
+        return CLUSTER_WORDS[self.version.record_format][0]
+
     def cluster_choices(self) -> list[tuple[str, str]]:
-        return [("All clusters", "")] + _counted(q.cluster for q in self.questions)
+        return [(CLUSTER_WORDS[self.version.record_format][1], "")] + _counted(q.cluster for q in self.questions)
 
     def question_choices(self, question_filter: QuestionFilter, model_b: str | None) -> list[tuple[str, str]]:
         """(label, question id) of the questions passing the filter, in file order. The show filter
@@ -182,8 +190,8 @@ class BenchData:
     def view(self, question_id: str | None, model_a: str | None, model_b: str | None) -> View:
         question = self._by_id.get(question_id) if question_id is not None else None
         if question is None:
-            return View("*No question matches the category, cluster, search and show filters.*",
-                        "", "", "", ("",) * GAME_COUNT)
+            filters = f"the category, {self.cluster_label.lower()}, search and show filters"
+            return View(f"*No question matches {filters}.*", "", "", "", ("",) * GAME_COUNT)
         judgment, games, prompts = self._judgment_panels(question.question_id, model_a, model_b)
         return View(question_markdown(question), self._answer_panel("A", model_a, question.question_id),
                     self._answer_panel("B", model_b, question.question_id), judgment, games,
@@ -192,7 +200,7 @@ class BenchData:
 
     def _thought_panel(self, model: str | None, question_id: str) -> str:
         try:
-            return thought_markdown(model, self.answers(model).get(question_id)) if model else ""
+            return thought_markdown(self.answers(model).get(question_id)) if model else ""
         except UserError:
             return ""  # the answer panel says why
 

@@ -1,34 +1,53 @@
 """The markdown of the browser's panels: a question, an answer, a game with its verdict, the summary of
 a judgment record, and the question selector's labels. Text from the files is shown as written: `<`
-outside code is escaped (the renderer would drop it as an unknown tag), model and judge names are
-escaped as literal text. Pure functions; reads and writes nothing."""
+outside code is escaped (the renderer would drop it as an unknown tag) and code blocks, fenced or
+indented, and code spans are left as they are; model and judge names are escaped as literal text.
+Pure functions; reads and writes nothing."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from markdown_it import MarkdownIt
 
 from arena_hard.browser.game_verdicts import Verdict, Winner, games_disagree
 from arena_hard.core.records import Answer, Game, Judgment, Question
 from arena_hard.scoring.verdict_labels import LABELS
 
 QUESTION_LABEL_CHARS = 100
-# Fenced code blocks (an unclosed one runs to the end) and inline code spans: their text is shown as is.
-_CODE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*(?P=fence)[ \t]*$|\Z)|`[^`\n]+`",
-                   re.MULTILINE | re.DOTALL)
+# The block structure of a text as gradio's renderer (GFM) reads it, for where its code blocks are
+# (fenced or indented, in lists and quotes too). Raw HTML is not looked for: once escaped there is none.
+_BLOCKS = MarkdownIt("commonmark", {"html": False}).enable("table").disable("inline")
+_CODE_BLOCKS = {"fence", "code_block"}
+_LINE_END = re.compile(r"\r\n?|\n")  # the line ends the renderer reads
+# An inline code span (its text is shown as is), or a `<` to escape.
+_INLINE_CODE_OR_LT = re.compile(r"(`[^`\n]+`)|<")
 _NAME_SPECIALS = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 def escape_html_outside_code(text: str) -> str:
     """Markdown whose `<` outside code is shown, not taken as HTML: the renderer drops unknown tags, so
-    prose such as "#include <vector>" would otherwise lose words."""
+    prose such as "#include <vector>" would otherwise lose words. Code blocks and spans are shown as
+    written, where an escape would show as `&lt;`."""
     pieces: list[str] = []
     last = 0
-    for match in _CODE.finditer(text):
-        pieces.append(text[last:match.start()].replace("<", "&lt;"))
-        pieces.append(match.group())
-        last = match.end()
-    pieces.append(text[last:].replace("<", "&lt;"))
+    for start, end in _code_block_spans(text):
+        pieces += [_escape_text(text[last:start]), text[start:end]]
+        last = end
+    pieces.append(_escape_text(text[last:]))
     return "".join(pieces)
+
+
+def _code_block_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the lines of each code block in `text` (an unclosed fence runs to
+    the end of the text)."""
+    line_starts = [0, *(match.end() for match in _LINE_END.finditer(text)), len(text)]
+    return [(line_starts[token.map[0]], line_starts[token.map[1]])
+            for token in _BLOCKS.parse(text) if token.type in _CODE_BLOCKS and token.map]
+
+
+def _escape_text(text: str) -> str:
+    return _INLINE_CODE_OR_LT.sub(lambda match: match.group(1) or "&lt;", text)
 
 
 def md_name(name: str) -> str:
@@ -85,11 +104,10 @@ def answer_markdown(side: str, model: str, answer: Answer | None) -> str:
     return "\n\n".join(parts)
 
 
-def thought_markdown(model: str, answer: Answer | None) -> str:
-    """The answer's reasoning (`thought`), for its own collapsed panel: never mixed into the answer."""
-    if answer is None or not answer.thought:
-        return f"*No thought recorded for {md_name(model)}'s answer.*"
-    return escape_html_outside_code(answer.thought)
+def thought_markdown(answer: Answer | None) -> str:
+    """The answer's reasoning (`thought`), for its own collapsed panel: never mixed into the answer.
+    Empty when the answer has none (all v0.1 answers), and the panel is not shown."""
+    return escape_html_outside_code(answer.thought) if answer is not None and answer.thought else ""
 
 
 def _literal(text: str) -> str:
