@@ -175,7 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.dry_run:
                 print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
             else:
-                print(f"{name}: {len(done)} of {len(questions)} already answered; output to {output}")
+                print(f"{name}: {len(questions) - len(todo)} of {len(questions)} already answered; output to {output}")
+                extra = len(set(done) - {question.question_id for question in questions})
+                if extra:
+                    print(f"note: {output}: {extra} answer(s) for questions not in {bench.question_file}; kept in the "
+                          "file, left out of this run and of the leaderboard", file=sys.stderr)
             if uses_batch(args, models[name]):
                 batch_tasks.append(BatchTask(models[name], todo, make_job, output, name, "answered"))
             elif not args.dry_run:

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from arena_hard.core.bench_version import V0_1, V2_0, version_for
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.names import unique
-from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS
+from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS, MIN_ROUNDS
 from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
 
 
@@ -44,7 +44,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--weight", type=int, default=DEFAULT_WEIGHT,
                         help="battles a strong verdict (A>>B) counts as (default: %(default)s)")
     parser.add_argument("--num-rounds", type=int, default=100,
-                        help=f"bootstrap rounds (default: %(default)s, at most {MAX_ROUNDS:,})")
+                        help=f"bootstrap rounds (default: %(default)s; from {MIN_ROUNDS} to {MAX_ROUNDS:,})")
     parser.add_argument("--output", action="store_true", help=f"also write CSV and JSON under {LEADERBOARD_DIR}/")
     parser.add_argument("--first-game-only", action="store_true", help="score game 1 of each judgment only")
     style = parser.add_mutually_exclusive_group()
@@ -70,8 +70,9 @@ def parse_args(argv: Sequence[str] | None) -> Any:
         parser.error("--load-bootstrap needs --load-battles (the saved rounds belong to the saved battles)")
     if args.weight < 1:
         parser.error("--weight must be at least 1")
-    if not 1 <= args.num_rounds <= MAX_ROUNDS:
-        parser.error(f"--num-rounds must be between 1 and {MAX_ROUNDS:,}")
+    if not MIN_ROUNDS <= args.num_rounds <= MAX_ROUNDS:
+        parser.error(f"--num-rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS:,} (fewer rounds give no meaningful "
+                     "confidence interval)")
     if args.judge_names:
         args.judge_names = list(unique(args.judge_names, "--judge-names"))
     if args.category:

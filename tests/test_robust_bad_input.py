@@ -29,7 +29,7 @@ JUDGE, BASE, MODEL = "judge-x", "base", "model-1"
 QUESTION_COUNT = 4
 CACHE_DIR = ".show_result_cache"
 SDK_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-SHOW = ("show_result.py", "--bench-name", BENCH, "--judge-name", JUDGE, "--baseline", BASE, "--num-rounds", "5")
+SHOW = ("show_result.py", "--bench-name", BENCH, "--judge-name", JUDGE, "--baseline", BASE, "--num-rounds", "20")
 
 
 def answer_row(qid: str, model: str, text: str) -> dict:
@@ -207,7 +207,9 @@ HOSTILE = [
     Case("flag: gen_judgment --model-list with a typo", None, (*GJ, "--model-list", "mdoel-1"),
          (f"data/{BENCH}/model_answer/mdoel-1.jsonl", "no answers from 'mdoel-1'")),
     Case("flag: show_result --num-rounds past the cap", None, (*SHOW[:-2], "--num-rounds", "10000000"),
-         ("--num-rounds must be between 1 and 10,000",)),
+         ("--num-rounds must be between 20 and 10,000",)),
+    Case("flag: show_result --num-rounds too few for an interval", None, (*SHOW[:-2], "--num-rounds", "1"),
+         ("--num-rounds must be between 20 and 10,000", "no meaningful confidence interval")),
     Case("flag: show_result --output when leaderboard is a file", write_text("leaderboard", "notes"), (*SHOW, "--output"),
          ("leaderboard: is a file, not a folder",)),
     Case("flag: show_result --category with question.jsonl missing", remove(QUESTIONS), (*SHOW, "--category", "tiny"),

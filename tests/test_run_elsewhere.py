@@ -17,7 +17,8 @@ def test_a_script_run_elsewhere_says_where_it_looked(tmp_path, script, missing):
     result = run_script(script, cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert missing in line and f"(looked in {tmp_path}: run from the folder that holds {missing.split('/')[0]}/)" in line
+    assert line.startswith(f"error: {missing}")
+    assert line.endswith(f"(looked in {tmp_path}: run from the folder that holds {missing.split('/')[0]}/)")
 
 
 def test_gen_answer_with_configs_but_no_data_says_where_it_looked_for_the_questions(tmp_path):
@@ -27,7 +28,8 @@ def test_gen_answer_with_configs_but_no_data_says_where_it_looked_for_the_questi
     result = run_script("gen_answer.py", cwd=tmp_path)
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
-    assert "question.jsonl" in line and f"(looked in {tmp_path}: run from the folder that holds data/)" in line
+    assert "question.jsonl: question file not found" in line
+    assert line.endswith(f"(looked in {tmp_path}: run from the folder that holds data/)")
 
 
 def test_the_hint_is_left_out_where_the_folder_is_there(tmp_path):

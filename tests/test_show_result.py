@@ -98,7 +98,7 @@ def test_output_writes_csv_and_json(bench, capsys):
 def test_custom_baseline_anchors_the_bootstrap(bench, capsys):
     write_judgments(bench, "gamma", [(q, "A>B", "B>A") for q in QUESTIONS], judge="judge2")
     write_answers(bench, "gamma", QUESTIONS, 7)
-    out, _ = run(capsys, "--judge-name", "judge2", "--baseline", "beta", "--num-rounds", "10")
+    out, _ = run(capsys, "--judge-name", "judge2", "--baseline", "beta", "--num-rounds", "20")
     assert out[0].startswith("beta                           | score: 50.0  | 95% CI:  (0.0, 0.0)")
     assert out[1].startswith("gamma                          | score:  0.0 ")
 
@@ -106,7 +106,7 @@ def test_custom_baseline_anchors_the_bootstrap(bench, capsys):
 def test_judge_ensemble_pools_battles(bench, capsys):
     write_judgments(bench, "alpha", [(q, "A>B", "B>A") for q in QUESTIONS], judge="judge2")
     write_judgments(bench, "beta", [(q, "B>A", "A>B") for q in QUESTIONS], judge="judge2")
-    out, _ = run(capsys, "--judge-names", "gpt-4-1106-preview", "judge2", "--num-rounds", "5")
+    out, _ = run(capsys, "--judge-names", "gpt-4-1106-preview", "judge2", "--num-rounds", "20")
     rows = {line.split("|")[0].strip(): line for line in out[:3]}
     # alpha: 18 wins and 2 ties of 23 battles, plus judge2's 16 losses -> 19 / 39
     # beta: 4 wins and 2 ties of 24, plus judge2's 16 wins -> 21 / 40
@@ -121,7 +121,7 @@ def test_categories_with_their_own_baselines(tmp_path, monkeypatch, capsys):
         {"uid": q, "model": "m", "baseline": "base-h" if i < 4 else "base-c", "category": "x",
          "games": [{"score": "B>A"}, {"score": "A>B" if i % 2 else "B>A"}]} for i, q in enumerate(QUESTIONS)])
     monkeypatch.chdir(tmp_path)
-    out, _ = run(capsys, "--judge-name", "j", "--category", "hard", "creative", "--num-rounds", "5")
+    out, _ = run(capsys, "--judge-name", "j", "--category", "hard", "creative", "--num-rounds", "20")
     assert out[0] == "##### Category: hard #####"
     assert out[1].startswith("m                              | score: 75.0 ")
     assert out[2].startswith("base-h                         | score: 50.0 ")
@@ -129,20 +129,20 @@ def test_categories_with_their_own_baselines(tmp_path, monkeypatch, capsys):
 
 
 def test_style_control_prints_coefficients(bench, capsys):
-    out, _ = run(capsys, "--num-rounds", "5", "--style-control")
+    out, _ = run(capsys, "--num-rounds", "20", "--style-control")
     assert out[0].startswith("Style Coefficients: {'sum_assistant_a_tokens': ")
     assert list(eval(out[0].split(": ", 1)[1])) == ["sum_assistant_a_tokens", "header_count_a", "list_count_a",
                                                     "bold_count_a"]
     saved = json.loads((bench / "data" / "arena_hard_battles.jsonl").read_text().splitlines()[0])
     assert saved["conv_metadata"]["sum_assistant_a_tokens"] == 400
     assert saved["conv_metadata"]["sum_assistant_b_tokens"] == 512
-    out, _ = run(capsys, "--num-rounds", "5", "--length-control-only")
+    out, _ = run(capsys, "--num-rounds", "20", "--length-control-only")
     assert out[0].startswith("Style Coefficients: {'sum_assistant_a_tokens': ") and "header" not in out[0]
 
 
 def test_plot_writes_a_png(bench, capsys):
     pytest.importorskip("matplotlib")
-    run(capsys, "--num-rounds", "5", "--plot", "board.png")
+    run(capsys, "--num-rounds", "20", "--plot", "board.png")
     assert (bench / "board.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -150,7 +150,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(bench, tmp_path_factory):
     blocker = tmp_path_factory.mktemp("no_matplotlib")
     (blocker / "matplotlib").mkdir()
     (blocker / "matplotlib" / "__init__.py").write_text("raise ImportError('blocked for the test')\n")
-    result = run_script(bench, "--num-rounds", "5", "--plot", "board.png",
+    result = run_script(bench, "--num-rounds", "20", "--plot", "board.png",
                         env={"PYTHONPATH": f"{blocker}{os.pathsep}{REPO_ROOT}"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == \
@@ -159,17 +159,17 @@ def test_plot_without_matplotlib_is_a_one_line_error(bench, tmp_path_factory):
 
 
 def test_second_run_reuses_the_cache_and_a_changed_file_is_reread(bench, capsys):
-    first, _ = run(capsys, "--num-rounds", "5")
+    first, _ = run(capsys, "--num-rounds", "20")
     cache = bench / "data" / "arena-hard-v0.1" / ".show_result_cache"
     assert not list(cache.glob("judgments-*"))  # files written moments ago are not trusted yet
     age_files(bench)
-    run(capsys, "--num-rounds", "5")
+    run(capsys, "--num-rounds", "20")
     assert len(list(cache.glob("judgments-*"))) == 2 and len(list(cache.glob("answer-tokens-*"))) == 3
     for entry in cache.glob("judgments-*"):  # poison the cache: were it used, the scores would change
         data = json.loads(entry.read_text())
         data["payload"]["game1"] = [4] * len(data["payload"]["game1"])
         entry.write_text(json.dumps(data))
-    poisoned, _ = run(capsys, "--num-rounds", "5")
+    poisoned, _ = run(capsys, "--num-rounds", "20")
     assert poisoned[0] != first[0]  # proves the cache is read
     # rewrite beta's file with the same size and mtime: only ctime changes, and the cache must notice
     path = bench_dir(bench) / "model_judgment" / "gpt-4-1106-preview" / "beta.jsonl"
@@ -177,16 +177,16 @@ def test_second_run_reuses_the_cache_and_a_changed_file_is_reread(bench, capsys)
     path.write_text(path.read_text().replace('"A>>B"', '"B>>A"'))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert path.stat().st_size == stat.st_size
-    changed, _ = run(capsys, "--num-rounds", "5")
+    changed, _ = run(capsys, "--num-rounds", "20")
     assert [line for line in changed[:3] if line.startswith("beta")] != \
         [line for line in poisoned[:3] if line.startswith("beta")]
 
 
 def test_fast_path_imports_no_heavy_library(bench):
     age_files(bench)
-    run_script(bench, "--num-rounds", "5")
+    run_script(bench, "--num-rounds", "20")
     result = subprocess.run([sys.executable, "-X", "importtime", str(REPO_ROOT / "show_result.py"),
-                             "--num-rounds", "5"], cwd=bench, capture_output=True, text=True, timeout=120)
+                             "--num-rounds", "20"], cwd=bench, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
@@ -206,7 +206,7 @@ def test_upstream_answer_files_give_upstreams_average_tokens(upstream_dir, tmp_p
     for model in ("gpt-4-0613", "gpt-3.5-turbo-0125"):
         write_judgments(tmp_path, model, [(q, labels[rng.integers(5)], labels[rng.integers(5)]) for q in question_ids])
     monkeypatch.chdir(tmp_path)
-    out, _ = run(capsys, "--num-rounds", "3")
+    out, _ = run(capsys, "--num-rounds", "20")
     tokens = {line.split("|")[0].strip(): line.rsplit(": ", 1)[1] for line in out[:3]}
     assert tokens == {"gpt-4-0613": "354", "gpt-3.5-turbo-0125": "329", "gpt-4-0314": "423"}
 
@@ -238,7 +238,7 @@ def test_judgment_for_a_model_without_answers(bench):
 
 
 def test_missing_baseline(bench):
-    assert run_script(bench, "--num-rounds", "5").returncode == 0  # saves the battles --load-battles reads
+    assert run_script(bench, "--num-rounds", "20").returncode == 0  # saves the battles --load-battles reads
     assert_one_line_error(run_script(bench, "--load-battles", "--baseline", "nobody"),
                           "the baseline 'nobody' plays no battle")
     (bench_dir(bench) / "model_answer" / f"{BASELINE}.jsonl").unlink()
@@ -266,13 +266,13 @@ def test_duplicate_rows_keep_the_last_and_say_so(bench):
 
 
 def test_load_bootstrap_refuses_rounds_of_other_battles_or_another_style_control(bench, capsys):
-    run(capsys, "--num-rounds", "5")  # battles and rounds of the default judge
+    run(capsys, "--num-rounds", "20")  # battles and rounds of the default judge
     write_judgments(bench, "alpha", [(q, "A>>B", "B>>A") for q in QUESTIONS], judge="other-judge")
     write_judgments(bench, "beta", [(q, "B>>A", "A>>B") for q in QUESTIONS], judge="other-judge")
-    run(capsys, "--num-rounds", "5", "-j", "other-judge", "-c", "arena-hard-v0.1")  # rewrites the battles only
+    run(capsys, "--num-rounds", "20", "-j", "other-judge", "-c", "arena-hard-v0.1")  # rewrites the battles only
     assert_one_line_error(run_script(bench, "--load-battles", "--load-bootstrap", "-j", "other-judge"),
                           "bootstrapping_results.jsonl: its rounds were computed from other battles")
-    run(capsys, "--num-rounds", "5")
+    run(capsys, "--num-rounds", "20")
     assert_one_line_error(run_script(bench, "--load-battles", "--load-bootstrap", "--style-control"),
                           "computed from style control None")
     both, _ = run(capsys, "--load-battles", "--load-bootstrap")
@@ -285,11 +285,11 @@ def test_load_bootstrap_needs_load_battles(bench):
 
 
 def test_loaded_battles_with_several_first_models_anchor_at_gpt_4_0314_as_upstream(bench, capsys):
-    run(capsys, "--num-rounds", "5")
+    run(capsys, "--num-rounds", "20")
     battles = bench / "data" / "arena_hard_battles.jsonl"
     with open(battles, "a", encoding="utf-8") as handle:  # a non-baseline pair, as a general graph has
         handle.write(json.dumps({"question_id": "q0", "model_a": "alpha", "model_b": "beta", "winner": "model_a"}) + "\n")
-    out, _ = run(capsys, "--num-rounds", "5", "--load-battles")
+    out, _ = run(capsys, "--num-rounds", "20", "--load-battles")
     assert any(line.startswith("gpt-4-0314 ") and "score: 50.0 " in line for line in out)
 
 

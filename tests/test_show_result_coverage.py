@@ -40,7 +40,7 @@ def line_of(out, model):
 
 
 def test_a_score_says_how_many_questions_it_rests_on(bench, capsys):
-    out, err = run(capsys, "--num-rounds", "5", "--output")
+    out, err = run(capsys, "--num-rounds", "20", "--output")
     assert ("note: beta: scored on 5 of 8 questions; 2 have no judgment (see gen_answer/gen_judgment output), "
             "1 have a judgment without a verdict") in err.splitlines()
     assert "alpha: scored on" not in err  # alpha's score rests on every question
@@ -55,7 +55,7 @@ def test_a_score_says_how_many_questions_it_rests_on(bench, capsys):
 
 
 def test_missing_as_loss_counts_each_unjudged_question_as_two_strong_losses(bench, capsys):
-    out, err = run(capsys, "--num-rounds", "5", "--missing-as-loss", "--output")
+    out, err = run(capsys, "--num-rounds", "20", "--missing-as-loss", "--output")
     assert ("note: beta: 2 of 8 questions have no judgment; counted as strong losses in both games "
             "(--missing-as-loss)") in err.splitlines()
     # the 14 battles above, plus q6 and q7 as A>>B then B>>A: 2 x 2 x 3 baseline wins
@@ -76,8 +76,8 @@ def test_missing_as_loss_refuses_saved_battles(bench):
 
 
 def test_full_stats_prints_a_table_after_the_leaderboard_and_saves_its_fields(bench, capsys):
-    plain, _ = run(capsys, "--num-rounds", "5")
-    out, err = run(capsys, "--num-rounds", "5", "--full-stats", "--output")
+    plain, _ = run(capsys, "--num-rounds", "20")
+    out, err = run(capsys, "--num-rounds", "20", "--full-stats", "--output")
     assert out[:3] == plain and out[3] == ""
     assert out[4].startswith("Full statistics (W/T/L: the model's wins/ties/losses; >>: strong verdicts)")
     header, *table = out[5:]
@@ -100,7 +100,7 @@ def test_full_stats_prints_a_table_after_the_leaderboard_and_saves_its_fields(be
 
 
 def test_saved_battles_of_another_judge_or_bench_are_refused(bench, capsys):
-    run(capsys, "--num-rounds", "5")
+    run(capsys, "--num-rounds", "20")
     result = run_script(bench, "--load-battles", "--judge-name", "someone-else")
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -108,13 +108,13 @@ def test_saved_battles_of_another_judge_or_bench_are_refused(bench, capsys):
         "not of arena-hard-v0.1 judged by someone-else; add --bench-name arena-hard-v0.1 --judge-name "
         "gpt-4-1106-preview, or rerun without --load-battles")
     assert run_script(bench, "--load-battles", "--bench-name", "other").returncode == 2
-    assert run_script(bench, "--load-battles", "--num-rounds", "5").returncode == 0
+    assert run_script(bench, "--load-battles", "--num-rounds", "20").returncode == 0
 
 
 def test_a_run_that_fails_in_a_later_category_writes_nothing(bench):
     write_questions(bench, QUESTIONS, ["hard"] * 4 + ["creative"] * 4)
     write_judgments(bench, "gamma", [(q, "B>A", "A>B") for q in QUESTIONS[4:]])  # gamma has no answer file
-    result = run_script(bench, "--category", "hard", "creative", "--output", "--num-rounds", "5")
+    result = run_script(bench, "--category", "hard", "creative", "--output", "--num-rounds", "20")
     assert result.returncode == 2 and "gamma" in result.stderr
     assert "##### Category: hard #####" in result.stdout  # the first category was scored...
     assert sorted(p.name for p in (bench / "data").iterdir()) == ["arena-hard-v0.1"]  # ...but nothing was saved
@@ -124,7 +124,7 @@ def test_a_run_that_fails_in_a_later_category_writes_nothing(bench):
 def test_a_model_without_any_verdict_is_named_not_dropped_silently(bench, capsys):
     write_answers(bench, "gamma", QUESTIONS, 50)
     write_judgments(bench, "gamma", [(q, None, "A<B") for q in QUESTIONS])
-    out, err = run(capsys, "--num-rounds", "5")
+    out, err = run(capsys, "--num-rounds", "20")
     assert not any(line.startswith("gamma ") for line in out)
     assert "note: gamma: not on the leaderboard: none of its judgments has a verdict" in err.splitlines()
 
@@ -132,7 +132,7 @@ def test_a_model_without_any_verdict_is_named_not_dropped_silently(bench, capsys
 def test_missing_as_loss_under_style_control_counts_upstreams_error_answer(bench, capsys):
     from arena_hard.core.textstats import count_tokens
 
-    out, _ = run(capsys, "--num-rounds", "5", "--missing-as-loss", "--style-control")
+    out, _ = run(capsys, "--num-rounds", "20", "--missing-as-loss", "--style-control")
     assert out[0].startswith("Style Coefficients:") and any(line.startswith("beta ") for line in out)
     battles = [json.loads(line) for line in (bench / "data" / "arena_hard_battles.jsonl").read_text().splitlines()]
     q6 = [b for b in battles if b["question_id"] == "q6" and b["model_b"] == "beta"]

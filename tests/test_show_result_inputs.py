@@ -9,7 +9,7 @@ import os
 import pytest
 
 from arena_hard.core import textstats
-from arena_hard.scoring.answer_stats import style_table, token_totals
+from arena_hard.scoring.answer_stats import style_table, token_lens
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import decode_json, iter_jsonl, scan_jsonl
 from arena_hard.core import parallel
@@ -138,7 +138,7 @@ def test_token_len_precedence_and_counting(tmp_path):
         {"question_id": "q1", "choices": [{"turns": [{"content": "x", "token_len": 30}]}]},  # replaces line 1
     ])
     counted = textstats.count_tokens("hello world, hello")
-    assert token_totals(path) == {"token_sum": 30 + 20 + counted, "answers": 3}
+    assert token_lens(path) == {"q1": 30, "q2": 20, "q3": counted}
 
 
 def test_style_counts_from_metadata_or_from_the_text(tmp_path):

@@ -59,14 +59,14 @@ def test_style_controlled_tables_equal_the_oracles(bench, capsys, features):
 
 
 def test_same_judgments_print_the_same_board_twice(bench, capsys):
-    first, _ = run(capsys, "-f", "length", "markdown", "--num-rounds", "10")
-    assert run(capsys, "-f", "length", "markdown", "--num-rounds", "10")[0] == first
+    first, _ = run(capsys, "-f", "length", "markdown", "--num-rounds", "20")
+    assert run(capsys, "-f", "length", "markdown", "--num-rounds", "20")[0] == first
     assert run(capsys)[0] == run(capsys)[0]
 
 
 def test_the_v01_style_flags_mean_the_same_on_v2(bench, capsys):
-    assert run(capsys, "--style-control", "--num-rounds", "5")[0] == \
-        run(capsys, "-f", "markdown", "length", "--num-rounds", "5")[0].replace("['markdown', 'length']",
+    assert run(capsys, "--style-control", "--num-rounds", "20")[0] == \
+        run(capsys, "-f", "markdown", "length", "--num-rounds", "20")[0].replace("['markdown', 'length']",
                                                                                   "['length', 'markdown']")
 
 
@@ -112,7 +112,7 @@ def test_a_question_without_judgment_is_noted_and_counted_as_a_loss_on_request(b
 
 
 def test_output_and_full_stats(bench, capsys):
-    out, err = run(capsys, "-c", "hard_prompt", "creative_writing", "--output", "--full-stats", "--num-rounds", "5")
+    out, err = run(capsys, "-c", "hard_prompt", "creative_writing", "--output", "--full-stats", "--num-rounds", "20")
     assert "Full stats: hard_prompt (against o3-mini-2025-01-31" in out
     assert "Judge consistency" in err and "Judge consistency" not in out
     written = sorted(p.name for p in (bench / "leaderboard").iterdir())
@@ -129,7 +129,7 @@ def test_output_and_full_stats(bench, capsys):
 def test_plot_draws_each_board_beside_the_output_files(bench, capsys, categories):
     pytest.importorskip("matplotlib")
     out, err = run(capsys, *(["-c", *categories] if categories else []), "--plot", "board.png", "--output",
-                   "--num-rounds", "5")
+                   "--num-rounds", "20")
     boards = categories + ["overall"] if categories else ["hard_prompt"]
     drawn = sorted(p.name for p in bench.glob("board_*.png"))
     assert drawn == sorted(f"board_{name}.png" for name in boards)

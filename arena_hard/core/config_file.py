@@ -25,7 +25,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{looked_in(path)}: config file not found") from None
+        raise UserError(f"{path}: config file not found{looked_in(path)}") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not valid UTF-8; re-save the file as UTF-8") from None
     except IsADirectoryError:

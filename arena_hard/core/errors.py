@@ -17,12 +17,12 @@ class UserError(Exception):
 
 
 def looked_in(path: str | os.PathLike) -> str:
-    """`path` for a not-found message; when it is relative and its first folder is not in the working
-    directory, also where it was looked for, since the scripts read data/ and config/ from there."""
+    """The end of a not-found message: when `path` is relative and its first folder is not in the working
+    directory, where it was looked for (the scripts read data/ and config/ from there); else nothing."""
     path = Path(path)
     if path.is_absolute() or len(path.parts) < 2 or Path(path.parts[0]).is_dir():
-        return str(path)
-    return f"{path} (looked in {Path.cwd()}: run from the folder that holds {path.parts[0]}/)"
+        return ""
+    return f" (looked in {Path.cwd()}: run from the folder that holds {path.parts[0]}/)"
 
 
 def note(message: str) -> None:

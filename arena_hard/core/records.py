@@ -140,6 +140,17 @@ def question_from_record(record: dict[str, Any], where: str) -> Question:
                     str(cluster) if cluster is not None else "")
 
 
+MAX_TOKEN_LEN = 10_000_000  # far beyond any model's output; a larger (or negative) recorded length is not one
+
+
+def plausible_token_len(value: Any) -> int | None:
+    """A recorded token length, or None where it is missing or impossible (not an integer, negative,
+    absurdly large): readers then count the text instead of trusting the number."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKEN_LEN:
+        return value
+    return None
+
+
 def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...], int | None]:
     if "choices" in record:
         choices = record["choices"]
@@ -149,8 +160,7 @@ def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...
         if not isinstance(turns, list) or not turns or not all(isinstance(t, dict) for t in turns):
             raise UserError(f"{where}: choices[0].turns must be a non-empty list of turns")
         texts = tuple(_text(turn.get("content"), where, "an answer turn's content") for turn in turns)
-        token_len = turns[0].get("token_len")
-        return texts, token_len if isinstance(token_len, int) and not isinstance(token_len, bool) else None
+        return texts, plausible_token_len(turns[0].get("token_len"))
     if "messages" in record:
         messages = record["messages"]
         if not isinstance(messages, list):
@@ -169,8 +179,8 @@ def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer
     metadata = record.get("conv_metadata", record.get("metadata"))
     if not isinstance(metadata, dict):
         metadata = None
-    if token_len is None and metadata is not None and isinstance(metadata.get("token_len"), int):
-        token_len = metadata["token_len"]
+    if token_len is None and metadata is not None:
+        token_len = plausible_token_len(metadata.get("token_len"))
     return Answer(question_id, model, turns, token_len, metadata, _thought(record))
 
 
@@ -238,7 +248,7 @@ def load_questions(path: Path) -> list[Question]:
     """All questions of a bench, in file order; a missing file or a repeated id is a UserError."""
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{looked_in(path)}: question file not found; {DOWNLOAD_HINT}, or check bench_name")
+        raise UserError(f"{path}: question file not found; {DOWNLOAD_HINT}, or check bench_name{looked_in(path)}")
     questions: list[Question] = []
     first_line: dict[str, int] = {}
     for lineno, record in iter_jsonl(path):

@@ -1,5 +1,5 @@
-"""What the leaderboard needs from a model's answer file: its average token count and, for style
-control, each answer's style counts (token length, headers, list items, bold spans).
+"""What the leaderboard needs from a model's answer file: each answer's token count (for the average) and,
+for style control, each answer's style counts (token length, headers, list items, bold spans).
 
 Reads `data/<bench>/model_answer/<model>.jsonl` (either record format, each line checked by
 records.answer_from_record); a later line for the same question replaces an earlier one, as upstream.
@@ -11,7 +11,7 @@ from typing import Any
 
 from arena_hard.core import textstats
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import Answer, answer_from_record, model_of_file
+from arena_hard.core.records import Answer, answer_from_record, model_of_file, plausible_token_len
 
 STYLE_COUNTS = ("token_len", "header_count", "list_count", "bold_count")
 
@@ -30,10 +30,9 @@ def _token_len(answer: Answer) -> int:
     return answer.token_len if answer.token_len is not None else textstats.count_tokens(answer.turns[0])
 
 
-def token_totals(path: Path) -> dict[str, Any]:
-    """{"token_sum": ..., "answers": ...} over the answers in the file (cache payload)."""
-    answers = _answers(path)
-    return {"token_sum": sum(_token_len(answer) for answer in answers.values()), "answers": len(answers)}
+def token_lens(path: Path) -> dict[str, int]:
+    """{question_id: token length} of every answer in the file (cache payload)."""
+    return {question_id: _token_len(answer) for question_id, answer in _answers(path).items()}
 
 
 def _count(metadata: dict[str, Any], key: str) -> int | None:
@@ -51,7 +50,7 @@ def style_counts(answer: Answer) -> list[int]:
     if None in counts:
         markdown = textstats.markdown_counts(answer.turns[-1])
         counts = [_count(markdown, key) for key in STYLE_COUNTS[1:]]
-    token_len = _count(metadata, "token_len")
+    token_len = plausible_token_len(metadata.get("token_len"))
     if token_len is None:
         token_len = _token_len(answer) if len(answer.turns) == 1 else textstats.count_tokens(answer.turns[-1])
     return [token_len, *counts]

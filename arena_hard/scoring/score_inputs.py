@@ -1,6 +1,6 @@
 """The files show_result.py scores, found and read through the cache: every judge's judgment files
 (sorted by name), each model's answer file (average tokens; style counts under style control), and
-the question categories.
+the question categories. Records and answers of questions question.jsonl does not hold are left out.
 
 Reads `data/<bench>/model_judgment/<judge>/*.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
 `data/<bench>/question.jsonl`; the cache (score_cache) lives in `data/<bench>/.show_result_cache/`."""
@@ -10,12 +10,14 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from arena_hard.scoring.answer_stats import style_table, token_totals
-from arena_hard.scoring.judgment_records import Records, combine_judges, concat_records
+import numpy as np
+
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
 from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
+from arena_hard.scoring.answer_stats import style_table, token_lens
+from arena_hard.scoring.judgment_records import Records, combine_judges, concat_records
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
+from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
 
 
 def cache_for(bench: Bench) -> FileCache:
@@ -25,30 +27,71 @@ def cache_for(bench: Bench) -> FileCache:
 def judgment_files(bench: Bench, judge: str) -> list[Path]:
     directory = bench.judgment_dir(judge)
     if not directory.is_dir():
-        raise UserError(f"{looked_in(directory)}: no judgments by {judge}; run gen_judgment.py first, or check "
-                        "--judge-name and --bench-name")
+        raise UserError(f"{directory}: no judgments by {judge}; run gen_judgment.py first, or check "
+                        f"--judge-name and --bench-name{looked_in(directory)}")
     files = sorted(directory.glob("*.jsonl"))
     if not files:
         raise UserError(f"{directory}: holds no judgment files (*.jsonl); run gen_judgment.py first")
     return files
 
 
+def bench_question_ids(bench: Bench) -> set[str] | None:
+    """The ids in question.jsonl; None when the bench has no question file (every record then counts)."""
+    return {q.question_id for q in load_questions(bench.question_file)} if bench.question_file.exists() else None
+
+
+def _in_bench(part: Records, questions: set[str] | None, judge: str) -> tuple[Records, list[str]]:
+    """The records of questions the bench holds; the others are left out with a note."""
+    if questions is None:
+        return part, []
+    keep = np.array([q in questions for q in part.question_ids], dtype=bool)
+    if keep.all():
+        return part, []
+    outside = sorted({q for q, kept in zip(part.question_ids, keep.tolist()) if not kept})
+    return part.select(keep), [f"{int((~keep).sum())} judgment record(s) of {judge} are for {len(outside)} question(s) "
+                               f"not in question.jsonl (first: {outside[0]!r}); left out"]
+
+
+def _not_against_itself(part: Records, default_baseline: str | None, judge: str) -> tuple[Records, list[str]]:
+    """The records whose model is not its own baseline (the record's, else `default_baseline`)."""
+    keep = np.array([model != (baseline if baseline is not None else default_baseline)
+                     for model, baseline in zip(part.models, part.baselines)], dtype=bool)
+    if keep.all():
+        return part, []
+    return part.select(keep), [f"{int((~keep).sum())} judgment record(s) of {judge} judge a model against itself "
+                               "(the model is the record's baseline); left out"]
+
+
+def _game_counts(tables: Sequence[VerdictTable]) -> list[str]:
+    """Notes on records that do not hold the two games a judgment has."""
+    one, more = sum(table.one_game for table in tables), sum(table.extra_games for table in tables)
+    return ([f"{one} judgment record(s) hold one game (a `pairwise: false` judge, or a record cut short); scored "
+             "on that game alone"] if one else []) + \
+        ([f"{more} judgment record(s) hold more than two games; only the first two are scored"] if more else [])
+
+
 def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
                  fill: Callable[[Records], Records] | None = None, code_of: Callable[[Any], int] = label_code,
-                 kind: str = "judgments") -> tuple[Records, list[str]]:
+                 kind: str = "judgments", default_baseline: str | None = None) -> tuple[Records, list[str]]:
     """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
-    ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss).
-    The notes include one per judgment file whose records name another model than the file does.
-    `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
+    ones (see combine_judges); records of questions question.jsonl does not hold, and records of a model
+    against itself (its baseline: the record's, else `default_baseline`), are left out; `fill`, when
+    given, completes each judge's records (--missing-as-loss). The notes say what was left out, which
+    records hold other than two games, and which judgment files' records name another model than the
+    file does. `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
     files = {judge: judgment_files(bench, judge) for judge in judges}
     everything = [path for judge in judges for path in files[judge]]
     payloads = iter(cache.get_many(kind, everything, functools.partial(verdict_payload, code_of=code_of)))
     parts, notes = [], []
+    questions = bench_question_ids(bench)
     for judge in judges:
         tables = [VerdictTable.from_payload(str(path), next(payloads)) for path in files[judge]]
         part, part_notes = combine_judges([tables])
+        part, outside = _in_bench(part, questions, judge)
+        part, itself = _not_against_itself(part, default_baseline, judge)
         parts.append(fill(part) if fill else part)
-        notes += part_notes + [message for table in tables for message in model_mismatches(table)]
+        notes += part_notes + outside + itself + _game_counts(tables) + \
+            [message for table in tables for message in model_mismatches(table)]
     records = concat_records(parts)
     if not len(records):
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "
@@ -78,10 +121,11 @@ class AnswerFiles:
     """Per-model figures from the answer files, each file read once (or taken from the cache); `read`
     reads many models' files at once, on all cores."""
 
-    BUILDERS = {"answer-tokens": token_totals, "answer-style": style_table}
+    BUILDERS = {"answer-tokens": token_lens, "answer-style": style_table}
 
     def __init__(self, bench: Bench, cache: FileCache):
         self.bench, self.cache = bench, cache
+        self.questions = bench_question_ids(bench)  # answers to other questions are left out of the average
         self._payloads: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, model) -> payload
 
     def read(self, kind: str, models: Iterable[str]) -> None:
@@ -102,11 +146,12 @@ class AnswerFiles:
         return self._payloads[(kind, model)]
 
     def average_tokens(self, model: str, role: str) -> int:
-        totals = self._payload("answer-tokens", model, role)
-        if not totals["answers"]:
-            raise UserError(f"{self.bench.answer_file(model)}: holds no answers for {role} {model!r}; generate them "
-                            "with gen_answer.py")
-        return int(totals["token_sum"] / totals["answers"])  # upstream truncates the mean
+        lens = [n for question, n in self._payload("answer-tokens", model, role).items()
+                if self.questions is None or question in self.questions]
+        if not lens:
+            raise UserError(f"{self.bench.answer_file(model)}: holds no answers for {role} {model!r} to this bench's "
+                            "questions; generate them with gen_answer.py")
+        return int(sum(lens) / len(lens))  # upstream truncates the mean
 
     def style_counts(self, model: str) -> dict[str, list[int]]:
         """{question_id: [token_len, headers, list items, bold spans]} of the model's answers."""

@@ -63,13 +63,16 @@ class VerdictTable:
     game1: list[int]  # label codes
     game2: list[int]
     lines: list[int]
+    one_game: int = 0  # records holding a single game
+    extra_games: int = 0  # records holding more than two
 
     def __len__(self) -> int:
         return len(self.question_ids)
 
     def to_payload(self) -> dict[str, Any]:
         return {"question_ids": self.question_ids, "models": self.models, "baselines": self.baselines,
-                "categories": self.categories, "game1": self.game1, "game2": self.game2, "lines": self.lines}
+                "categories": self.categories, "game1": self.game1, "game2": self.game2, "lines": self.lines,
+                "one_game": self.one_game, "extra_games": self.extra_games}
 
     @classmethod
     def from_payload(cls, path: str, payload: dict[str, Any]) -> "VerdictTable":
@@ -96,4 +99,6 @@ def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> Ver
         table.game1.append(code_of(game_score(games[0])) if played else NO_VERDICT)
         table.game2.append(code_of(game_score(games[1])) if played > 1 else NOT_PLAYED if played else NO_VERDICT)
         table.lines.append(lineno)
+        table.one_game += played == 1
+        table.extra_games += played > 2
     return table

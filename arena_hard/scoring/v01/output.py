@@ -14,9 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from arena_hard.core.errors import note
 from arena_hard.core.jsonl import atomic_write_text
 from arena_hard.scoring.leaderboard_plot import plot_leaderboard
-from arena_hard.scoring.result_files import LEADERBOARD_DIR
+from arena_hard.scoring.result_files import LEADERBOARD_DIR, replaced_judges
 from arena_hard.scoring.v01.fit import INIT_RATING
 from arena_hard.scoring.v01.table import Row
 
@@ -75,6 +76,9 @@ def write_leaderboard(directory: Path, stem: str, rows: Sequence[Row], date: str
 
 def write_output(stem: str, rows: Sequence[Row], date: str, settings: dict[str, Any],
                  extra: dict[str, dict[str, Any]]) -> None:
+    replaced = replaced_judges(LEADERBOARD_DIR / f"{stem}.json", settings["judges"])
+    if replaced:
+        note(replaced)
     paths = write_leaderboard(LEADERBOARD_DIR, stem, rows, date, settings, extra)
     print(f"wrote {' and '.join(str(p) for p in paths)}", file=sys.stderr)
 

@@ -66,7 +66,8 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: Benc
                 for model, ids in added.items():
                     filled.setdefault(model, set()).update(ids)
                 return part
-        records, notes = load_records(bench, judges, cache_for(bench), fill)
+        default_baseline = args.baseline or version.default_baseline
+        records, notes = load_records(bench, judges, cache_for(bench), fill, default_baseline=default_baseline)
         for message in notes:
             note(message)
         dropped = int(np.sum(records.game1 == NO_VERDICT))
@@ -75,7 +76,6 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: Benc
         if dropped:
             note(f"{dropped} game(s) had no verdict (no score, or a label other than A>>B, A>B, A=B, B>A, B>>A) "
                  "and were left out")
-        default_baseline = args.baseline or version.default_baseline
         battles = records_to_battles(records, default_baseline, args.weight, args.first_game_only)
         metadata = []
     own = battles.model_a == battles.model_b

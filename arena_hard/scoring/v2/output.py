@@ -13,8 +13,9 @@ import sys
 from types import SimpleNamespace
 from typing import Any, Sequence
 
+from arena_hard.core.errors import note
 from arena_hard.core.jsonl import atomic_write_text
-from arena_hard.scoring.result_files import LEADERBOARD_DIR, output_stem
+from arena_hard.scoring.result_files import LEADERBOARD_DIR, output_stem, replaced_judges
 from arena_hard.scoring.v2.full_stats import CategoryStats
 from arena_hard.scoring.v2.table import TableRow
 
@@ -48,6 +49,9 @@ def write_outputs(args: Any, boards: Sequence[Any], stats: Sequence[CategoryStat
         entries = [_entry(row, category_stats, tokens) for row in board.rows]
         if args.output:
             stem = output_stem(date, name, mode)
+            replaced = replaced_judges(LEADERBOARD_DIR / f"{stem}.json", settings["judges"])
+            if replaced:
+                note(replaced)
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
