@@ -87,11 +87,12 @@ def _rows(path: Path, text: str) -> Iterator[tuple[str, dict[str, Any]]]:
     elif isinstance(document, list):
         rows, name = document, ""
     else:
-        rows, name = [document], ""
+        yield from ((f"{path}:{lineno}", row) for lineno, row in iter_jsonl(path))  # one JSON line
+        return
     for position, row in enumerate(rows):
         if not isinstance(row, dict):
             raise UserError(f"{path}: {name}[{position}] is not a JSON object; each entry must be one model's")
-        yield (f"{path}: {name}[{position}]" if len(rows) > 1 or name else str(path)), row
+        yield f"{path}: {name}[{position}]", row
 
 
 def _number(where: str, row: dict[str, Any], column: str) -> float:
