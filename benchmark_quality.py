@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from arena_hard.core.errors import ArgumentParser, run_main
+from arena_hard.core.errors import ArgumentParser, note, run_main
+from arena_hard.scoring.leaderboard_plot import require_pyplot
+from arena_hard.scoring.quality_inputs import read_name_map, read_table
+from arena_hard.scoring.quality_match import compare
+from arena_hard.scoring.quality_report import format_report, plot_quality, report_dict
 
 
 def parse_args(argv: Sequence[str] | None) -> Any:
@@ -36,19 +40,15 @@ def parse_args(argv: Sequence[str] | None) -> Any:
 def note_left_out(match: Any, scores: Path, reference: Path) -> None:
     for names, path in ((match.scores_only, scores), (match.reference_only, reference)):
         if names:
-            print(f"note: not compared, only in {path} ({len(names)}): {', '.join(names)}", file=sys.stderr)
+            note(f"not compared, only in {path} ({len(names)}): {', '.join(names)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    from arena_hard.scoring.quality_inputs import read_name_map, read_table
     if args.plot:
-        from arena_hard.scoring.leaderboard_plot import require_pyplot
         require_pyplot()
     scores, reference = read_table(args.scores), read_table(args.reference)
     name_map = read_name_map(args.name_map) if args.name_map else None
-    from arena_hard.scoring.quality_match import compare  # scipy, a second to import: after the files are read
-    from arena_hard.scoring.quality_report import format_report, plot_quality, report_dict
     comparison = compare(scores, reference, name_map, args.name_map)
     note_left_out(comparison.match, args.scores, args.reference)
     if args.json:

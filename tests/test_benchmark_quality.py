@@ -63,6 +63,13 @@ def write_table(path, rows, columns=("model", "score", "lower", "upper")):
     return path
 
 
+def compared(tmp_path, capsys, scores, reference, reference_columns=("model", "score", "lower", "upper")):
+    """The --json report of two small tables given as rows."""
+    got, _ = report(capsys, "--scores", write_table(tmp_path / "s.jsonl", scores),
+                    "--reference", write_table(tmp_path / "r.jsonl", reference, reference_columns))
+    return got
+
+
 @pytest.mark.parametrize("benchmark", NOTEBOOK)
 def test_the_notebook_numbers_are_reproduced(seed_notebook_dir, benchmark):
     name_map, expected = NOTEBOOK[benchmark]
@@ -103,10 +110,9 @@ def test_identical_rankings(tmp_path, capsys):
 
 def test_forecast_of_close_models_by_hand(tmp_path, capsys):
     # sigma = (upper - lower) / 3.92 = 1; gaps of 1 and 2: P = Phi(1 / sqrt 2), Phi(2 / sqrt 2), all labels 1
-    scores = write_table(tmp_path / "s.jsonl", [("a", 1, -0.96, 2.96), ("b", 2, 0.04, 3.96), ("c", 3, 1.04, 4.96)])
-    reference = write_table(tmp_path / "r.jsonl", [("a", 100, 99, 101), ("b", 200, 199, 201), ("c", 300, 299, 301)],
-                            ("model", "rating", "rating_q025", "rating_q975"))
-    got, _ = report(capsys, "--scores", scores, "--reference", reference)
+    got = compared(tmp_path, capsys, [("a", 1, -0.96, 2.96), ("b", 2, 0.04, 3.96), ("c", 3, 1.04, 4.96)],
+                   [("a", 100, 99, 101), ("b", 200, 199, 201), ("c", 300, 299, 301)],
+                   ("model", "rating", "rating_q025", "rating_q975"))
     phi = [0.5 * (1 + math.erf(gap / math.sqrt(2) / math.sqrt(2))) for gap in (1, 2, 1)]
     assert got["brier"] == pytest.approx(sum((1 - p) ** 2 for p in phi) / 3)
     assert got["log_loss"] == pytest.approx(-sum(math.log(p) for p in phi) / 3)
@@ -116,9 +122,8 @@ def test_forecast_of_close_models_by_hand(tmp_path, capsys):
 
 
 def test_reversed_ranking(tmp_path, capsys):
-    scores = write_table(tmp_path / "s.jsonl", [("a", 3, 2.5, 3.5), ("b", 2, 1.5, 2.5), ("c", 1, 0.5, 1.5)])
-    reference = write_table(tmp_path / "r.jsonl", [("a", 1, 0.5, 1.4), ("b", 2, 1.6, 2.4), ("c", 3, 2.6, 3.5)])
-    got, _ = report(capsys, "--scores", scores, "--reference", reference)
+    got = compared(tmp_path, capsys, [("a", 3, 2.5, 3.5), ("b", 2, 1.5, 2.5), ("c", 1, 0.5, 1.5)],
+                   [("a", 1, 0.5, 1.4), ("b", 2, 1.6, 2.4), ("c", 3, 2.6, 3.5)])
     assert got["strict_agreement"] == 0 and got["agreement"] == 0 and got["agreement_signed"] == -1
     assert got["spearman"] == pytest.approx(-1) and got["kendall"] == pytest.approx(-1)
     assert got["separability_95"] == 1  # touching ends (2.5, 2.5) do not overlap
@@ -126,17 +131,15 @@ def test_reversed_ranking(tmp_path, capsys):
 
 
 def test_all_intervals_overlapping(tmp_path, capsys):
-    scores = write_table(tmp_path / "s.jsonl", [("a", 1, 0, 10), ("b", 2, 0.5, 9), ("c", 3, 1, 8), ("d", 4, 2, 12)])
-    reference = write_table(tmp_path / "r.jsonl", [("a", 1, 0, 1), ("b", 2, 1.5, 2.5), ("c", 3, 3, 4), ("d", 4, 5, 6)])
-    got, _ = report(capsys, "--scores", scores, "--reference", reference)
+    got = compared(tmp_path, capsys, [("a", 1, 0, 10), ("b", 2, 0.5, 9), ("c", 3, 1, 8), ("d", 4, 2, 12)],
+                   [("a", 1, 0, 1), ("b", 2, 1.5, 2.5), ("c", 3, 3, 4), ("d", 4, 5, 6)])
     assert got["separability_95"] == 0 and got["reference_separability_95"] == 1
     assert got["agreement"] == 0.5 and got["agreement_signed"] == 0 and got["strict_agreement"] == 1
 
 
 def test_ties_in_scores(tmp_path, capsys):
-    scores = write_table(tmp_path / "s.jsonl", [("a", 1, 0, 2), ("b", 1, 0, 2), ("c", 2, 1, 3)])
-    reference = write_table(tmp_path / "r.jsonl", [("a", 1, 0, 1), ("b", 2, 1, 2), ("c", 3, 2, 3)])
-    got, _ = report(capsys, "--scores", scores, "--reference", reference)
+    got = compared(tmp_path, capsys, [("a", 1, 0, 2), ("b", 1, 0, 2), ("c", 2, 1, 3)],
+                   [("a", 1, 0, 1), ("b", 2, 1, 2), ("c", 3, 2, 3)])
     assert got["strict_agreement"] == pytest.approx(2 / 3)  # the tied pair a-b disagrees
     assert got["spearman"] == pytest.approx(1.5 / math.sqrt(1.5 * 2))  # ranks 1.5, 1.5, 3 against 1, 2, 3
     assert got["kendall"] == pytest.approx(2 / math.sqrt(2 * 3))  # tau-b: 2 concordant, 1 pair tied in score

@@ -11,7 +11,7 @@ depend on the file's order; a pair the benchmark places on identical intervals c
 agreement, and a pair the reference places on identical intervals is not a confident pair; two forecasts
 without any spread give P(a < b) = 1, 0 or 0.5 by their means.
 
-Reads and writes nothing; imports numpy and scipy only."""
+Reads and writes nothing; imports numpy, and scipy when a report is computed."""
 from __future__ import annotations
 
 import warnings
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import special, stats
 
 EPSILON = float(np.finfo(np.float64).eps)  # the log-loss clip, as scikit-learn 1.3 (the notebook's) clips
 Z_95 = 1.96  # an interval without bootstrap scores is taken as mean +- 1.96 sigma
@@ -136,6 +135,8 @@ def _finite_or_none(value: float) -> float | None:
 
 def rank_correlations(score: np.ndarray, rating: np.ndarray) -> tuple[float | None, float | None]:
     """scipy's Spearman rho and Kendall tau-b; None where undefined (a side with one value only)."""
+    from scipy import stats  # a second or two to import: only once a report is computed
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant input: scipy warns and returns NaN
         spearman = stats.spearmanr(score, rating).statistic
@@ -158,6 +159,8 @@ def moments(side: Numbers) -> tuple[np.ndarray, np.ndarray]:
 def forecast_losses(bench: Numbers, rating: np.ndarray, names: Sequence[str]) -> tuple[float, float]:
     """(Brier score, log loss) of P(a < b) = Phi(0; mean_a - mean_b, sqrt(var_a + var_b)) against the label
     rating_a < rating_b, for every pair (a, b) with a before b in sorted `names`."""
+    from scipy import special
+
     mean, variance = moments(bench)
     ranked = np.array(sorted(range(len(names)), key=lambda m: names[m]), dtype=int)
     i, j = _pairs(len(names))

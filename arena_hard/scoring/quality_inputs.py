@@ -48,7 +48,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Table:
-    path: Path
+    source: str  # the file, as messages name it
     entries: dict[str, Entry]  # by model name, in file order
 
 
@@ -163,7 +163,7 @@ def _is_round(row: dict[str, Any]) -> bool:
                                       for v in row.values())
 
 
-def _from_rounds(path: Path, rows: list[tuple[str, dict[str, Any]]]) -> dict[str, Entry]:
+def _from_rounds(rows: list[tuple[str, dict[str, Any]]]) -> dict[str, Entry]:
     """show_result.py's bootstrap file: the median round and the 95% percentile interval per model."""
     rounds: dict[str, list[float]] = {}
     for where, row in rows:
@@ -191,7 +191,7 @@ def read_table(path: Path) -> Table:
     if not rows:
         raise UserError(f"{path}: holds no models; expected a table of models with their scores")
     if all(_is_round(row) for _, row in rows):
-        return Table(path, _from_rounds(path, rows))
+        return Table(str(path), _from_rounds(rows))
     value, interval = _columns(path, rows[0][1])
     entries: dict[str, Entry] = {}
     first_seen: dict[str, str] = {}
@@ -201,7 +201,7 @@ def read_table(path: Path) -> Table:
             raise UserError(f"{where}: the model {entry.model!r} appears twice (first at {first_seen[entry.model]}); "
                             "keep one row per model")
         entries[entry.model], first_seen[entry.model] = entry, where
-    return Table(path, entries)
+    return Table(str(path), entries)
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -47,8 +47,8 @@ def _mapped_pairs(scores: Table, reference: Table, name_map: dict[str, str], map
     complete = [[(s, r) for s, r in links if s is not None and r is not None] for links in (forward, backward)]
     for key, value in name_map.items():
         if not any(find(name) for find in (in_scores, in_reference) for name in (key, value)):
-            raise UserError(f"{map_path}: {key!r}: {value!r} names a model in neither {scores.path} nor "
-                            f"{reference.path}; fix or remove that entry")
+            raise UserError(f"{map_path}: {key!r}: {value!r} names a model in neither {scores.source} nor "
+                            f"{reference.source}; fix or remove that entry")
     pairs = complete[1] if len(complete[1]) > len(complete[0]) else complete[0]
     for side, other in ((0, 1), (1, 0)):
         seen: dict[str, str] = {}
@@ -75,19 +75,17 @@ def _name_pairs(scores: Table, reference: Table) -> list[tuple[str, str]]:
 
 
 def match_models(scores: Table, reference: Table, name_map: dict[str, str] | None = None,
-                 map_path: Path | None = None, minimum: int = 3) -> Match:
-    """The models on both sides: with a name map exactly the mapped ones (as the seed notebook compares),
+                 map_path: Path | None = None, minimum: int = 3) -> list[tuple[str, str]]:
+    """The models on both sides, (scores name, reference name) in the scores' order: with a name map exactly the mapped ones (as the seed notebook compares),
     without one the same names, then the same names but for case. Fewer than `minimum` is a UserError."""
     pairs = _mapped_pairs(scores, reference, name_map, map_path) if name_map else _name_pairs(scores, reference)
     order = {name: position for position, name in enumerate(scores.entries)}
     pairs.sort(key=lambda pair: order[pair[0]])
     if len(pairs) < minimum:
         shared = ", ".join(s for s, _ in pairs) or "none"
-        raise UserError(f"{len(pairs)} model(s) are in both {scores.path} and {reference.path} ({shared}); at least "
+        raise UserError(f"{len(pairs)} model(s) are in both {scores.source} and {reference.source} ({shared}); at least "
                         f"{minimum} are needed: check the model names, or map them with --name-map")
-    compared_scores, compared_reference = {s for s, _ in pairs}, {r for _, r in pairs}
-    return Match(pairs, [name for name in scores.entries if name not in compared_scores],
-                 [name for name in reference.entries if name not in compared_reference])
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -103,11 +101,18 @@ def _numbers(entries: list[Entry]) -> Numbers:
                    [e.results for e in entries], [e.variance for e in entries])
 
 
+def compare_pairs(pairs: list[tuple[str, str]], scores: Table, reference: Table) -> Comparison:
+    """The report of the paired models (scores name, reference name); the forecast's pairs are ordered by
+    the reference's names (the notebook renames the benchmark's models to Chatbot Arena's)."""
+    compared = {s for s, _ in pairs}, {r for _, r in pairs}
+    match = Match(pairs, [m for m in scores.entries if m not in compared[0]],
+                  [m for m in reference.entries if m not in compared[1]])
+    bench = _numbers([scores.entries[s] for s, _ in pairs])
+    rated = _numbers([reference.entries[r] for _, r in pairs])
+    return Comparison(match, bench, rated, quality_report(bench, rated, [r for _, r in pairs]))
+
+
 def compare(scores: Table, reference: Table, name_map: dict[str, str] | None = None,
             map_path: Path | None = None) -> Comparison:
-    """The report of the models on both sides; the forecast's pairs are ordered by the reference's names
-    (the notebook renames the benchmark's models to Chatbot Arena's)."""
-    match = match_models(scores, reference, name_map, map_path)
-    bench = _numbers([scores.entries[s] for s, _ in match.pairs])
-    rated = _numbers([reference.entries[r] for _, r in match.pairs])
-    return Comparison(match, bench, rated, quality_report(bench, rated, [r for _, r in match.pairs]))
+    """Match the models (match_models), then report on them."""
+    return compare_pairs(match_models(scores, reference, name_map, map_path), scores, reference)

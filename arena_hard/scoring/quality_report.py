@@ -2,17 +2,14 @@
 means in one phrase and its value; the same as a JSON-ready dict; and with --plot a chart of each model's
 benchmark score against its reference rating, both intervals drawn.
 
-Needs matplotlib only for the chart (leaderboard_plot.require_pyplot). Writes the PNG atomically; reads
-nothing."""
+Needs matplotlib only for the chart (leaderboard_plot). Writes the PNG atomically; reads nothing."""
 from __future__ import annotations
 
-import io
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from arena_hard.core.jsonl import atomic_write_bytes
-from arena_hard.scoring.leaderboard_plot import require_pyplot
+from arena_hard.scoring.leaderboard_plot import require_pyplot, save_png
 from arena_hard.scoring.quality import Numbers, Report
 
 # (field, name, what it means, shown as a percentage)
@@ -67,8 +64,4 @@ def plot_quality(path: Path, names: Sequence[str], bench: Numbers, reference: Nu
     axes.set_ylabel("benchmark score")
     axes.set_title(title)
     axes.grid(alpha=0.3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    pyplot.close(figure)
-    atomic_write_bytes(Path(path), [buffer.getvalue()])
+    save_png(pyplot, figure, path)
