@@ -1,7 +1,9 @@
-"""Is the benchmark any good? How well one benchmark's leaderboard separates its models and agrees with a
-reference ranking (e.g. Chatbot Arena's): the seed notebook's benchmark statistics (separability at 95% and
-80%, agreement with confidence, strict agreement, Spearman and Kendall rank correlation, Brier score and
-log loss), as a table or, with --json, one JSON object on stdout; the models left out are named on stderr.
+"""Is the benchmark any good? How well a leaderboard separates its models and agrees with a reference ranking.
+
+The seed notebook's benchmark statistics against a reference such as Chatbot Arena's (separability at 95%
+and 80%, agreement with confidence, strict agreement, Spearman and Kendall rank correlation, Brier score
+and log loss), as a table or, with --json, one JSON object on stdout; the models left out are named on
+stderr.
 
 Reads the --scores, --reference and --name-map files (formats: arena_hard/scoring/quality_inputs.py; docs/
 benchmark_quality.md). Writes only the --plot chart."""

@@ -21,7 +21,7 @@ ROWS = (
     ("agreement_signed", "agreement (signed)", "the same pairs: same order 1, overlapping 0, reversed -1", False),
     ("strict_agreement", "strict agreement", "all pairs in the reference's order (a tie disagrees)", False),
     ("spearman", "Spearman correlation", "rank correlation of score with reference rating", False),
-    ("kendall", "Kendall tau-b", "concordant minus discordant pairs, over all pairs", False),
+    ("kendall", "Kendall tau-b", "(concordant - discordant pairs) / all pairs, adjusted for ties", False),
     ("brier", "Brier score", "squared error of P(a below b) forecast from the scores; lower is better", False),
     ("log_loss", "log loss", "log loss of the same forecasts; lower is better", False),
     ("reference_separability_95", "reference separability", "the reference's own separability (95%)", True),
