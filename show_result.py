@@ -3,11 +3,11 @@
 average length of its answers, as upstream v0.1 prints them; optionally style-controlled, pooled over
 several judges, or per question category. A v2.0 bench (arena-hard-v2*) gets upstream v2.0's leaderboard
 instead, per category, with this project's overall line. stdout carries the leaderboard lines (and, with
---full-stats, a table of per-model statistics after them); notes, coverage and the judge-consistency
-block go to stderr.
+--full-stats, a table of per-model statistics after them, and with --reference FILE each leaderboard's
+benchmark-quality report against that ranking); notes, coverage and the judge-consistency block go to stderr.
 
 Reads data/<bench>/model_judgment/<judge>/*.jsonl, data/<bench>/model_answer/<model>.jsonl and
-data/<bench>/question.jsonl. Writes, only when the whole run succeeds, data/arena_hard_battles.jsonl
+data/<bench>/question.jsonl (and the --reference and --name-map files). Writes, only when the whole run succeeds, data/arena_hard_battles.jsonl
 (with .source.json beside it) and data/bootstrapping_results.jsonl (read back by --load-battles /
 --load-bootstrap), a cache of parsed files in data/<bench>/.show_result_cache/, and when asked
 leaderboard/arena_hard_leaderboard_<date>.csv/.json (--output) and a chart (--plot FILE.png). The
@@ -65,6 +65,12 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                              "both games (what upstream's $ERROR$ answers became)")
     parser.add_argument("--full-stats", action="store_true",
                         help="after the leaderboard, a table of per-model statistics (also in --output)")
+    parser.add_argument("--reference", type=Path, metavar="FILE",
+                        help="after the leaderboards, how well each separates its models and agrees with this "
+                             "reference ranking (benchmark_quality.py's report; also in --output's JSON)")
+    parser.add_argument("--name-map", type=Path, metavar="FILE",
+                        help="with --reference: a JSON object mapping model names between the leaderboard and the "
+                             "reference, either direction (default: names match exactly, then case-insensitively)")
     args = parser.parse_args(argv)
     if args.load_bootstrap and not args.load_battles:
         parser.error("--load-bootstrap needs --load-battles (the saved rounds belong to the saved battles)")
@@ -79,6 +85,8 @@ def parse_args(argv: Sequence[str] | None) -> Any:
         args.category = list(unique(args.category, "--category"))
     if args.missing_as_loss and args.load_battles:
         parser.error("--missing-as-loss needs the judgment files; it cannot be combined with --load-battles")
+    if args.name_map and not args.reference:
+        parser.error("--name-map maps names for --reference; give --reference FILE too")
     if args.control_features and not args.style:
         features = set(args.control_features)
         args.style = "style" if len(features) > 1 else features.pop()
@@ -88,11 +96,15 @@ def parse_args(argv: Sequence[str] | None) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     version = version_for(args.bench_name)
+    reference = None
+    if args.reference:  # read, and a bad file refused, before any scoring work
+        from arena_hard.scoring.quality_board import read_reference
+        reference = read_reference(args.reference, args.name_map)
     if version.leaderboard == "bootstrap-winrate":  # each leaderboard imported only when it is the one shown
         from arena_hard.scoring.v2.run import run
     else:
         from arena_hard.scoring.v01.run import run
-    return run(args, version)
+    return run(args, version, reference)
 
 
 if __name__ == "__main__":

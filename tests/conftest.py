@@ -30,6 +30,9 @@ UPSTREAM_V2_FILES = {
 HOW = {"ARENA_UPSTREAM_DIR": "python download_data.py --data-dir DIR/data --config-dir DIR/config, then the same "
                              "with --pregenerated --model gpt-4-0613 --model gpt-3.5-turbo-0125",
        "ARENA_UPSTREAM_V2_DIR": "python download_data.py --bench arena-hard-v2.0 --data-dir DIR/data --config-dir DIR/config"}
+# The seed's notebook/benchmark_statistics.ipynb inputs: three bootstrap-statistics files, three name maps and
+# Chatbot Arena's table of 2024-03-29 as CSV.
+SEED_NOTEBOOK_DIR = Path(os.environ.get("ARENA_SEED_NOTEBOOK_DIR", REPO_ROOT.parent / "shared" / "seed-notebook"))
 
 
 def reference_folder(root: Path, files: dict[str, str | None], variable: str, factory: pytest.TempPathFactory) -> Path:
@@ -59,6 +62,13 @@ def upstream_v2_dir(tmp_path_factory) -> Path:
     """Upstream v2.0's files at lmarena/arena-hard-auto commit 196f6b8: questions, o3-mini's answers, the judge
     config, utils/judge_utils.py."""
     return reference_folder(UPSTREAM_V2_DIR, UPSTREAM_V2_FILES, "ARENA_UPSTREAM_V2_DIR", tmp_path_factory)
+
+
+@pytest.fixture
+def seed_notebook_dir() -> Path:
+    if not (SEED_NOTEBOOK_DIR / "chatbot_arena_20240329.csv").exists():
+        pytest.skip(f"the seed notebook's files not found at {SEED_NOTEBOOK_DIR} (set ARENA_SEED_NOTEBOOK_DIR)")
+    return SEED_NOTEBOOK_DIR
 
 
 @pytest.fixture

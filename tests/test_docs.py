@@ -18,7 +18,7 @@ from conftest import REPO_ROOT, UPSTREAM_FILES, UPSTREAM_V2_FILES, reference_fol
 from test_download import run_script as run_download, server  # noqa: F401 (fixture)
 from test_download_v2 import V2_PREFIX
 
-SCRIPTS = ("gen_answer", "gen_judgment", "show_result", "qa_browser", "download_data", "demo")
+SCRIPTS = ("gen_answer", "gen_judgment", "show_result", "qa_browser", "download_data", "demo", "benchmark_quality")
 DOCS = REPO_ROOT / "docs"
 MANUAL = [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -42,6 +42,11 @@ def plot_leaderboard(path: Path, rows: Sequence[Any], title: str, show_elo: bool
     axes.set_xlabel("rating (baseline = 1000)" if show_elo else "win rate against the baseline (%)")
     axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
+    save_png(pyplot, figure, path)
+
+
+def save_png(pyplot: Any, figure: Any, path: Path) -> None:
+    """Lay the figure out and write it as a PNG, atomically; the figure is closed."""
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)

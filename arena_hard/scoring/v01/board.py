@@ -1,8 +1,9 @@
 """One v0.1 leaderboard (all battles, or one category's): the anchor, the Bradley-Terry ratings (plain or
 style-controlled) with their bootstrap, the notes on what each score rests on, the leaderboard lines on
 stdout (upstream's, plus the category header and style coefficients), then --full-stats or the judge's
-consistency on stderr. The files it would write (--output, --plot, the bootstrap rounds) are queued on
-`writes`, for run.py to write once every leaderboard has been computed. Reads the answer files' token
+consistency on stderr; with --reference, the board's benchmark-quality report (quality_board.py), returned
+for run.py to print after every leaderboard. The files it would write (--output, --plot, the bootstrap
+rounds) are queued on `writes`, for run.py to write once every leaderboard has been computed. Reads the answer files' token
 counts through score_inputs.AnswerFiles; writes nothing itself."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from arena_hard.core.errors import UserError, note
 from arena_hard.scoring.coverage import Coverage
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.judgment_records import Records
+from arena_hard.scoring.quality_board import BoardReport, Reference, board_report
 from arena_hard.scoring.result_files import BOOTSTRAP_FILE, output_stem
 from arena_hard.scoring.score_inputs import AnswerFiles
 from arena_hard.scoring.v01 import style_control
@@ -28,7 +30,9 @@ from arena_hard.scoring.v01.bootstrap_file import load_bootstrap, save_bootstrap
 from arena_hard.scoring.v01.fit import INIT_RATING, RATING_CAP, bootstrap_ratings, fit_ratings, rating_bounds
 from arena_hard.scoring.v01.full_stats import stats_columns, stats_table
 from arena_hard.scoring.v01.output import write_output, write_plot
-from arena_hard.scoring.v01.table import format_line, leaderboard_rows
+from arena_hard.scoring.v01.table import format_line, leaderboard_rows, shown_rounds
+
+Quality = tuple[Reference, list[tuple[str, str]]]  # --reference, and the run's models matched with it
 
 
 @dataclass
@@ -82,8 +86,10 @@ def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path, battl
 
 
 def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges: Sequence[str], battles_digest: str,
-                writes: list[Callable[[], Any]]) -> None:
-    """Fit and print one leaderboard; its files are queued on `writes`."""
+                writes: list[Callable[[], Any]], quality: Quality | None = None) -> BoardReport | None:
+    """Fit and print one leaderboard; its files are queued on `writes`. With --reference (`quality`: the
+    reference and the run's models matched with it), its benchmark-quality report is returned for the
+    caller to print after every leaderboard, and goes into the --output JSON."""
     battles = scope.battles
     where = f" in category {scope.category!r}" if scope.category else ""
     suffix = f"_{re.sub(r'[^A-Za-z0-9._-]+', '-', scope.category)}" if scope.category else ""
@@ -120,6 +126,12 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
                             baseline, tokens, args.show_elo)
     for row in rows:
         print(format_line(row, args.show_elo))
+    report = None
+    if quality is not None:
+        rounds = shown_rounds(bootstrap, anchor, args.show_elo)
+        report = board_report(*quality, [(row.model, row.score, row.lower, row.upper,
+                                          rounds[:, battles.models.index(row.model)]) for row in rows],
+                              f"{args.bench_name}{where}")
     columns = stats_columns(rows, baseline, battles, scope.records, covered)
     if args.full_stats:
         print(f"\nFull statistics{where} (W/T/L: the model's wins/ties/losses; >>: strong verdicts):")
@@ -137,11 +149,14 @@ def score_scope(scope: Scope, args: Any, answers: AnswerFiles, date: str, judges
                     "style_control": args.style, "style_coefficients": coefficients, "weight": args.weight,
                     "num_rounds": len(bootstrap), "first_game_only": args.first_game_only, "show_elo": args.show_elo,
                     "missing_as_loss": args.missing_as_loss}
+        if quality is not None:
+            settings["benchmark_quality"] = report.document if report else None
         writes.append(partial(write_output, output_stem(date, scope.category, args.style), rows, date, settings, extra))
     if args.plot:
         path = args.plot.with_name(f"{args.plot.stem}{suffix}{args.plot.suffix or '.png'}")
         title = f"{args.bench_name}{where}: against {baseline}, judged by {', '.join(judges)}"
         writes.append(partial(write_plot, path, rows, title, args.show_elo))
+    return report
 
 
 def scored_questions(battles: Battles, model: int, universe: set[str]) -> int:

@@ -1,6 +1,7 @@
 """The v0.1 leaderboard run behind show_result.py: judgments (or saved battles) -> battles (battles.py) ->
 one leaderboard per scope, all battles or each --category (board.py: Bradley-Terry ratings with
-bootstrap CIs, optionally style-controlled); notes, coverage and the judge-consistency block on stderr.
+bootstrap CIs, optionally style-controlled); notes, coverage and the judge-consistency block on stderr;
+with --reference, each leaderboard's benchmark-quality report after all of them.
 
 Reads the judgment, answer and question files (score_inputs) or the saved battles; writes
 data/arena_hard_battles.jsonl and data/bootstrapping_results[_<category>].jsonl (each with a .source.json), and
@@ -20,6 +21,7 @@ from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.answer_stats import text_style_counts
 from arena_hard.scoring.coverage import missing_as_loss
 from arena_hard.scoring.judgment_records import Records
+from arena_hard.scoring.quality_board import Reference, match_run, print_reports
 from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
@@ -144,8 +146,8 @@ def write_all(writes: Sequence[Callable[[], Any]]) -> int:
     return status
 
 
-def run(args: Any, version: BenchVersion) -> int:
-    """show_result.py for a Bradley-Terry (v0.1) bench."""
+def run(args: Any, version: BenchVersion, reference: Reference | None = None) -> int:
+    """show_result.py for a Bradley-Terry (v0.1) bench; `reference`: --reference read (quality_board)."""
     if args.output and LEADERBOARD_DIR.exists() and not LEADERBOARD_DIR.is_dir():
         raise UserError(f"{LEADERBOARD_DIR}: is a file, not a folder; --output writes the CSV and JSON into a "
                         f"folder {LEADERBOARD_DIR}/: move or rename that file")
@@ -157,6 +159,9 @@ def run(args: Any, version: BenchVersion) -> int:
     judges = args.judge_names or [args.judge_name or version.default_judge]
     answers = AnswerFiles(bench, cache_for(bench))
     battles, records, metadata, filled = gather_battles(args, bench, judges, version)
+    quality = None
+    if reference is not None:  # the models checked against the reference before any fit
+        quality = reference, match_run(reference, [battles.models[m] for m in battles.present_models()])
     counts = None
     if args.style:
         if not (metadata and all(m is not None for m in metadata)):
@@ -175,8 +180,10 @@ def run(args: Any, version: BenchVersion) -> int:
         data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
         writes.append(lambda: write_source(BATTLES_FILE, data, {"bench": args.bench_name, "judges": list(judges)}))
         writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
+    reports = []
     for position, each in enumerate(scopes):
         if position:
             print()
-        score_scope(each, args, answers, date, judges, digest(data), writes)
+        reports.append(score_scope(each, args, answers, date, judges, digest(data), writes, quality))
+    print_reports(reports)
     return write_all(writes)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from arena_hard.scoring.v01.fit import BASE, SCALE
 
 
@@ -26,6 +28,14 @@ def win_rate_percent(rating: float, baseline_rating: float) -> float:
     if math.isnan(rating) or math.isnan(baseline_rating):
         return math.nan
     return round(1 / (1 + BASE ** ((baseline_rating - rating) / SCALE)) * 100, 2)
+
+
+def shown_rounds(bootstrap: np.ndarray, anchor: int, show_elo: bool) -> np.ndarray:
+    """Each bootstrap round's ratings (rounds x models) on the scale the leaderboard shows: the ratings
+    themselves with --show-elo, else each model's win rate against the round's baseline (its own 50)."""
+    if show_elo:
+        return bootstrap
+    return np.vectorize(win_rate_percent, otypes=[float])(bootstrap, bootstrap[:, [anchor]])
 
 
 def _truncate(value: float) -> float:

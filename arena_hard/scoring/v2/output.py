@@ -13,6 +13,8 @@ import sys
 from types import SimpleNamespace
 from typing import Any, Sequence
 
+import numpy as np
+
 from arena_hard.core.errors import note
 from arena_hard.core.jsonl import atomic_write_text
 from arena_hard.scoring.result_files import LEADERBOARD_DIR, output_stem, replaced_judges
@@ -33,8 +35,23 @@ def _entry(row: TableRow, stats: CategoryStats | None, tokens: dict[str, int | N
             "questions": stats.questions if stats else None, "avg_tokens": tokens.get(row.model)}
 
 
+def shown(board: Any) -> list[tuple[str, float, float, float, np.ndarray | None]]:
+    """For --reference, in percent: each model's shown score, the 2.5th to 97.5th percentile of its bootstrap
+    rounds (the 95% interval the statistics are defined on; the board shows 5% to 95%), and the rounds."""
+    result = []
+    for row in board.rows:
+        rounds = board.rounds.get(row.model)
+        if rounds is None:
+            result.append((row.model, row.score, row.lower * 100, row.upper * 100, None))
+        else:
+            lower, upper = np.nanpercentile(rounds * 100, [2.5, 97.5])
+            result.append((row.model, row.score, float(lower), float(upper), rounds * 100))
+    return result
+
+
 def write_outputs(args: Any, boards: Sequence[Any], stats: Sequence[CategoryStats], tokens: dict[str, int | None],
-                  date: str, settings: dict[str, Any]) -> None:
+                  date: str, settings: dict[str, Any], quality: Sequence[dict[str, Any] | None] | None = None) -> None:
+    """Each board's files; `quality[i]`, with --reference, is board i's report for its JSON."""
     if not args.output and not args.plot:
         return
     if args.plot:
@@ -62,6 +79,8 @@ def write_outputs(args: Any, boards: Sequence[Any], stats: Sequence[CategoryStat
                         "baseline": category_stats.baseline if category_stats else None,
                         "style_coefficients": board.coefficients, "interval": "90% (5% and 95% bootstrap quantiles)",
                         "models": entries}
+            if quality is not None:
+                document["benchmark_quality"] = quality[position]
             atomic_write_text(LEADERBOARD_DIR / f"{stem}.json",
                               json.dumps(document, indent=2, ensure_ascii=False) + "\n")
             print(f"wrote {LEADERBOARD_DIR / stem}.csv and .json", file=sys.stderr)

@@ -5,7 +5,8 @@ asked, and what the v0.1 leaderboard also gives: coverage notes and --missing-as
 
 stdout carries upstream's lines (`Number of null judgments found: N`, the `INFO: Control features`
 line, each `##### Category: ... #####` block and its table, the style coefficients), then the overall
-block and the --full-stats tables; notes and the consistency block go to stderr. Reads
+block, the --full-stats tables and, with --reference, each board's benchmark-quality report; notes and
+the consistency block go to stderr. Reads
 data/<bench>/model_judgment/<judge>/*.jsonl, data/<bench>/question.jsonl (categories, coverage) and,
 for style control and average tokens, data/<bench>/model_answer/<model>.jsonl, through the cache.
 Writes, only once everything is computed, leaderboard/*.csv/.json (--output) and the --plot PNGs."""
@@ -22,6 +23,7 @@ from arena_hard.core.errors import UserError, note
 from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.judgment_records import Records
+from arena_hard.scoring.quality_board import Reference, board_report, match_run, print_reports
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
 from arena_hard.scoring.v2 import full_stats, output
 from arena_hard.scoring.v2.battles import score_rows
@@ -91,8 +93,8 @@ def _coverage(records: Records, questions: list[str], category: str, all_models:
     return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
 
 
-def run(args: Any, version: BenchVersion) -> int:
-    """show_result.py for a bootstrap win-rate (v2.0) bench."""
+def run(args: Any, version: BenchVersion, reference: Reference | None = None) -> int:
+    """show_result.py for a bootstrap win-rate (v2.0) bench; `reference`: --reference read (quality_board)."""
     _check_flags(args)
     bench = Bench(args.bench_name)
     judges = args.judge_names or [args.judge_name or version.default_judge]
@@ -147,6 +149,7 @@ def run(args: Any, version: BenchVersion) -> int:
             board = winrate_board(rows, baseline, title, args.num_rounds, SEED)
         boards.append(board)
         stats.append(full_stats.CategoryStats(category, baseline, scope, scored, len(questions.get(category, []))))
+    pairs = match_run(reference, (row.model for board in boards for row in board.rows)) if reference else []
     for board in boards:
         if features:
             print(f"INFO: Control features: {features}")
@@ -167,6 +170,9 @@ def run(args: Any, version: BenchVersion) -> int:
         for entry in stats:
             print()
             print("\n".join(full_stats.full_stats_lines(entry, boards[stats.index(entry)], tokens)))
+    reports = [board_report(reference, pairs, output.shown(board), f"{args.bench_name} {name}")
+               for board, name in zip(boards, asked + ["overall"])] if reference else []
+    print_reports(reports)
     print("\nJudge consistency (game 1 vs game 2 after the swap; label shares over both games):", file=sys.stderr)
     for entry in judge_consistency(records.select(valid)):
         print(entry.describe(), file=sys.stderr)
@@ -174,5 +180,6 @@ def run(args: Any, version: BenchVersion) -> int:
     settings = {"bench": args.bench_name, "judges": list(judges), "control_features": features,
                 "weight": args.weight, "num_rounds": args.num_rounds, "seed": SEED,
                 "missing_as_loss": args.missing_as_loss}
-    output.write_outputs(args, boards, stats, tokens, date, settings)
+    output.write_outputs(args, boards, stats, tokens, date, settings,
+                         [report.document if report else None for report in reports] if reference else None)
     return 0
