@@ -7,7 +7,9 @@ question as each answer arrives, then sorted. All models answer at once, each th
 endpoints and `parallel` (--sequential: one after the other). Questions already answered are skipped,
 so a rerun after a crash or a failure only asks what is missing. Each answer file is locked while
 written (a second run on it stops, or with --wait waits). Exit status 0 when every question of
-every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
+every model has an answer, 1 when some failed (listed), 2 on a config or data error. A `local_engine: true`
+model's SGLang/vLLM servers are started for its turn and stopped after it (arena_hard/generate/local_engine.py),
+their logs in data/<bench>/model_answer/.engine/."""
 from __future__ import annotations
 
 import dataclasses
@@ -24,10 +26,10 @@ from arena_hard.core.config import AnswerSettings, load_answer_settings
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.output_lock import lock_outputs
-from arena_hard.generate import answers_v2
-from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
-                                              run_batches, uses_batch)
-from arena_hard.generate.pipeline import ModelRun, open_output, run_models
+from arena_hard.generate import answers_v2, local_engine
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
+                                              describe_batches, run_batches, uses_batch)
+from arena_hard.generate.pipeline import ModelRun, open_output
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
 from utils import ChatRequest, ModelClient, check_credentials
@@ -155,8 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
-    if not args.dry_run:
-        for model in models.values():
+    check_batch_models([model for model in models.values() if uses_batch(args, model)])
+    for model in models.values():
+        if model.engine is not None:
+            local_engine.check(model)
+        if not args.dry_run:
             check_credentials(model)
     # every model's inputs are checked before any model is asked anything
     jobs = {name: plan_jobs(questions, settings, models[name]) for name in settings.model_list}
@@ -174,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             todo = [job for job in jobs[name] if job.question.question_id not in done]
             if args.dry_run:
                 print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))
+                if models[name].engine is not None and todo:
+                    print(f"{name}: would start {models[name].engine.replicas} {models[name].engine.engine} "
+                          f"server(s) for {models[name].model_name}")
             else:
                 print(f"{name}: {len(questions) - len(todo)} of {len(questions)} already answered; output to {output}")
                 extra = len(set(done) - {question.question_id for question in questions})
@@ -186,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs.append(ModelRun(name, models[name], todo, make_job, output, "answered"))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
-        reports = run_models(runs, sequential=args.sequential)
+        reports = local_engine.run_in_turns(runs, args.sequential, bench.answer_dir / ".engine")
         if batch_tasks and not args.dry_run:
             reports += run_batches(batch_tasks, batch_options(args)).values()
     if any(report.failures for report in reports):

@@ -29,9 +29,9 @@ from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config,
 from arena_hard.core.names import unique
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.core.records import Bench, Question, game_score, load_answers, load_questions, record_id
-from arena_hard.generate import judge_plan_v2, judging_v2
-from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
-                                              run_batches, uses_batch)
+from arena_hard.generate import judge_plan_v2, judging_v2, local_engine
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
+                                              describe_batches, run_batches, uses_batch)
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
 from arena_hard.generate.judging_v01 import describe_plan, judge_job
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
@@ -110,6 +110,10 @@ def judge_and_questions(args: Any, settings: Any) -> tuple[Any, Bench, list[Ques
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
+    if uses_batch(args, judge):
+        check_batch_models([judge])
+    if judge.engine is not None:
+        local_engine.check(judge)
     if not args.dry_run:
         check_credentials(judge)
     return judge, bench, questions
@@ -191,8 +195,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs.append(ModelRun(model, judge, todo, make_job, output, "judged"))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
-        # one stream through the judge's client for every model: its `parallel` is the one limit
-        reports = run_models(runs, after_report=lambda run: print_verdict_stats(run.label, run.output))
+        # one stream through the judge's client for every model: its `parallel` is the one limit; a local
+        # judge's servers (local_engine: true) are up meanwhile
+        serving = local_engine.serving(judge, runs[0].output.parent / ".engine") if judge.engine and runs else None
+        with serving or nullcontext(judge) as served:
+            reports = run_models([dataclasses.replace(run, model=served) for run in runs],
+                                 after_report=lambda run: print_verdict_stats(run.label, run.output))
         if batch_tasks and not args.dry_run:
             for model, report in run_batches(batch_tasks, batch_options(args)).items():
                 if outputs[model].exists():

@@ -7,6 +7,9 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
   POST /v1/messages                                          Anthropic
   GET  /_fake/stats                                          `FakeAPIServer.stats()` as JSON (subprocess mode)
   GET  /_fake/requests                                       the request log as JSON (`FakeAPIServer.request_log()`)
+  GET  /health                                               200 (what a local SGLang/vLLM server's start waits for)
+Other protocols plug in by overriding `protocol_of`, `parse`, `success_payload`, `error_response` and
+`route` (tests/fake_cloud_api.py: Meta, Vertex AI, Bedrock).
 
 Each API request gets a number in arrival order (1, 2, ...). After its latency (an asyncio.sleep: a fixed
 `latency`, or a function of the request such as `LognormalLatency`, the same for every client that sends
@@ -532,8 +535,7 @@ class FakeAPIServer:
                     break
                 method, target, version, headers, body = request
                 keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-                keep_alive = await self._answer(method, urlsplit(target).path, headers, body, keep_alive,
-                                                reader, writer)
+                keep_alive = await self._answer(method, target, headers, body, keep_alive, reader, writer)
                 if not keep_alive:
                     break
         except (_ClientGone, ConnectionError):
@@ -541,17 +543,46 @@ class FakeAPIServer:
         finally:
             writer.close()
 
-    async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, keep_alive: bool,
+    # --- protocol hooks (a subclass adds protocols) ---
+    def protocol_of(self, method: str, path: str) -> str | None:
+        """The protocol of an API request, or None (404)."""
+        if method != "POST":
+            return None
+        return OPENAI if path.endswith("/chat/completions") else ANTHROPIC if path.endswith("/messages") else None
+
+    def route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any] | None:
+        """(status, JSON) for a request that is not an API call, or None."""
+        if method == "GET" and path == "/_fake/stats":
+            return 200, self.stats()
+        if method == "GET" and path == "/_fake/requests":
+            return 200, self.request_log()
+        if method == "GET" and path == "/health":
+            return 200, {}
+        return None
+
+    def parse(self, number: int, protocol: str, target: str, headers: Mapping[str, str],
+              body: Mapping[str, Any]) -> ParsedRequest:
+        return parse_request(number, protocol, urlsplit(target).path, headers, body)
+
+    def success_payload(self, request: ParsedRequest, reply: Reply) -> tuple[bytes, str]:
+        """The body and content type of a good reply."""
+        return _json_bytes(success_body(request, reply)), "application/json"
+
+    def error_response(self, protocol: str, status: int, message: str, *, keep_alive: bool,
+                       extra_headers: Sequence[tuple[str, str]] = ()) -> bytes:
+        return http_response(status, _json_bytes(error_body(protocol, status, message)), keep_alive=keep_alive,
+                             extra_headers=extra_headers)
+
+    async def _answer(self, method: str, target: str, headers: dict[str, str], body: bytes, keep_alive: bool,
                       reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; returns whether the connection stays open."""
-        if method == "GET" and path == "/_fake/stats":
-            return await self._send(writer, http_response(200, _json_bytes(self.stats()), keep_alive=keep_alive),
+        path = urlsplit(target).path
+        routed = self.route(method, path, headers, body)
+        if routed is not None:
+            return await self._send(writer, http_response(routed[0], _json_bytes(routed[1]), keep_alive=keep_alive),
                                     keep_alive)
-        if method == "GET" and path == "/_fake/requests":
-            return await self._send(writer, http_response(200, _json_bytes(self.request_log()),
-                                                          keep_alive=keep_alive), keep_alive)
-        protocol = OPENAI if path.endswith("/chat/completions") else ANTHROPIC if path.endswith("/messages") else None
-        if method != "POST" or protocol is None:
+        protocol = self.protocol_of(method, path)
+        if protocol is None:
             message = f"the fake API serves POST .../chat/completions and POST .../messages, not {method} {path}"
             return await self._send(writer, http_response(404, _json_bytes(error_body(OPENAI, 404, message)),
                                                           keep_alive=keep_alive), keep_alive)
@@ -565,9 +596,9 @@ class FakeAPIServer:
         if not isinstance(payload, dict):
             with self._lock:
                 self._outcomes[BAD_REQUEST] += 1
-            return await self._send(writer, http_response(400, _json_bytes(error_body(
-                protocol, 400, "the request body is not a JSON object")), keep_alive=keep_alive), keep_alive)
-        request = parse_request(number, protocol, path, headers, payload)
+            return await self._send(writer, self.error_response(protocol, 400, "the request body is not a JSON object",
+                                                                keep_alive=keep_alive), keep_alive)
+        request = self.parse(number, protocol, target, headers, payload)
         fault = self.faults.fault_for(request)
         with self._lock:
             self._in_flight += 1
@@ -594,27 +625,28 @@ class FakeAPIServer:
             status = ECHO_KEY_STATUS[fault]
             message = (f"Incorrect API key provided: {api_key}. You can find your API key at "
                        "https://platform.openai.com/account/api-keys.")
-            return http_response(status, _json_bytes(error_body(request.protocol, status, message)),
-                                 keep_alive=keep_alive), fault
+            return self.error_response(request.protocol, status, message, keep_alive=keep_alive), fault
         if fault is not None and (fault == RETRY_AFTER_429 or _is_status_fault(fault)):
             status = 429 if fault == RETRY_AFTER_429 else int(fault)
             extra = [("Retry-After", f"{self.faults.retry_after:g}")] if fault == RETRY_AFTER_429 else []
-            body = error_body(request.protocol, status, f"fake fault {fault} on request {request.number}")
-            return http_response(status, _json_bytes(body), keep_alive=keep_alive, extra_headers=extra), fault
+            message = f"fake fault {fault} on request {request.number}"
+            return self.error_response(request.protocol, status, message, keep_alive=keep_alive,
+                                       extra_headers=extra), fault
         if fault == HTML:
             page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
             return http_response(200, page, keep_alive=keep_alive, content_type="text/html"), HTML
         try:
             reply = Reply("") if fault == EMPTY else self.responder(request)
         except Exception as error:  # a bug in a test's responder: a 500 the test finds in `outcomes`
-            body = error_body(request.protocol, 500, f"responder failed: {error!r}")
-            return http_response(500, _json_bytes(body), keep_alive=keep_alive), RESPONDER_ERROR
-        good = _json_bytes(success_body(request, reply))
+            return self.error_response(request.protocol, 500, f"responder failed: {error!r}",
+                                       keep_alive=keep_alive), RESPONDER_ERROR
+        good, content_type = self.success_payload(request, reply)
         if fault == DROP:
-            return http_response(200, good[:len(good) // 2], keep_alive=False, content_length=len(good)), DROP
+            return http_response(200, good[:len(good) // 2], keep_alive=False, content_length=len(good),
+                                 content_type=content_type), DROP
         if fault == MALFORMED:
-            return http_response(200, good[:len(good) // 2], keep_alive=keep_alive), MALFORMED
-        return http_response(200, good, keep_alive=keep_alive), fault or OK
+            return http_response(200, good[:len(good) // 2], keep_alive=keep_alive, content_type=content_type), MALFORMED
+        return http_response(200, good, keep_alive=keep_alive, content_type=content_type), fault or OK
 
     async def _stall(self, reader: asyncio.StreamReader) -> None:
         """Wait until the client gives up (closes) or the stall ends, whichever is first."""

@@ -66,7 +66,7 @@ def test_missing_config_file(tmp_path):
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("  api_type: bard\n", r"`m.api_type` is 'bard', which is not supported; use one of: openai, azure, anthropic, mock"),
+    ("  api_type: bard\n", r"`m.api_type` is 'bard', which is not supported; use one of: openai, azure, anthropic, cohere, meta, vertex, bedrock, sglang, vllm, mock"),
     ("  parallel: 0\n", r"`m.parallel` must be an integer >= 1, found 0"),
     ("  parallel: -3\n", r"`m.parallel` must be an integer >= 1, found -3"),
     ("  endpoints: {api_base: x}\n", r"`m.endpoints` must be null or a list"),

@@ -5,11 +5,15 @@ Upstream's 2025 entries name the API model `model` (this project: `model_name`),
 use api_types this project serves through its own providers: `openai_thinking` is OpenAI with a
 reasoning effort (upstream's default: medium); `anthropic_thinking` is Anthropic with a thinking
 budget; `deepseek`, `deepseek_reasoner`, `xai`, `mistral` and `gemini` are their vendors'
-OpenAI-compatible endpoints (a reasoner's `reasoning_content` becomes the answer's thought). The
-api_types it cannot serve are refused with what to use instead. `upstream_entry` rewrites one entry;
-config.model_config validates the result as any other. Reads and writes nothing."""
+OpenAI-compatible endpoints (a reasoner's `reasoning_content` becomes the answer's thought); `cohere`
+is Cohere's OpenAI-compatible endpoint; every `aws_*` (aws_claude, aws_mistral, aws_llama, aws_nova,
+aws_deepseek) is Bedrock's Converse API, the model named by `model_id` (upstream's `model` there is
+only a label). `upstream_entry` rewrites one entry; config.model_config validates the result as any
+other. `missing_package` names the optional package an api_type needs when it is not installed, so
+that a run stops before its first call. Reads and writes nothing."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,28 +42,31 @@ ALIASES = {
     "xai": Alias("openai", "https://api.x.ai/v1", "XAI_API_KEY"),
     "mistral": Alias("openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
     "gemini": Alias("openai", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
+    "cohere": Alias("cohere", "https://api.cohere.ai/compatibility/v1", "COHERE_API_KEY"),
 }
+BEDROCK_PREFIX = "aws_"  # upstream's one api_type per Bedrock model family; here one Converse provider
+BEDROCK = Alias("bedrock")
 
-_COMPATIBLE = "api_type: openai with endpoints: [{api_base: <an OpenAI-compatible address>, api_key: ${YOUR_KEY}}]"
-REFUSED = {
-    "vertex": f"use api_type: gemini (GEMINI_API_KEY), or {_COMPATIBLE} with Vertex AI's OpenAI-compatible address",
-    "cohere": f"use {_COMPATIBLE} with Cohere's compatibility address https://api.cohere.ai/compatibility/v1",
-    "meta": f"use {_COMPATIBLE} with the Llama API's compatibility address https://api.llama.com/compat/v1/",
-    "sglang": "serve the model with `python -m sglang.launch_server` and use api_type: openai with its "
-              "api_base (http://localhost:<port>/v1)",
-    "vllm": "serve the model with `vllm serve` and use api_type: openai with its api_base",
-}
-_BEDROCK = (f"call Bedrock through an OpenAI-compatible gateway (Bedrock Access Gateway, LiteLLM) and use "
-            f"{_COMPATIBLE}")
+# api_type -> (the modules it imports, the package to install), from requirements-optional.txt
+OPTIONAL_PACKAGES = {"bedrock": (("boto3",), "boto3"), "vertex": (("google.auth", "requests"), "google-auth[requests]")}
 
 
-def refusal(api_type: str) -> str | None:
-    """What to use instead of an upstream api_type this project does not serve, or None."""
-    if api_type in REFUSED:
-        return REFUSED[api_type]
-    if api_type.startswith(("aws_", "bedrock")):
-        return _BEDROCK
+def missing_package(api_type: str) -> str | None:
+    """What to install for `api_type` when its optional SDK is missing, or None."""
+    modules, package = OPTIONAL_PACKAGES.get(api_type, ((), ""))
+    for module in modules:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package (google) is missing
+            found = False
+        if not found:
+            return (f"api_type {api_type} needs the {package} package, which is not installed: "
+                    f"pip install '{package}' (or pip install -r requirements-optional.txt)")
     return None
+
+
+def alias_of(api_type: str) -> Alias | None:
+    return BEDROCK if api_type.startswith(BEDROCK_PREFIX) else ALIASES.get(api_type)
 
 
 def upstream_entry(where: str, entry: dict[str, Any]) -> tuple[dict[str, Any], Alias | None]:
@@ -67,21 +74,22 @@ def upstream_entry(where: str, entry: dict[str, Any]) -> tuple[dict[str, Any], A
 
     `where` names the entry for messages (`file: \\`name\\``)."""
     entry = dict(entry)
+    api_type = entry.get("api_type")
+    if api_type == "bedrock" or (isinstance(api_type, str) and api_type.startswith(BEDROCK_PREFIX)):
+        if "model_id" in entry:  # Bedrock's model id names the model; upstream's `model` is a label
+            entry.pop("model", None)
+            entry["model_name"] = entry.pop("model_id")
+        elif api_type != "bedrock":
+            raise UserError(f"{where}: api_type {api_type} needs `model_id`, the Bedrock model id "
+                            "(e.g. anthropic.claude-3-haiku-20240307-v1:0)")
     for old, new in RENAMED_KEYS.items():
         if old in entry:
             if new in entry:
                 raise UserError(f"{where} has both `{old}` (upstream's name) and `{new}`; keep one")
             entry[new] = entry.pop(old)
-    api_type = entry.get("api_type")
     if not isinstance(api_type, str):
         return entry, None
-    instead = refusal(api_type)
-    if instead is not None:
-        raise UserError(f"{where}: api_type {api_type!r} is not served by this project; {instead}")
-    if entry.pop("local_engine", False):
-        raise UserError(f"{where}: `local_engine: True` (upstream's in-process engine) is not served by this "
-                        f"project; {REFUSED['sglang']}")
-    alias = ALIASES.get(api_type)
+    alias = alias_of(api_type)
     if alias is None:
         return entry, None
     entry["api_type"] = alias.api_type

@@ -2,22 +2,31 @@
 to reach it (api_type, endpoints, keys) and how hard to push it (parallel, timeout, retries), validated
 into ModelConfig records with one-line errors that name the file and key. Strings may use
 `${ENV_VAR}` so keys stay out of files; such a value is never printed. The `mock` options are
-checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_ROLES).
-Reads that file; writes nothing."""
+checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_ROLES). Some keys belong
+to one provider (PROVIDER_KEYS): Vertex AI's `project_id` and `regions`, Bedrock's `aws_region` (each
+region becomes an endpoint of its own), a local server's `local_engine` and its options
+(core.engine_config); an api_type whose optional SDK is not installed is refused here, --dry-run
+included. Reads that file; writes nothing."""
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.api_types import ALIASES, upstream_entry
+from arena_hard.core.api_types import ALIASES, missing_package, upstream_entry
 from arena_hard.core.config_file import Section, is_number, load_yaml
+from arena_hard.core.engine_config import ENGINE_KEYS, LocalEngine, local_engine
 from arena_hard.core.errors import UserError
 from arena_hard.core.retry_policy import RetryPolicy
 
-API_TYPES = ("openai", "azure", "anthropic", "mock")
+API_TYPES = ("openai", "azure", "anthropic", "cohere", "meta", "vertex", "bedrock", "sglang", "vllm", "mock")
+# Keys only one provider reads, and the api_types that read them.
+PROVIDER_KEYS = {"project_id": ("vertex",), "regions": ("vertex",), "aws_region": ("bedrock",),
+                 **dict.fromkeys(ENGINE_KEYS, ("sglang", "vllm"))}
+_REGION_KEYS = {"vertex": "regions", "bedrock": "aws_region"}
 MOCK_STYLES = ("terse", "concise", "detailed")  # how thorough a mock answerer's answers are
 MOCK_ROLES = ("answer", "judge")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -29,6 +38,10 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     api_version: str | None = None
     model_name: str | None = None  # this endpoint's name for the model, when it differs (upstream v2.0)
+    region: str | None = None  # Vertex AI's or Bedrock's region
+    aws_access_key_id: str | None = field(default=None, repr=False)  # Bedrock; else the AWS credential chain
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    aws_session_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -56,17 +69,21 @@ class ModelConfig:
     source: str = "the endpoint file"  # the file the entry comes from, for messages
     api_key_env: str | None = None  # the vendor's key variable (upstream's deepseek, xai, ...); else the SDK's
     reasoner: bool = False  # sends no temperature, and max_tokens only when the entry sets it (upstream v2.0)
+    project_id: str | None = None  # Vertex AI's project
+    engine: LocalEngine | None = None  # `local_engine: true`: the run starts the server (endpoints come then)
+    end_think_token: str | None = None  # sglang/vllm: the text before it is the thought, as upstream
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values never to print: the API keys and anything taken from the environment."""
-        return tuple(e.api_key for e in self.endpoints if e.api_key) + self.env_values
+        keys = (value for e in self.endpoints for value in (e.api_key, e.aws_secret_access_key, e.aws_session_token))
+        return tuple(key for key in keys if key) + self.env_values
 
 
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
                "temperature", "reasoning_effort", "thinking_budget", "extra_body", "extra_headers", "timeout",
                "max_attempts",
-               "backoff_base", "backoff_max", "mock", "batch"}
+               "backoff_base", "backoff_max", "mock", "batch", *PROVIDER_KEYS}
 
 
 def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] | None = None) -> Any:
@@ -91,7 +108,13 @@ def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] |
     return done[id(value)]
 
 
-def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
+def _endpoints(section: Section, used: list[str], regions: tuple[str | None, ...]) -> tuple[Endpoint, ...]:
+    """The entry's endpoints, each once per region (Vertex AI, Bedrock) unless it names its own."""
+    return tuple(endpoint if endpoint.region else replace(endpoint, region=region)
+                 for endpoint in _listed_endpoints(section, used) for region in regions)
+
+
+def _listed_endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
     raw = section.data.get("endpoints")
     if raw is None:
         return (Endpoint(),)  # the SDK's own environment variables (OPENAI_API_KEY, ...)
@@ -107,13 +130,35 @@ def _endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]:
         api_base = entry.url("api_base")
         api_key = entry.get("api_key", lambda v: isinstance(v, str) and not any(c.isspace() for c in v.strip()),
                             "a string without spaces inside", None, secret=True)
+        aws = {key: entry.get(key, lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string", None,
+                              secret=True) for key in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")}
         endpoints.append(Endpoint(
             api_base=api_base.strip() if api_base else None,
             api_key=api_key.strip() if api_key else api_key,  # a newline pasted with the key would fail every call
             api_version=entry.text("api_version", None),
             model_name=entry.text("model_name", None),
+            region=entry.text("region", None),
+            **{key: value.strip() if value else None for key, value in aws.items()},
         ))
     return tuple(endpoints)
+
+
+def _regions(section: Section, api_type: str) -> tuple[str | None, ...]:
+    """Vertex AI's `regions` / Bedrock's `aws_region`: one region or a list of them (None: the default)."""
+    key = _REGION_KEYS.get(api_type)
+    value = section.get(key, lambda v: isinstance(v, str) and v.strip() != "" or isinstance(v, list) and bool(v)
+                        and all(isinstance(r, str) and r.strip() for r in v), "a region or a list of regions",
+                        None) if key else None
+    if value is None:
+        return (None,)
+    return tuple(r.strip() for r in ([value] if isinstance(value, str) else value))
+
+
+def _warn_other_providers_keys(section: Section, api_type: str) -> None:
+    for key, api_types in PROVIDER_KEYS.items():
+        if key in section.data and api_type not in api_types:
+            print(f"warning: {section.where(key)} is only read for api_type {' or '.join(api_types)}; ignored",
+                  file=sys.stderr)
 
 
 def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
@@ -128,15 +173,25 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     api_type = section.text("api_type", "openai")
     if api_type not in API_TYPES:
         raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
-                        f"use one of: {', '.join(API_TYPES)} (or upstream's {', '.join(ALIASES)})")
+                        f"use one of: {', '.join(API_TYPES)} (or upstream's {', '.join(ALIASES)}, aws_*)")
+    missing = missing_package(api_type)
+    if missing:
+        raise UserError(f"{section.where('api_type')}: {missing}")
+    _warn_other_providers_keys(section, api_type)
     mock_options = section.get("mock", lambda v: isinstance(v, dict), "a mapping", {})
     _check_mock_options(Section(path, mock_options, f"{name}.mock."))
+    engine = local_engine(section, api_type) if api_type in PROVIDER_KEYS["local_engine"] else None
+    if engine is not None and raw.data.get("endpoints") is not None:
+        raise UserError(f"{section.where('endpoints')}: `local_engine: true` starts its own server; set "
+                        "`endpoints: null` (or drop local_engine to use a server already running)")
+    project_id = section.get("project_id", lambda v: isinstance(v, (str, int)) and str(v).strip() != "",
+                             "your Google Cloud project id (api_type vertex)") if api_type == "vertex" else None
     return ModelConfig(
         name=name,
         model_name=section.text("model_name", name),
         api_type=api_type,
-        endpoints=_endpoints(raw, used),
-        parallel=section.integer("parallel", 1),
+        endpoints=() if engine else _endpoints(raw, used, _regions(section, api_type)),
+        parallel=section.integer("parallel", engine.default_parallel if engine else 1),
         system_prompt=section.get("system_prompt", lambda v: isinstance(v, str), "a string", None),
         tokenizer=section.text("tokenizer", None),
         max_tokens=section.integer("max_tokens", None),
@@ -158,6 +213,9 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         source=str(path),
         api_key_env=alias.key_env if alias else None,
         reasoner=alias.reasoner if alias else False,
+        project_id=str(project_id).strip() if project_id is not None else None,
+        engine=engine,
+        end_think_token=section.text("end_think_token", None) if api_type in ("sglang", "vllm") else None,
     )
 
 

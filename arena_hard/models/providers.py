@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from arena_hard.models import mock
+from arena_hard.models import bedrock_api, engine_api, meta_api, mock, vertex_api
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.models.retry import EmptyResponse, NotAnApi
@@ -254,9 +254,25 @@ async def call_mock(client: None, model: ModelConfig, request: ChatRequest) -> C
     return _result(reply, None, mock.word_count(request.messages), mock.word_count(({"content": reply},)))
 
 
+# --- the providers of their own modules (Meta, Vertex AI, Bedrock: a Reply each; SGLang/vLLM: OpenAI's) ---
+
+def _replying(call: Callable[[Any, ModelConfig, ChatRequest], Awaitable[Any]]) -> Callable[..., Awaitable[ChatResult]]:
+    async def chat(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
+        return _result(*await call(client, model, request))
+    return chat
+
+
+_ENGINE = Provider(engine_api.server_options(openai_options), new_openai_client, engine_api.thought_split(call_openai))
+
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(openai_options, new_openai_client, call_openai),
     "azure": Provider(azure_options, new_azure_client, call_openai),
     "anthropic": Provider(anthropic_options, new_anthropic_client, call_anthropic, anthropic_unapplied),
+    "cohere": Provider(openai_options, new_openai_client, call_openai),  # its OpenAI-compatible API
+    "meta": Provider(meta_api.options, meta_api.new_client, _replying(meta_api.call)),
+    "vertex": Provider(vertex_api.options, vertex_api.new_client, _replying(vertex_api.call)),
+    "bedrock": Provider(bedrock_api.options, bedrock_api.new_client, _replying(bedrock_api.call)),
+    "sglang": _ENGINE,
+    "vllm": _ENGINE,
     "mock": Provider(mock_options, new_mock_client, call_mock),
 }
