@@ -9,7 +9,7 @@ Judgments already made are skipped. Each judgment file is locked while written (
 stops, or with --wait waits). Upstream v2.0's judge config (no `system_prompt` key, e.g.
 config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
 and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py); v0.1 in judge_plan_v01.py,
-judging_v01.py.
+judging_v01.py. A `local_engine: true` judge's servers run while it judges (arena_hard/generate/local_engine.py).
 Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
 (listed), 2 on a config or data error."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the scripts share, under one name as in upstream Arena-Hard-Auto.
 
 Model access: one function per `api_type` behind one signature, looked up by name in `PROVIDERS`
-(openai, azure, anthropic, mock); a `ModelClient` per model sends `ChatRequest`s through it with the
+(openai, azure, anthropic, cohere, meta, vertex, bedrock, sglang, vllm, mock); a `ModelClient` per model sends `ChatRequest`s through it with the
 model's concurrency (`parallel`), bounded retries and endpoint health, and returns `ChatResult`s or
 raises `CallFailed`. Data: the bench's paths (`Bench`) and typed readers of questions, answers and
 judgments in either record format. Configs: the three YAML files, validated.

@@ -14,6 +14,9 @@ import types
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from arena_hard.core.api_types import missing_package
 from conftest import UPSTREAM_V2_DIR
 
 API_TYPES = ("cohere", "meta", "vertex", "bedrock")
@@ -61,7 +64,10 @@ def isolate_credentials(monkeypatch: Any, tmp_path: Path) -> None:
 
 def entry(api_type: str, url: str, endpoints: int = 1, parallel: int = 4, **extra: Any) -> dict[str, Any]:
     """api_type's entry in upstream's keys, with `endpoints` endpoints at the fake, told apart by a path
-    prefix (Cohere, Meta), a region (Vertex AI) or an access key id (Bedrock)."""
+    prefix (Cohere, Meta), a region (Vertex AI) or an access key id (Bedrock). Skips the test when the
+    api_type's optional SDK (requirements-optional.txt) is not installed."""
+    if missing_package(api_type):
+        pytest.skip(missing_package(api_type))
     common = {"parallel": parallel, **FAST, **extra}
     if api_type == "cohere":
         return {"model": MODELS["cohere"], "api_type": "cohere", **common,
