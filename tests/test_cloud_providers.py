@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import subprocess
 import sys
 import types
@@ -31,6 +32,30 @@ from pipeline_helpers import Workspace, question, questions, read_jsonl
 SYSTEM = "Be brief."
 CONVERSATION = ({"role": "system", "content": SYSTEM}, {"role": "user", "content": "First turn?"},
                 {"role": "assistant", "content": "An earlier answer."}, {"role": "user", "content": "Second turn?"})
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Every connection and name lookup of the test stays on 127.0.0.1 (none is made, and the test fails)."""
+    escaped = []
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def checked_connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in ("127.0.0.1", "::1"):
+            escaped.append(address)
+            raise ConnectionRefusedError(f"the test refuses a connection to {address}")
+        return connect(sock, address)
+
+    def checked_getaddrinfo(host, *args, **kwargs):
+        if host not in (None, "127.0.0.1", "::1", "localhost"):
+            escaped.append(host)
+            raise socket.gaierror(f"the test refuses to look up {host}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", checked_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", checked_getaddrinfo)
+    yield
+    assert escaped == []
 
 
 @pytest.fixture
@@ -107,10 +132,10 @@ def test_reasoning_is_kept_apart_from_the_answer(ws, cloud, api_type):
 
 @pytest.mark.parametrize("api_type", API_TYPES)
 def test_throttling_is_retried(ws, cloud, api_type):
-    server = cloud(faults=FaultPlan(schedule={1: "429", 3: "503"}))
+    server = cloud(faults=FaultPlan(schedule={1: "429", 3: "503", 5: "drop", 6: "malformed"}))
     assert run(ws, server, api_type, questions(4), parallel=1) == 0
     assert len(turns(ws)) == 4
-    assert [r.outcome for r in server.requests].count("ok") == 4 and len(server.requests) == 6
+    assert [r.outcome for r in server.requests].count("ok") == 4 and len(server.requests) == 8
 
 
 @pytest.mark.parametrize("api_type", API_TYPES)

@@ -173,7 +173,8 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     api_type = section.text("api_type", "openai")
     if api_type not in API_TYPES:
         raise UserError(f"{section.where('api_type')} is {api_type!r}, which is not supported; "
-                        f"use one of: {', '.join(API_TYPES)} (or upstream's {', '.join(ALIASES)}, aws_*)")
+                        f"use one of: {', '.join(API_TYPES)} (or upstream's "
+                        f"{', '.join(a for a in ALIASES if a not in API_TYPES)}, aws_*)")
     missing = missing_package(api_type)
     if missing:
         raise UserError(f"{section.where('api_type')}: {missing}")

@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
@@ -198,6 +199,10 @@ def _end_the_run(signum: int, frame: object) -> None:
 
 @contextmanager
 def _signals(handler: object, signums: Sequence[int]) -> Iterator[None]:
+    """`handler` for `signums` meanwhile (only the main thread may set one; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = {signum: signal.signal(signum, handler) for signum in signums}
     try:
         yield

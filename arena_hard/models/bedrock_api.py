@@ -9,16 +9,17 @@ aws_secret_access_key (/ aws_session_token) and the entry's `aws_region`, else t
 (environment, ~/.aws files, SSO, instance roles), else upstream's default region us-west-2. An
 endpoint's api_base is the `endpoint_url` (a VPC endpoint, or a test's fake).
 
-boto3 is synchronous: each endpoint gets its own thread pool of the model's `parallel` threads and
-as many pooled connections, and botocore's own retries are off (our client retries, once). A
+boto3 is synchronous: each call runs in a daemon thread of its own (the model's `parallel` bounds how
+many; an interrupted run does not wait at exit for calls still under way, as it would for a thread
+pool's), over `parallel` pooled connections, with botocore's own retries off (our client retries). A
 ClientError becomes an APIStatusError with its HTTP status (ThrottlingException 429: retried;
 ValidationException 400: reported; AccessDenied 403: the endpoint is dropped); a connection failure
 or timeout is a ConnectionError (retried). Reads the AWS configuration files boto3 reads; writes nothing."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from arena_hard.core.api_types import missing_package
 from arena_hard.core.endpoints import Endpoint, ModelConfig
@@ -56,10 +57,23 @@ class BedrockClient:
         config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=timeout,
                                       connect_timeout=min(timeout, 60.0), max_pool_connections=workers)
         self.runtime = session.client("bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bedrock")
 
     async def converse(self, params: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, self._converse, params)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def run() -> None:
+            try:
+                outcome: tuple[Callable[[Any], None], Any] = (future.set_result, self._converse(params))
+            except BaseException as error:
+                outcome = (future.set_exception, error)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            except RuntimeError:  # the run has ended and its loop is closed: nobody waits for this answer
+                pass
+
+        threading.Thread(target=run, name="bedrock-converse", daemon=True).start()
+        return await future
 
     def _converse(self, params: dict[str, Any]) -> dict[str, Any]:
         from botocore import exceptions
@@ -75,8 +89,12 @@ class BedrockClient:
             raise ConnectionError(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
         self.runtime.close()
+
+
+def _settle(future: asyncio.Future, setter: Callable[[Any], None], value: Any) -> None:
+    if not future.cancelled():
+        setter(value)
 
 
 def new_client(options: dict[str, Any]) -> BedrockClient:
@@ -100,6 +118,8 @@ def request_params(model: ModelConfig, request: Any) -> dict[str, Any]:
 
 async def call(client: BedrockClient, model: ModelConfig, request: Any) -> Reply:
     response = await client.converse(request_params(model, request))
+    if "output" not in response:  # botocore's reading of a body cut off or garbled
+        raise ConnectionError("the Converse response was cut off or garbled (no `output`)")
     blocks = ((response.get("output") or {}).get("message") or {}).get("content") or []
     text = "".join(block["text"] for block in blocks if isinstance(block.get("text"), str))
     thought = "".join(((block.get("reasoningContent") or {}).get("reasoningText") or {}).get("text", "")
