@@ -5,9 +5,10 @@ process in its process group that ignores SIGTERM (as engines' GPU workers may),
 leaving the worker behind, so that only a stop of the whole group leaves nothing running.
 
 Environment: STANDIN_RECORD_DIR (required): where it writes <pid>.json (its argv, CUDA_VISIBLE_DEVICES,
-port, its pid and the worker's) and, when stopped, <pid>.stats (the fake's stats); STANDIN_MODE: `serve` (default), `exit` (prints a few log lines and
-exits with status 3 before listening) or `hang` (never listens); STANDIN_LATENCY: seconds before each
-reply; STANDIN_THINK=1: replies `<thought></think>\\n\\n<answer>`, as QwQ served with its template."""
+port, its pid and the worker's) and, when stopped, <pid>.stats (the fake's stats); STANDIN_MODE: `serve`
+(default), `exit` (prints a few log lines and exits with status 3 before listening) or `hang` (never
+listens); STANDIN_LATENCY: seconds before each reply; STANDIN_CRASH_AFTER=N: dies (status 4) at the N-th
+request; STANDIN_THINK=1: replies `<thought></think>\\n\\n<answer>`, as QwQ served with its template."""
 from __future__ import annotations
 
 import json
@@ -29,13 +30,24 @@ def thinking_responder(request):
     return Reply(f"Let me think about: {request.last_user}</think>\n\n{answer_responder(request).text}")
 
 
+def crashing(responder, after: int):
+    """`responder`, until request number `after`, at which the whole server dies, as an engine may."""
+    def respond(request):
+        if request.number >= after:
+            print("stand-in: Fatal Python error: Segmentation fault (a stand-in's crash)", file=sys.stderr, flush=True)
+            os._exit(4)
+        return responder(request)
+    return respond
+
+
 def main(engine: str, argv: list[str]) -> int:
     port = int(argv[argv.index("--port") + 1])
     print(f"stand-in {engine}: loading {argv[0] if engine == 'vllm' else argv[argv.index('--model-path') + 1]}",
           flush=True)
     mode = os.environ.get("STANDIN_MODE", "serve")
     if mode == "exit":
-        print("stand-in: torch.OutOfMemoryError: CUDA out of memory (a stand-in's failure)", file=sys.stderr, flush=True)
+        print("stand-in: torch.OutOfMemoryError: CUDA out of memory (a stand-in's failure)", file=sys.stderr,
+              flush=True)
         return 3
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -49,6 +61,9 @@ def main(engine: str, argv: list[str]) -> int:
         stop.wait()
         return 0
     responder = thinking_responder if os.environ.get("STANDIN_THINK") == "1" else answer_responder
+    crash_after = int(os.environ.get("STANDIN_CRASH_AFTER", "0"))
+    if crash_after:
+        responder = crashing(responder, crash_after)
     with FakeAPIServer(responder, latency=float(os.environ.get("STANDIN_LATENCY", "0")), port=port) as server:
         print(f"stand-in {engine}: serving on port {port}", flush=True)
         stop.wait()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import gen_answer
+import gen_judgment
 from arena_hard.core.api_types import missing_package
 from arena_hard.core.endpoints import model_config
 from arena_hard.core.errors import UserError
@@ -211,6 +212,16 @@ def test_batch_for_another_provider_is_refused_up_front(ws, cloud, api_type):
                                         "api_type openai, azure, anthropic"):
         gen_answer.main(["--batch"])
     assert server.requests == [] and not ws.answer_file("a").exists()
+
+
+def test_batch_judging_by_another_provider_is_refused_up_front(ws, cloud):
+    server = cloud()
+    ws.write_questions(questions(2))
+    ws.write_api_config({"judge": entry("meta", server.url)})
+    ws.write_judge_config("judge", "base", ["cand"])  # no answers yet: the refusal comes before they are read
+    with pytest.raises(UserError, match=r"`judge` \(api_type meta\) has no batch API"):
+        gen_judgment.main(["--batch"])
+    assert server.requests == []
 
 
 # --- the same request as upstream v2.0's functions -----------------------------------------------

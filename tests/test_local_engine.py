@@ -149,6 +149,16 @@ def test_a_server_never_healthy_is_stopped_and_reported(ws, engines, monkeypatch
     assert len(engines.records()) == 1 and engines.left_running() == []
 
 
+def test_a_server_that_dies_while_answering_is_reported_with_its_log(ws, engines, monkeypatch, capsys):
+    monkeypatch.setenv("STANDIN_CRASH_AFTER", "3")
+    setup(ws, count=6, parallel=1, max_attempts=2, backoff_base=0.01, backoff_max=0.02)
+    assert gen_answer.main([]) == 1
+    assert len(read_jsonl(ws.answer_file("qwq"))) == 2
+    err = capsys.readouterr().err
+    assert "exited with status 4 during the run" in err and "    stand-in: Fatal Python error" in err
+    assert engines.left_running() == []
+
+
 def test_an_error_during_the_run_stops_the_servers(ws, engines, monkeypatch):
     from arena_hard.core import jsonl
 

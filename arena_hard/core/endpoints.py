@@ -27,6 +27,7 @@ API_TYPES = ("openai", "azure", "anthropic", "cohere", "meta", "vertex", "bedroc
 PROVIDER_KEYS = {"project_id": ("vertex",), "regions": ("vertex",), "aws_region": ("bedrock",),
                  **dict.fromkeys(ENGINE_KEYS, ("sglang", "vllm"))}
 _REGION_KEYS = {"vertex": "regions", "bedrock": "aws_region"}
+AWS_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")  # an endpoint's, for Bedrock
 MOCK_STYLES = ("terse", "concise", "detailed")  # how thorough a mock answerer's answers are
 MOCK_ROLES = ("answer", "judge")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -131,7 +132,7 @@ def _listed_endpoints(section: Section, used: list[str]) -> tuple[Endpoint, ...]
         api_key = entry.get("api_key", lambda v: isinstance(v, str) and not any(c.isspace() for c in v.strip()),
                             "a string without spaces inside", None, secret=True)
         aws = {key: entry.get(key, lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string", None,
-                              secret=True) for key in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")}
+                              secret=True) for key in AWS_KEYS}
         endpoints.append(Endpoint(
             api_base=api_base.strip() if api_base else None,
             api_key=api_key.strip() if api_key else api_key,  # a newline pasted with the key would fail every call

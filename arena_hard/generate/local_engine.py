@@ -11,9 +11,10 @@ those servers as its endpoints; and stops them when the block ends, however it e
 server's process group (its workers too), SIGKILL after STOP_GRACE_SECONDS. A SIGTERM or SIGHUP of the
 run meanwhile ends it as Ctrl-C does (through the same stop), and a run killed outright takes its
 servers with it (Linux's parent-death signal). A server that exits, or is not healthy within
-`startup_timeout`, stops the run with its log's last lines. `run_in_turns` runs gen_answer's runs with
-one local model's servers up at a time (they take every GPU), the API models alongside the first.
-Writes the servers' logs."""
+`startup_timeout`, stops the run with its log's last lines; one that dies while answering has them
+printed when its turn ends (its requests fail meanwhile, and the client stops asking). `run_in_turns`
+runs gen_answer's runs with one local model's servers up at a time (they take every GPU), the API
+models alongside the first. Writes the servers' logs."""
 from __future__ import annotations
 
 import ctypes
@@ -223,8 +224,15 @@ def serving(model: ModelConfig, log_dir: Path) -> Iterator[ModelConfig]:
                 servers.append(_start(model, gpus, Path(f"{stem}.{index}.log" if len(shares) > 1 else f"{stem}.log")))
             _wait_until_healthy(model, servers)
             print(f"{model.name}: {len(servers)} {model.engine.engine} server(s) ready", file=sys.stderr)
-            yield dataclasses.replace(model, endpoints=tuple(Endpoint(api_base=f"http://{HOST}:{server.port}/v1")
-                                                             for server in servers))
+            try:
+                yield dataclasses.replace(model, endpoints=tuple(Endpoint(api_base=f"http://{HOST}:{server.port}/v1")
+                                                                 for server in servers))
+            finally:
+                for server in servers:  # one that died while answering: the client stopped asking it; say why
+                    status = server.process.poll()
+                    if status is not None:
+                        print(f"error: {_failed(model, server, f'exited with status {status} during the run')}",
+                              file=sys.stderr)
     finally:
         with _signals(signal.SIG_IGN, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):  # a stop is not cut short
             _stop(servers)

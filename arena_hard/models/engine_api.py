@@ -40,7 +40,8 @@ def thought_split(call_openai: Call) -> Call:
         if not token:
             return result
         if not answer.strip():
-            raise EmptyResponse(f"the reply has nothing after {model.end_think_token!r} (the thought used every token?)")
+            raise EmptyResponse(f"the reply has nothing after {model.end_think_token!r} (did the thought take "
+                                "every token?)")
         reasoning = "\n\n".join(part for part in (result.reasoning, thought.strip()) if part) or None
         return dataclasses.replace(result, content=answer.lstrip(), reasoning=reasoning)
     return call
