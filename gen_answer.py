@@ -30,6 +30,7 @@ from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, ba
 from arena_hard.generate.pipeline import ModelRun, open_output, run_models
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
+from arena_hard.core.tokens import check_encoding
 from utils import ChatRequest, ModelClient, check_credentials
 
 TIKTOKEN_NAMES = ("cl100k_base", "tiktoken")
@@ -158,10 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
-    # every model's inputs are checked before any model is asked anything
+    # every model's inputs are checked before any model is asked anything, and so is what writing a
+    # record needs (its token counts' encoding), so that no paid answer waits on a missing file
+    version = version_for(settings.bench_name)
+    check_encoding(version.token_encoding)
     jobs = {name: plan_jobs(questions, settings, models[name]) for name in settings.model_list}
     outputs = {name: bench.answer_file(name) for name in settings.model_list}
-    version = version_for(settings.bench_name)
     if version.record_format == "v2":
         make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
     else:

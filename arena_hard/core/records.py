@@ -5,16 +5,18 @@ Reads `data/<bench>/question.jsonl`, `data/<bench>/model_answer/<model>.jsonl` a
 `model_id`, `choices`, `conv_metadata`) or the current upstream one (`uid`, `prompt`, `model`,
 `messages`, `metadata`); data/README.md documents both. The one interpretation of each record kind:
 `question_from_record`, `answer_from_record`, and for judgments `judgment_fields` / `game_score`, which
-`judgment_from_record` and the scoring's lean scan (scoring.verdict_labels) both use. Writes nothing."""
+`judgment_from_record` and the scoring's lean scan (scoring.verdict_labels) both use. Questions and
+answers remember the file:line they came from, so that `unsendable` can name it when their text holds
+what no API can be sent (a lone surrogate). Writes nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from arena_hard.core.bench_version import V0_1
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.core.jsonl import iter_jsonl, lone_surrogate
 from arena_hard.core.names import file_stem, name_from_stem
 
 DOWNLOAD_HINT = f"run `python download_data.py` to fetch the official {V0_1.default_bench} files"
@@ -68,6 +70,7 @@ class Question:
     turns: tuple[str, ...]
     category: str
     cluster: str
+    where: str = field(default="", compare=False)  # "file:line" it was read from
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Answer:
     token_len: int | None  # of the first turn, as recorded
     metadata: dict[str, Any] | None  # conv_metadata (v0.1) / metadata (current): style counts
     thought: str | None = None  # the current format's reasoning ({answer, thought}), kept apart from turns
+    where: str = field(default="", compare=False)  # "file:line" it was read from
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def question_from_record(record: dict[str, Any], where: str) -> Question:
     category = record.get("category")
     cluster = record.get("cluster", record.get("subcategory"))
     return Question(question_id, texts, str(category) if category is not None else "",
-                    str(cluster) if cluster is not None else "")
+                    str(cluster) if cluster is not None else "", where)
 
 
 MAX_TOKEN_LEN = 10_000_000  # far beyond any model's output; a larger (or negative) recorded length is not one
@@ -181,7 +185,18 @@ def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer
         metadata = None
     if token_len is None and metadata is not None:
         token_len = plausible_token_len(metadata.get("token_len"))
-    return Answer(question_id, model, turns, token_len, metadata, _thought(record))
+    return Answer(question_id, model, turns, token_len, metadata, _thought(record), where)
+
+
+def unsendable(item: Question | Answer) -> str | None:
+    """Why `item`'s turns cannot be sent to an API (jsonl.lone_surrogate), naming the line it was read
+    from, or None."""
+    for number, text in enumerate(item.turns, 1):
+        problem = lone_surrogate(text)
+        if problem:
+            what = "question" if isinstance(item, Question) else f"{item.model}'s answer to question"
+            return f"{item.where}: {what} {item.question_id}, turn {number}, {problem}; replace it (with U+FFFD, say)"
+    return None
 
 
 def _thought(record: dict[str, Any]) -> str | None:
