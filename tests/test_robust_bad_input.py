@@ -455,7 +455,8 @@ def check_unknown_label_dropped(ws: Workspace, result: subprocess.CompletedProce
 
 
 def check_unknown_key_warned(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
-    assert result.stderr.splitlines()[0] == f"warning: {API_CONFIG}: `{MODEL}.temprature` is not a known key; ignored"
+    assert result.stderr.splitlines()[0] == (f"warning: {API_CONFIG}: `{MODEL}.temprature` is not a known key; ignored "
+                                             f"(did you mean `{MODEL}.temperature`?)")
     assert len(read_jsonl(ws.answer_file(MODEL))) == QUESTION_COUNT
 
 

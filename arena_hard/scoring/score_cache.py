@@ -26,7 +26,8 @@ from arena_hard.core.jsonl import decode_json
 from arena_hard.core.parallel import process_map
 
 CACHE_DIR_NAME = ".show_result_cache"
-FORMAT_VERSION = 3  # 2: markdown counts as upstream (fenced contents deleted everywhere); 3: NOT_PLAYED games
+FORMAT_VERSION = 4  # 2: markdown counts as upstream (fenced contents deleted everywhere); 3: NOT_PLAYED games;
+# 4: the judgment files' record formats
 RACY_SECONDS = 2.0
 
 

@@ -12,9 +12,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 from arena_hard.scoring.answer_stats import style_table, token_totals
 from arena_hard.scoring.battles import Records, combine_judges, concat_records
+from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.errors import UserError
+from arena_hard.core.names import refuse_twins
 from arena_hard.scoring.verdict_labels import VerdictTable, label_code, read_verdicts
-from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
+from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, mixed_formats, model_of_file
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
 
 
@@ -27,7 +29,7 @@ def judgment_files(bench: Bench, judge: str) -> list[Path]:
     if not directory.is_dir():
         raise UserError(f"{directory}: no judgments by {judge}; run gen_judgment.py first, or check "
                         "--judge-name and --bench-name")
-    files = sorted(directory.glob("*.jsonl"))
+    files = jsonl_files(directory)
     if not files:
         raise UserError(f"{directory}: holds no judgment files (*.jsonl); run gen_judgment.py first")
     return files
@@ -38,17 +40,22 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
                  kind: str = "judgments") -> tuple[Records, list[str]]:
     """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
     ones (see combine_judges); `fill`, when given, completes each judge's records (--missing-as-loss).
-    The notes include one per judgment file whose records name another model than the file does.
+    The notes include one per judgment file whose records name another model than the file does, and one
+    per file mixing both record formats; two models whose names print the same are refused.
     `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
     files = {judge: judgment_files(bench, judge) for judge in judges}
     everything = [path for judge in judges for path in files[judge]]
     payloads = iter(cache.get_many(kind, everything, functools.partial(verdict_payload, code_of=code_of)))
-    parts, notes = [], []
+    parts, notes, named_by = [], [], {}
     for judge in judges:
         tables = [VerdictTable.from_payload(str(path), next(payloads)) for path in files[judge]]
+        for table in tables:
+            named_by.update((model, table.path) for model in dict.fromkeys(table.models) if model not in named_by)
+        refuse_twins(named_by)
         part, part_notes = combine_judges([tables])
         parts.append(fill(part) if fill else part)
         notes += part_notes + [message for table in tables for message in model_mismatches(table)]
+        notes += [message for message in (mixed_formats(table.formats, table.path) for table in tables) if message]
     records = concat_records(parts)
     if not len(records):
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "

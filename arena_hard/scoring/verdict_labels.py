@@ -9,12 +9,12 @@ Reads `data/<bench>/model_judgment/<judge>/<model>.jsonl` in either record forma
 however long the judgments are. Writes nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import game_score, judgment_fields, model_of_file
+from arena_hard.core.records import game_score, judgment_fields, model_of_file, record_format
 
 # Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT, a game
 # the record does not hold (a `pairwise: False` record has one) NOT_PLAYED. Codes >= NO_VERDICT: no winner.
@@ -43,13 +43,15 @@ class VerdictTable:
     game1: list[int]  # label codes
     game2: list[int]
     lines: list[int]
+    formats: dict[str, int] = field(default_factory=lambda: {"v0.1": 0, "v2.0": 0})  # records per record format
 
     def __len__(self) -> int:
         return len(self.question_ids)
 
     def to_payload(self) -> dict[str, Any]:
         return {"question_ids": self.question_ids, "models": self.models, "baselines": self.baselines,
-                "categories": self.categories, "game1": self.game1, "game2": self.game2, "lines": self.lines}
+                "categories": self.categories, "game1": self.game1, "game2": self.game2, "lines": self.lines,
+                "formats": self.formats}
 
     @classmethod
     def from_payload(cls, path: str, payload: dict[str, Any]) -> "VerdictTable":
@@ -76,4 +78,5 @@ def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> Ver
         table.game1.append(code_of(game_score(games[0])) if played else NO_VERDICT)
         table.game2.append(code_of(game_score(games[1])) if played > 1 else NOT_PLAYED if played else NO_VERDICT)
         table.lines.append(lineno)
+        table.formats[record_format(record)] += 1
     return table
