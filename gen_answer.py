@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from arena_hard.core.bench_version import version_for
-from arena_hard.core.config import AnswerSettings, load_answer_settings
-from arena_hard.core.endpoints import ModelConfig, load_model_configs
+from arena_hard.core.config import AnswerSettings, check_category_temperature, load_answer_settings
+from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
                                               run_batches, uses_batch)
 from arena_hard.generate.pipeline import ModelRun, open_output, run_models
+from arena_hard.generate.resume import AnswerCheck
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
 from arena_hard.core.tokens import check_encoding
@@ -83,12 +84,22 @@ def prompt_counter(model: ModelConfig) -> tuple[Callable[[str], int], int] | Non
     return (lambda text: len(tokenizer(text)["input_ids"])), TOKENIZER_MARGIN["huggingface"]
 
 
-def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: ModelConfig) -> list[AnswerJob]:
+def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: ModelConfig,
+              setting_file: str) -> list[AnswerJob]:
     """Temperature and max_tokens for each question: a category's temperature, then the model's, then
-    the config's; with a `tokenizer`, max_tokens is what the prompt leaves of the budget, as upstream."""
+    the config's (each checked against the provider's range); with a `tokenizer`, max_tokens is what the
+    prompt leaves of the budget, as upstream."""
     counter = prompt_counter(model)
     budget = model.max_tokens or settings.max_tokens
-    default_temperature = model.temperature if model.temperature is not None else settings.temperature
+    if model.temperature is not None:
+        default_temperature, where = model.temperature, f"{model.source}: `{model.name}.temperature`"
+    else:
+        default_temperature, where = settings.temperature, f"{setting_file}: `temperature`"
+    categories = {question.category for question in questions}
+    check_temperature(model, default_temperature, where)
+    for category, temperature in settings.category_temperature.items():
+        if category in categories:
+            check_temperature(model, temperature, f"{setting_file}: `category_temperature.{category}`")
     jobs = []
     for question in questions:
         max_tokens = budget
@@ -156,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
+    check_category_temperature(Path(args.setting_file), settings, {q.category for q in questions}, bench.name)
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
@@ -163,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # record needs (its token counts' encoding), so that no paid answer waits on a missing file
     version = version_for(settings.bench_name)
     check_encoding(version.token_encoding)
-    jobs = {name: plan_jobs(questions, settings, models[name]) for name in settings.model_list}
+    jobs = {name: plan_jobs(questions, settings, models[name], args.setting_file) for name in settings.model_list}
     outputs = {name: bench.answer_file(name) for name in settings.model_list}
     if version.record_format == "v2":
         make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
@@ -171,9 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
         runs, batch_tasks = [], []
-        done_by_model = {name: open_output(output, repair=not args.dry_run) for name, output in outputs.items()}
+        checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)
+                  for name, output in outputs.items()}
+        done_by_model = {name: open_output(output, checks[name], repair=not args.dry_run)
+                         for name, output in outputs.items()}
         for name, output in outputs.items():
             done = done_by_model[name]
+            checks[name].report()
             todo = [job for job in jobs[name] if job.question.question_id not in done]
             if args.dry_run:
                 print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))

@@ -23,7 +23,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
-from arena_hard.core.endpoints import load_model_configs
+from arena_hard.core.endpoints import check_temperature, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
 from arena_hard.core.names import unique
@@ -108,6 +108,7 @@ def with_flags(args: Any, settings: Settings) -> Settings:
 
 def judge_and_questions(args: Any, settings: Any) -> tuple[Any, Bench, list[Question]]:
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
+    check_temperature(judge, settings.temperature, f"{args.setting_file}: `temperature`")
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
     if not args.dry_run:

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from arena_hard.core.data_files import open_regular, write_target
 from arena_hard.core.errors import UserError
 
 # A surrogate code point in a str read from JSON: always a lone one (a JSON reader joins a pair).
@@ -58,7 +59,7 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
     skipped when `skip_truncated_tail` (the caller repairs the file), otherwise reported."""
     path = Path(path)
     try:
-        handle = open(path, "rb")
+        handle = open_regular(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -112,7 +113,8 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) for each non-blank line, as iter_jsonl yields them."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open_regular(path) as handle:
+            data = handle.read()
     except OSError:
         yield from iter_jsonl(path)  # reports the missing file or folder
         return
@@ -229,8 +231,8 @@ class JsonlAppender:
 
 def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
     """Write `path` through a temporary file in the same folder and a rename: readers see the old
-    file or the new one, never a half-written one."""
-    path = Path(path)
+    file or the new one, never a half-written one. A symlink is written through: its target is replaced."""
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.bench_version import V0_1
+from arena_hard.core.bench_version import V0_1, VERSIONS
 from arena_hard.core.errors import UserError, looked_in
 from arena_hard.core.jsonl import iter_jsonl, lone_surrogate
-from arena_hard.core.names import file_stem, name_from_stem
+from arena_hard.core.names import check_name, file_stem, name_from_stem
 
 DOWNLOAD_HINT = f"run `python download_data.py` to fetch the official {V0_1.default_bench} files"
 
@@ -61,7 +61,7 @@ class Bench:
 
 def model_of_file(path: Path) -> str:
     """The model a `<model>.jsonl` answer or judgment file is named for."""
-    return name_from_stem(Path(path).name.removesuffix(".jsonl"))
+    return check_name(name_from_stem(Path(path).name.removesuffix(".jsonl")), str(path))
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,19 @@ class Judgment:
 
 def _where(path: Path, lineno: int) -> str:
     return f"{path}:{lineno}"
+
+
+def record_format(record: dict[str, Any]) -> str:
+    """The record format a question, answer or judgment record is in: "v0.1" (`question_id`) or "v2.0" (`uid`)."""
+    return "v0.1" if "question_id" in record else "v2.0"
+
+
+def mixed_formats(counts: dict[str, int], path: Path | str) -> str | None:
+    """A note when a file's records (`counts`: format -> records) are in both formats, else None."""
+    if not all(counts.values()):
+        return None
+    return (f"{path}: mixes {counts['v0.1']} v0.1-format record(s) (`question_id`) and {counts['v2.0']} "
+            "v2.0-format (`uid`), as if written by both versions; both are read")
 
 
 def record_id(record: dict[str, Any], where: str) -> str:
@@ -179,6 +192,9 @@ def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...
 
 def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer:
     question_id = record_id(record, where)
+    for key in ("model_id", "model"):
+        if isinstance(record.get(key), str) and record[key] != model:
+            check_name(record[key], where)
     turns, token_len = _assistant_turns(record, where)
     metadata = record.get("conv_metadata", record.get("metadata"))
     if not isinstance(metadata, dict):
@@ -249,8 +265,10 @@ def judgment_fields(record: dict[str, Any], default_model: str,
     games = record.get("games")
     if not isinstance(games, list):
         raise UserError(f"{where}: `games` must be the list of the judge's games; fix or delete that line")
-    return (question_id, _name(record.get("model")) or default_model, _name(record.get("baseline")),
-            _name(record.get("category")), games)
+    model = _name(record.get("model")) or default_model
+    if model != default_model:
+        check_name(model, where)
+    return question_id, model, _name(record.get("baseline")), _name(record.get("category")), games
 
 
 def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
@@ -274,7 +292,10 @@ def load_questions(path: Path) -> list[Question]:
         first_line[question.question_id] = lineno
         questions.append(question)
     if not questions:
-        raise UserError(f"{path}: holds no questions; {DOWNLOAD_HINT}")
+        official = name_from_stem(path.parent.name) in {version.default_bench for version in VERSIONS}
+        empty = "the file is empty" if path.stat().st_size == 0 else "only blank lines"
+        raise UserError(f"{path}: holds no questions ({empty}); " + (
+            DOWNLOAD_HINT if official else "write the bench's questions into it, one JSON object per line"))
     return questions
 
 

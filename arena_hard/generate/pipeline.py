@@ -27,8 +27,10 @@ from arena_hard.models.client import CallFailed, ClientShare, ModelClient, Usage
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.models.concurrency import interleave, map_unordered
 from arena_hard.models.retry import Unsendable, classify
-from arena_hard.core.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
+from arena_hard.core.jsonl import JsonlAppender, repair_tail, rewrite_sorted_unique
+from arena_hard.core.data_files import require_folders, write_target
 from arena_hard.core.records import Answer, Question, record_id, unsendable
+from arena_hard.generate.resume import completed_questions
 
 
 @dataclass(frozen=True)
@@ -51,18 +53,19 @@ def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lamb
                 repair: bool = True) -> set[str]:
     """Ids of the questions `path` already holds a complete record for (the last line of a question
     decides), after repairing a tail cut off by a crash. Without `repair` (a dry run, which holds no
-    lock while another run may be writing) the file is only read, a cut tail skipped."""
+    lock while another run may be writing) the file is only read, a cut tail skipped. A question with
+    several complete records, and a file mixing both record formats, get a note."""
+    require_folders(path)
     if repair:
         repaired = repair_tail(path)
         if repaired:
             print(f"{path}: {repaired}", file=sys.stderr)
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a rewrite killed before its rename
+        target = write_target(path)
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):  # a rewrite killed before its rename
             leftover.unlink()
     if not path.exists():
         return set()
-    complete = {record_id(record, f"{path}:{lineno}"): is_complete(record)
-                for lineno, record in iter_jsonl(path, skip_truncated_tail=not repair)}
-    return {question_id for question_id, done in complete.items() if done}
+    return completed_questions(path, is_complete, skip_truncated_tail=not repair)
 
 
 def finish_output(path: Path) -> None:
