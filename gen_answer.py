@@ -7,7 +7,7 @@ question as each answer arrives, then sorted. All models answer at once, each th
 endpoints and `parallel` (--sequential: one after the other). Questions already answered are skipped,
 so a rerun after a crash or a failure only asks what is missing. Each answer file is locked while
 written (a second run on it stops, or with --wait waits). Exit status 0 when every question of
-every model has an answer, 1 when some failed (listed), 2 on a config or data error."""
+every model has an answer (and after a --cancel), 1 when some failed (listed), 2 on a config or data error."""
 from __future__ import annotations
 
 import dataclasses
@@ -26,7 +26,7 @@ from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
-                                              run_batches, uses_batch)
+                                              refuse_open_batches, run_batches, uses_batch)
 from arena_hard.generate.pipeline import ModelRun, open_output, run_models
 from arena_hard.generate.resume import AnswerCheck
 from arena_hard.core.records import Bench, Question, load_questions
@@ -182,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        refuse_open_batches([(name, output) for name, output in outputs.items() if not uses_batch(args, models[name])])
         runs, batch_tasks = [], []
         checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)
                   for name, output in outputs.items()}

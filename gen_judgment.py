@@ -10,8 +10,8 @@ stops, or with --wait waits). Upstream v2.0's judge config (no `system_prompt` k
 config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
 and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py); v0.1 in judge_plan_v01.py,
 judging_v01.py.
-Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
-(listed), 2 on a config or data error."""
+Exit status 0 when every requested judgment exists with all its games (and after a --cancel), 1 when
+some are missing (listed), 2 on a config or data error."""
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +31,7 @@ from arena_hard.core.output_lock import lock_outputs
 from arena_hard.core.records import Bench, Question, game_score, load_answers, load_questions, record_id
 from arena_hard.generate import judge_plan_v2, judging_v2
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
-                                              run_batches, uses_batch)
+                                              refuse_open_batches, run_batches, uses_batch)
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
 from arena_hard.generate.judging_v01 import describe_plan, judge_job
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs = {model: output for model, _, _, output, _ in plans}
     runs, batch_tasks = [], []
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        if not batch:
+            refuse_open_batches(list(outputs.items()))
         done_by_model = {model: open_output(output, is_complete, repair=not args.dry_run)  # all read before any output
                          for model, _, _, output, is_complete in plans}
         for model, jobs, missing, output, is_complete in plans:
@@ -199,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if outputs[model].exists():
                     print_verdict_stats(model, outputs[model])
                 reports.append(report)
-    if not complete or any(report.failures for report in reports):
+    if not args.cancel and (not complete or any(report.failures for report in reports)):  # a cancel means to stop
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
         return 1
     return 0
