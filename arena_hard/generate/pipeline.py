@@ -8,7 +8,8 @@ every file grows from the start; runs asking different models go side by side, e
 client. Each record is appended the moment it is complete (one line, one write); when a run's last
 job is done its file is rewritten sorted by question id with one record per question (the last),
 atomically. One progress bar per run shows its done/failed counts; failures are collected as data
-and reported per run. A job that fails writes nothing, so a rerun retries it."""
+and reported per run. A job that fails writes no record, so a rerun retries it (a judge job keeps the
+games it did finish: generate/game_log.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -41,17 +42,23 @@ class RunReport:
     usage: Usage = field(default_factory=Usage)
 
 
+def repair_file(path: Path) -> None:
+    """Repair the tail a crash cut off `path` (saying so), and remove the temporary files of a rewrite
+    killed before its rename."""
+    repaired = repair_tail(path)
+    if repaired:
+        print(f"{path}: {repaired}", file=sys.stderr)
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        leftover.unlink()
+
+
 def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lambda record: True, *,
                 repair: bool = True) -> set[str]:
     """Ids of the questions `path` already holds a complete record for (the last line of a question
     decides), after repairing a tail cut off by a crash. Without `repair` (a dry run, which holds no
     lock while another run may be writing) the file is only read, a cut tail skipped."""
     if repair:
-        repaired = repair_tail(path)
-        if repaired:
-            print(f"{path}: {repaired}", file=sys.stderr)
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a rewrite killed before its rename
-            leftover.unlink()
+        repair_file(path)
     if not path.exists():
         return set()
     complete = {record_id(record, f"{path}:{lineno}"): is_complete(record)
