@@ -250,13 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     finish_output(plan.output)  # a run killed after its last append never got to the sorted rewrite
                     continue
                 asked.append(plan)
-            if batch:  # every model's judgments share the judge's batches; a replay keeps no game itself
-                batch_tasks.append(BatchTask(judging.judge, todo, functools.partial(judging.judge_job, log=log,
-                                                                                    live=False),
-                                             plan.output, model, "judged"))
+            make_job = functools.partial(judging.judge_job, log=log, live=not batch)  # a batch replay keeps no game
+            if batch:  # every model's judgments share the judge's batches
+                batch_tasks.append(BatchTask(judging.judge, todo, make_job, plan.output, model, "judged"))
             elif not args.dry_run:
-                runs.append(ModelRun(model, judging.judge, todo, functools.partial(judging.judge_job, log=log, live=True),
-                                     plan.output, "judged"))
+                runs.append(ModelRun(model, judging.judge, todo, make_job, plan.output, "judged"))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
         # one stream through the judge's client for every model: its `parallel` is the one limit

@@ -4,7 +4,7 @@ gen_judgment.py against the loopback fake judge through the real openai SDK: a g
 failing never makes the next run pay for game 1 again; Ctrl-C (SIGINT to a real subprocess) loses no
 game whose reply had arrived; a changed config never reuses a stale game; the side file
 (`<judge>/.games/<model>.jsonl`) is never read as judgments and is removed once every record is
-written; a batch run reuses what a direct run left there."""
+written; a batch run reuses what a direct run left there; what a kill leaves is sorted out by the next run."""
 from __future__ import annotations
 
 import signal
@@ -15,6 +15,9 @@ import time
 import pytest
 
 import gen_judgment
+from arena_hard.generate.game_log import GameLog, Played, games_path
+from arena_hard.generate.judged import JudgedCheck
+from arena_hard.scoring.verdict_labels import label_code
 from fake_api_server import STALL, AnswerMarkers, FakeAPIServer, FaultPlan, JudgeResponder, length_verdict
 from fake_batch_server import FakeBatchServer
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, questions, read_jsonl,
@@ -55,7 +58,8 @@ def asked(server, text, since=0):
 
 
 def expected_scores(ws):
-    answers = {m: [r["choices"][0]["turns"][0]["content"] for r in read_jsonl(ws.answer_file(m))] for m in (BASE, MODEL)}
+    answers = {m: [r["choices"][0]["turns"][0]["content"] for r in read_jsonl(ws.answer_file(m))]
+               for m in (BASE, MODEL)}
     return [[length_verdict(b, m), length_verdict(m, b)] for b, m in zip(answers[BASE], answers[MODEL])]
 
 
@@ -178,3 +182,39 @@ def test_games_are_played_concurrently(tmp_path, fake_api, monkeypatch, first_ga
     assert gen_judgment.main([]) == 1
     assert server.max_in_flight == 2
     assert len(served(server, GAME_2 if first_game else GAME_1)) == 1  # the other game was paid and is kept
+
+
+def test_opening_the_log_keeps_only_the_games_no_record_has_used(tmp_path, capsys):
+    """What a run killed anywhere leaves is sorted out by the next: a game its record holds is dropped
+    (even a record without a verdict: it is judged again from scratch), as are the games of a question
+    judged otherwise; a game still waiting for its partner is kept; a line cut by the kill is repaired."""
+    output = tmp_path / JUDGE / f"{MODEL}.jsonl"
+    check = JudgedCheck(output, 2, label_code)
+    log = GameLog(output, check.judged, write=True)
+
+    def game(label, text):
+        return Played({"user_prompt": text, "judgment": f"\n{text}", "score": label}, 3, 1)
+
+    games = {"k1": ("q1", 1, game("A>B", "q1 one")), "k2": ("q1", 2, game("B>A", "q1 two")),  # q1: judged
+             "k3": ("q2", 1, game(None, "q2 one")), "k4": ("q2", 2, game(None, "q2 two")),  # q2: no verdict
+             "k5": ("q3", 1, game("A=B", "q3 one")),  # q3: its game 2 failed, no record
+             "k6": ("q4", 1, game("A>B", "q4 under another config"))}  # q4: judged from other games
+    for key, (qid, number, played) in games.items():
+        log.add(key, qid, number, played)
+    log.settle()  # no record yet: all kept
+    assert [line["key"] for line in read_jsonl(games_path(output))] == list(games)
+
+    def record(qid, *played):
+        return {"question_id": qid, "model": MODEL, "judge": JUDGE, "games": [p.game for p in played]}
+
+    write_jsonl(output, [record("q1", games["k1"][2], games["k2"][2]), record("q2", games["k3"][2], games["k4"][2]),
+                         record("q4", game("A>B", "q4 one"), game("A>B", "q4 two"))])
+    with games_path(output).open("ab") as handle:
+        handle.write(b'{"key": "k7", "question_id": "q5", "ga')  # a write cut by kill -9
+    reopened = GameLog(output, check.judged, write=True)
+    assert "removed an incomplete last line" in capsys.readouterr().err
+    assert [line["key"] for line in read_jsonl(games_path(output))] == ["k5"]
+    assert reopened.get("k5") == games["k5"][2] and reopened.get("k1") is None and reopened.get("k3") is None
+    write_jsonl(output, [record("q3", games["k5"][2], game("B>A", "q3 two"))])
+    reopened.settle()
+    assert not games_path(output).parent.exists()

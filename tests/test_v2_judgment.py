@@ -174,7 +174,8 @@ def test_category_judges_hard_prompt_without_the_creative_writing_baseline(ws, f
     assert [r["uid"] for r in read_jsonl(ws.judgment_file(JUDGE, MODEL))] == hard
     assert len(server.requests) == 2 * len(hard)
     assert run("--category", "hard_prompt", "--dry-run") == 0
-    assert f"{MODEL}: {len(hard)} judgeable questions, {len(hard)} already judged, 0 to judge" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{MODEL}: {len(hard)} judgeable questions, {len(hard)} already judged, 0 to judge" in out
 
 
 def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api):
@@ -184,7 +185,8 @@ def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api):
                         "--category", "hard-prompt", cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
-    assert "--category 'hard-prompt'" in line and "its categories: arena-hard-v0.1, creative_writing, hard_prompt" in line
+    assert "--category 'hard-prompt'" in line
+    assert "its categories: arena-hard-v0.1, creative_writing, hard_prompt" in line
     assert server.requests == []
 
 

@@ -23,7 +23,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Collection, Sequence
+from typing import Any, Awaitable, Callable, Collection, Iterator, Sequence
 
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl
@@ -38,14 +38,17 @@ def games_path(output: Path) -> Path:
     return output.parent / GAMES_DIR / output.name
 
 
+def _digest(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def game_key(judge: ModelConfig, game: int, request: ChatRequest, *parts: Any) -> str:
     """A name for one game that only the same game computes again: the judge's settings that shape its
     requests, the game number, its opening request and `parts` (question, model, baseline, verdict rules)."""
-    key = [judge.name, judge.api_type, judge.model_name, [e.model_name for e in judge.endpoints], judge.reasoner,
-           judge.reasoning_effort, judge.thinking_budget, judge.max_tokens, judge.extra_body, judge.mock,
-           game, request.messages, request.temperature, request.max_tokens, *parts]
-    return hashlib.sha256(json.dumps(key, ensure_ascii=False, sort_keys=True, default=repr).encode("utf-8",
-                                                                                                  "surrogatepass")).hexdigest()
+    return _digest([judge.name, judge.api_type, judge.model_name, [e.model_name for e in judge.endpoints],
+                    judge.reasoner, judge.reasoning_effort, judge.thinking_budget, judge.max_tokens, judge.extra_body,
+                    judge.mock, game, request.messages, request.temperature, request.max_tokens, *parts])
 
 
 @dataclass(frozen=True)
@@ -63,45 +66,40 @@ def usage(games: Sequence[Played]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Kept:
+    key: str
     question_id: str
     number: int
     played: Played
 
-    def line(self, key: str) -> dict[str, Any]:
-        return {"key": key, "question_id": self.question_id, "game": self.number, "played": self.played.game,
+    def line(self) -> dict[str, Any]:
+        return {"key": self.key, "question_id": self.question_id, "game": self.number, "played": self.played.game,
                 "prompt_tokens": self.played.prompt_tokens, "completion_tokens": self.played.completion_tokens}
 
 
-def _kept(line: dict[str, Any]) -> tuple[str, _Kept] | None:
-    """The entry of a side-file line, or None for a line this module did not write."""
+def _kept(line: dict[str, Any]) -> _Kept | None:
+    """The game of a side-file line, or None for a line this module did not write."""
     key, qid, number, game = line.get("key"), line.get("question_id"), line.get("game"), line.get("played")
     tokens = [line.get("prompt_tokens"), line.get("completion_tokens")]
     if not (isinstance(key, str) and isinstance(qid, str) and isinstance(number, int) and isinstance(game, dict)
             and all(isinstance(t, int) and not isinstance(t, bool) for t in tokens)):
         return None
-    return key, _Kept(qid, number, Played(game, *tokens))
+    return _Kept(key, qid, number, Played(game, *tokens))
 
 
 class GameLog:
-    """The kept games of one judgment file, read (and settled) when opened; `add` appends one."""
+    """The games earlier runs kept for one judgment file, read (and settled) when opened; `add` appends
+    a game this run finished (on disk only: no later job of the run asks for it)."""
 
     def __init__(self, output: Path, judged: Callable[[dict[str, Any]], bool], *, write: bool):
         self.output, self.path, self.judged, self.write = output, games_path(output), judged, write
-        self._entries: dict[str, _Kept] = {}
         self._appender: JsonlAppender | None = None
         if write and self.path.parent.is_dir():
             repair_file(self.path)
-        if not self.path.is_file():
-            return
-        ignored = 0
-        for _, line in iter_jsonl(self.path, skip_truncated_tail=not write):
-            entry = _kept(line)
-            if entry is None:
-                ignored += 1
-            else:
-                self._entries[entry[0]] = entry[1]
-        if ignored:
-            print(f"{self.path}: ignored {ignored} line(s) that are not games this project kept", file=sys.stderr)
+        lines = list(self._read())
+        self._entries = {kept.key: kept for kept in lines if kept is not None}
+        if len(self._entries) < len(lines):
+            print(f"{self.path}: ignored {len(lines) - len(self._entries)} line(s) that are not games this project "
+                  "kept", file=sys.stderr)
         self.settle()  # a run killed after writing a record has not yet dropped its games
 
     def __len__(self) -> int:
@@ -112,47 +110,59 @@ class GameLog:
         return kept.played if kept is not None else None
 
     def add(self, key: str, question_id: str, number: int, played: Played) -> None:
-        kept = _Kept(question_id, number, played)
         if self._appender is None:
             try:
                 self._appender = JsonlAppender(self.path)
             except FileNotFoundError:  # a run on another model removed the empty .games/ as we made it
                 self._appender = JsonlAppender(self.path)
-        self._appender.write(kept.line(key))
-        self._entries[key] = kept
+        self._appender.write(_Kept(key, question_id, number, played).line())
+
+    def _read(self) -> Iterator[_Kept | None]:
+        if self.path.is_file():
+            for _, line in iter_jsonl(self.path, skip_truncated_tail=not self.write):
+                yield _kept(line)
 
     def settle(self) -> None:
         """Drop the games whose question's last record in the judgment file holds them, or counts as
-        judged; rewrite the side file with the rest, or remove it (and an empty .games/) when none is left.
-        Without `write` (a dry run) only the games in memory are dropped."""
+        judged (and lines that are not games); rewrite the side file with the rest, or remove it (and an
+        empty .games/) when none is left. Without `write` (a dry run) only the games in memory are dropped."""
         if self._appender is not None:
             self._appender.close()
             self._appender = None
-        questions = {kept.question_id for kept in self._entries.values()}
-        last: dict[str, dict[str, Any]] = {}
-        if questions and self.output.is_file():
-            for lineno, record in iter_jsonl(self.output, skip_truncated_tail=True):
-                question_id = record_id(record, f"{self.output}:{lineno}")
-                if question_id in questions:
-                    last[question_id] = record
-        kept = {key: entry for key, entry in self._entries.items() if not self._needless(entry, last)}
-        changed = len(kept) != len(self._entries)
-        self._entries = kept
-        if not self.write or not self.path.exists() or not (changed or not kept):
+        records = self._records({kept.question_id for kept in self._read() if kept is not None})
+
+        def needed(kept: _Kept | None) -> bool:
+            if kept is None:
+                return False
+            record = records.get(kept.question_id)
+            return record is None or not (record[0] or _digest(kept.played.game) in record[1])
+
+        self._entries = {key: kept for key, kept in self._entries.items() if needed(kept)}
+        if not self.write or not self.path.is_file():
             return
-        if kept:
-            atomic_write_jsonl(self.path, (entry.line(key) for key, entry in kept.items()))
+        keep = [needed(kept) for kept in self._read()]
+        if all(keep):
+            return
+        if any(keep):
+            atomic_write_jsonl(self.path, (kept.line() for kept in self._read() if needed(kept)))
             return
         self.path.unlink()
         if not any(self.path.parent.iterdir()):
             self.path.parent.rmdir()
 
-    def _needless(self, entry: _Kept, last: dict[str, dict[str, Any]]) -> bool:
-        record = last.get(entry.question_id)
-        if record is None:
-            return False
-        games = record.get("games")
-        return self.judged(record) or (isinstance(games, list) and entry.played.game in games)
+    def _records(self, questions: set[str]) -> dict[str, tuple[bool, frozenset[str]]]:
+        """For each of `questions` that the judgment file has a record for, its last record's (judged,
+        digests of its games)."""
+        records: dict[str, tuple[bool, frozenset[str]]] = {}
+        if questions and self.output.is_file():
+            for lineno, record in iter_jsonl(self.output, skip_truncated_tail=True):
+                question_id = record_id(record, f"{self.output}:{lineno}")
+                if question_id in questions:
+                    games = record.get("games")
+                    records[question_id] = (self.judged(record),
+                                            frozenset(_digest(game) for game in games) if isinstance(games, list)
+                                            else frozenset())
+        return records
 
 
 Play = Callable[[], Awaitable[Played]]
