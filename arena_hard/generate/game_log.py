@@ -152,16 +152,15 @@ class GameLog:
 
     def _records(self, questions: set[str]) -> dict[str, tuple[bool, frozenset[str]]]:
         """For each of `questions` that the judgment file has a record for, its last record's (judged,
-        digests of its games)."""
+        digests of its games when it is not judged)."""
         records: dict[str, tuple[bool, frozenset[str]]] = {}
         if questions and self.output.is_file():
             for lineno, record in iter_jsonl(self.output, skip_truncated_tail=True):
                 question_id = record_id(record, f"{self.output}:{lineno}")
                 if question_id in questions:
-                    games = record.get("games")
-                    records[question_id] = (self.judged(record),
-                                            frozenset(_digest(game) for game in games) if isinstance(games, list)
-                                            else frozenset())
+                    games, judged = record.get("games"), self.judged(record)
+                    digests = () if judged or not isinstance(games, list) else (_digest(game) for game in games)
+                    records[question_id] = (judged, frozenset(digests))
         return records
 
 
