@@ -15,6 +15,8 @@ import time
 import pytest
 
 import gen_judgment
+from arena_hard.browser.data import BenchData
+from arena_hard.core.records import Bench
 from arena_hard.generate.game_log import GameLog, Played, games_path
 from arena_hard.generate.judged import JudgedCheck
 from arena_hard.scoring.verdict_labels import label_code
@@ -114,6 +116,8 @@ def test_the_kept_games_are_never_read_as_judgments(tmp_path, fake_api):
     assert side_file(ws).exists()
     result = run_script("show_result.py", "--bench-name", ws.bench, "--judge-name", JUDGE, cwd=tmp_path)
     assert result.returncode == 2 and "hold no records" in result.stderr  # the 4 kept games are not judgments
+    browsed = BenchData(Bench(ws.bench, root=tmp_path / "data"), JUDGE, BASE)
+    assert browsed.judge_choices() == [JUDGE] and browsed.judgments(MODEL) == {}
 
 
 def wait_until(process, condition, what):
