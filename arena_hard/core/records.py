@@ -311,6 +311,15 @@ def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, 
     return answers
 
 
+def load_model_answers(bench: Bench, model: str) -> dict[str, Answer]:
+    """The answers of a model to judge; its answer file must exist (else a typo in the model list)."""
+    path = bench.answer_file(model)
+    if not path.exists():
+        raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
+                        "or run gen_answer.py for it first")
+    return load_answers(path)
+
+
 def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
     """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
     path = Path(path)

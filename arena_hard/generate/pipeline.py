@@ -9,8 +9,9 @@ client. Each record is appended the moment it is complete (one line, one write);
 job is done its file is rewritten sorted by question id with one record per question (the last),
 atomically. One progress bar per run shows its done/failed counts; failures are collected as data
 and reported per run, as are the questions whose reply was cut at the token limit (kept as they are).
-A job that fails writes nothing, so a rerun retries it; a job whose question or answers hold text no
-API can be sent fails before any call, naming the file and line."""
+A job that fails writes no record, so a rerun retries it (a judge job keeps the games it did finish:
+generate/game_log.py); a job whose question or answers hold text no API can be sent fails before any
+call, naming the file and line."""
 from __future__ import annotations
 
 import asyncio
@@ -49,6 +50,17 @@ class RunReport:
     truncated: list[str] = field(default_factory=list)  # questions written with a reply cut at the token limit
 
 
+def repair_file(path: Path) -> None:
+    """Repair the tail a crash cut off `path` (saying so), and remove the temporary files of a rewrite
+    killed before its rename."""
+    repaired = repair_tail(path)
+    if repaired:
+        print(f"{path}: {repaired}", file=sys.stderr)
+    target = write_target(path)
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        leftover.unlink()
+
+
 def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lambda record: True, *,
                 repair: bool = True) -> set[str]:
     """Ids of the questions `path` already holds a complete record for (the last line of a question
@@ -57,12 +69,7 @@ def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lamb
     several complete records, and a file mixing both record formats, get a note."""
     require_folders(path)
     if repair:
-        repaired = repair_tail(path)
-        if repaired:
-            print(f"{path}: {repaired}", file=sys.stderr)
-        target = write_target(path)
-        for leftover in target.parent.glob(f".{target.name}.*.tmp"):  # a rewrite killed before its rename
-            leftover.unlink()
+        repair_file(path)
     if not path.exists():
         return set()
     return completed_questions(path, is_complete, skip_truncated_tail=not repair)
