@@ -171,10 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
-    # every model's inputs are checked before any model is asked anything, and so is what writing a
-    # record needs (its token counts' encoding), so that no paid answer waits on a missing file
+    # every model's inputs are checked before any model is asked anything
     version = version_for(settings.bench_name)
-    check_encoding(version.token_encoding)
     jobs = {name: plan_jobs(questions, settings, models[name], args.setting_file) for name in settings.model_list}
     outputs = {name: bench.answer_file(name) for name in settings.model_list}
     if version.record_format == "v2":
@@ -182,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        # and so is what writing a record needs (its token counts' encoding), once the outputs are ours, so
+        # that no paid answer waits on a missing file
+        check_encoding(version.token_encoding)
         refuse_open_batches([(name, output) for name, output in outputs.items() if not uses_batch(args, models[name])])
         runs, batch_tasks = [], []
         checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)

@@ -44,7 +44,7 @@ from arena_hard.generate.judged import JudgedCheck
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
 from arena_hard.scoring.judgment_records import combine_judges
 from arena_hard.scoring.judge_consistency import judge_consistency
-from arena_hard.scoring.verdict_labels import label_code, read_verdicts, v2_verdict_code
+from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts, v2_verdict_code
 from utils import check_credentials
 
 Settings = TypeVar("Settings", JudgeSettings, V2JudgeSettings)
@@ -70,6 +70,11 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                              "is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
     return parser.parse_args(argv)
+
+
+def verdict_test(code_of: Callable[[Any], int]) -> Callable[[Any], bool]:
+    """Whether a game's score is a verdict label, read as `code_of` reads labels."""
+    return lambda score: code_of(score) != NO_VERDICT
 
 
 def print_verdict_stats(model: str, judgment_file: Path, code_of: Callable[[Any], int]) -> None:
@@ -145,7 +150,8 @@ def prepare_v2(args: Any, data: dict[str, Any]) -> Judging:
     plans = []
     for entry in judge_plan_v2.plan(settings, questions):
         output = bench.judgment_file(settings.judge_model, entry.model)
-        plans.append(ModelPlan(entry.model, entry.jobs, entry.missing, output, JudgedCheck(output, 2, v2_verdict_code)))
+        check = JudgedCheck(output, 2, verdict_test(v2_verdict_code))
+        plans.append(ModelPlan(entry.model, entry.jobs, entry.missing, output, check))
     return Judging(judge, plans, functools.partial(judge_plan_v2.describe_plan, settings=settings),
                    lambda client, log, live: judging_v2.judge_job(client, settings, log, live),
                    lambda job: judging_v2.game_keys(job, settings, judge), v2_verdict_code)
@@ -172,7 +178,8 @@ def prepare_v01(args: Any) -> Judging:
         jobs, missing = plan_jobs(bench, questions, model, baseline, references)
         check_template_fields(args.setting_file, settings, jobs)
         output = bench.judgment_file(settings.judge_model, model)
-        plans.append(ModelPlan(model, jobs, missing, output, JudgedCheck(output, games_per_record, label_code)))
+        check = JudgedCheck(output, games_per_record, verdict_test(label_code))
+        plans.append(ModelPlan(model, jobs, missing, output, check))
     return Judging(judge, plans, functools.partial(judging_v01.describe_plan, settings=settings),
                    lambda client, log, live: judging_v01.judge_job(client, settings, log, live),
                    lambda job: judging_v01.game_keys(job, settings, judge), label_code)
@@ -218,7 +225,7 @@ def status_line(plan: ModelPlan, todo: Sequence[Any]) -> str:
 def report_without_verdict(plan: ModelPlan, code_of: Callable[[Any], int]) -> bool:
     """After a run: say how many of the model's requested judgments have no verdict in any game (they
     count as not judged); True when there are none."""
-    check = JudgedCheck(plan.output, plan.check.games_per_record, code_of)
+    check = JudgedCheck(plan.output, plan.check.games_per_record, verdict_test(code_of))
     open_output(plan.output, check, repair=False)
     lacking = check.without_verdict_among(job.question.question_id for job in plan.jobs)
     if lacking:

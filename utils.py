@@ -22,8 +22,8 @@ from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
-from arena_hard.core.records import (Answer, Bench, Judgment, Question, load_answers, load_judgments, model_of_file,
-                                     record_id)
+from arena_hard.core.judgments import Judgment, load_judgments
+from arena_hard.core.records import Answer, Bench, Question, load_answers, model_of_file, record_id
 from arena_hard.core.records import load_questions as load_typed_questions
 
 __all__ = [

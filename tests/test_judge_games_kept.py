@@ -193,7 +193,7 @@ def test_opening_the_log_keeps_only_the_games_no_record_has_used(tmp_path, capsy
     (even a record without a verdict: it is judged again from scratch), as are the games of a question
     judged otherwise; a game still waiting for its partner is kept; a line cut by the kill is repaired."""
     output = tmp_path / JUDGE / f"{MODEL}.jsonl"
-    check = JudgedCheck(output, 2, label_code)
+    check = JudgedCheck(output, 2, gen_judgment.verdict_test(label_code))
     log = GameLog(output, check.judged, write=True)
 
     def game(label, text):

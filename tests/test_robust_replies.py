@@ -20,7 +20,8 @@ import gen_answer
 import gen_judgment
 from arena_hard.core.jsonl import (JsonlAppender, atomic_write_jsonl, decode_json, iter_jsonl, rewrite_sorted_unique,
                                    scan_jsonl)
-from arena_hard.core.records import load_answers, load_judgments, load_questions, record_id
+from arena_hard.core.judgments import load_judgments
+from arena_hard.core.records import load_answers, load_questions, record_id
 from fake_api_server import (AnswerMarkers, JudgeResponder, Reply, answer_responder, answer_text, success_body)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, question, questions, read_jsonl,
                               run_script, write_jsonl)

@@ -16,7 +16,7 @@ import yaml
 
 import gen_judgment
 from arena_hard.core.judge_settings import OFFICIAL_FILE, parse_judge_utils, settings_yaml
-from arena_hard.core.records import load_judgments
+from arena_hard.core.judgments import load_judgments
 from arena_hard.generate.judging_v2 import parse_verdict_v2
 from arena_hard.scoring.verdict_labels import NO_VERDICT, read_verdicts
 from fake_api_server import FaultPlan, Reply, hashed_verdict

@@ -20,8 +20,9 @@ from arena_hard.browser.markdown import (answer_markdown, game_markdown, judgmen
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Judgment, Question, load_answers, load_judgments,
-                                     load_questions, model_of_file)
+from arena_hard.core.judgments import Judgment, load_judgments
+from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Question, load_answers, load_questions,
+                                     model_of_file)
 from arena_hard.scoring.verdict_labels import label_code, v2_verdict_code
 
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.

@@ -1,11 +1,10 @@
-"""Questions, answers and judgments as typed records, read from either record format in the wild.
+"""Questions and answers as typed records, read from either record format in the wild (judgments:
+core/judgments.py), and the bench's folders.
 
-Reads `data/<bench>/question.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
-`data/<bench>/model_judgment/<judge>/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
+Reads `data/<bench>/question.jsonl` and `data/<bench>/model_answer/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
 `model_id`, `choices`, `conv_metadata`) or the current upstream one (`uid`, `prompt`, `model`,
 `messages`, `metadata`); data/README.md documents both. The one interpretation of each record kind:
-`question_from_record`, `answer_from_record`, and for judgments `judgment_fields` / `game_score`, which
-`judgment_from_record` and the scoring's lean scan (scoring.verdict_labels) both use. Questions and
+`question_from_record`, `answer_from_record`. Questions and
 answers remember the file:line they came from, so that `unsendable` can name it when their text holds
 what no API can be sent (a lone surrogate). Writes nothing."""
 from __future__ import annotations
@@ -82,24 +81,6 @@ class Answer:
     metadata: dict[str, Any] | None  # conv_metadata (v0.1) / metadata (current): style counts
     thought: str | None = None  # the current format's reasoning ({answer, thought}), kept apart from turns
     where: str = field(default="", compare=False)  # "file:line" it was read from
-
-
-@dataclass(frozen=True)
-class Game:
-    score: str | None
-    judgment: str
-    user_prompt: str
-    system_prompt: str = ""  # the current format's system message, as sent to the judge
-
-
-@dataclass(frozen=True)
-class Judgment:
-    question_id: str
-    model: str
-    judge: str
-    games: tuple[Game | None, ...]
-    baseline: str | None  # current format names the baseline; v0.1 leaves it to the config
-    category: str | None
 
 
 def _where(path: Path, lineno: int) -> str:
@@ -226,57 +207,6 @@ def _thought(record: dict[str, Any]) -> str | None:
     return thought if isinstance(thought, str) and thought else None
 
 
-def game_score(game: Any) -> str | None:
-    """A game's verdict label as recorded; None for a missing game or score."""
-    score = game.get("score") if isinstance(game, dict) else None
-    return score if isinstance(score, str) else None
-
-
-def _game_from_record(game: Any) -> Game | None:
-    if not isinstance(game, dict):
-        return None
-    judgment = game.get("judgment", "")
-    if isinstance(judgment, dict):
-        judgment = judgment.get("answer", "")
-    user_prompt = game.get("user_prompt")
-    if user_prompt is None and isinstance(game.get("prompt"), list):  # current format: the messages
-        user_prompt = next((m.get("content") for m in game["prompt"]
-                            if isinstance(m, dict) and m.get("role") == "user"), "")
-    if isinstance(user_prompt, list):
-        user_prompt = user_prompt[0] if user_prompt and isinstance(user_prompt[0], str) else ""
-    messages = game.get("prompt") if isinstance(game.get("prompt"), list) else []
-    system_prompt = next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"), "")
-    return Game(game_score(game),
-                judgment if isinstance(judgment, str) else "",
-                user_prompt if isinstance(user_prompt, str) else "",
-                system_prompt if isinstance(system_prompt, str) else "")
-
-
-def _name(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def judgment_fields(record: dict[str, Any], default_model: str,
-                    where: str) -> tuple[str, str, str | None, str | None, list[Any]]:
-    """(question id, model, baseline, category, games) of a judgment record in either format. The model
-    is the record's, else `default_model` (the file's name); baseline and category are what a
-    current-format record names, else None."""
-    question_id = record_id(record, where)
-    games = record.get("games")
-    if not isinstance(games, list):
-        raise UserError(f"{where}: `games` must be the list of the judge's games; fix or delete that line")
-    model = _name(record.get("model")) or default_model
-    if model != default_model:
-        check_name(model, where)
-    return question_id, model, _name(record.get("baseline")), _name(record.get("category")), games
-
-
-def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
-    question_id, model, baseline, category, games = judgment_fields(record, default_model, where)
-    return Judgment(question_id=question_id, model=model, judge=str(record.get("judge", "")),
-                    games=tuple(_game_from_record(game) for game in games), baseline=baseline, category=category)
-
-
 def load_questions(path: Path) -> list[Question]:
     """All questions of a bench, in file order; a missing file or a repeated id is a UserError."""
     path = Path(path)
@@ -318,11 +248,3 @@ def load_model_answers(bench: Bench, model: str) -> dict[str, Answer]:
         raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
                         "or run gen_answer.py for it first")
     return load_answers(path)
-
-
-def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
-    """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
-    path = Path(path)
-    default_model = model_of_file(path)
-    return [judgment_from_record(record, default_model, _where(path, lineno))
-            for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]

@@ -10,16 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from arena_hard.core.records import game_score, record_id
-from arena_hard.scoring.verdict_labels import NO_VERDICT
+from arena_hard.core.judgments import game_score
+from arena_hard.core.records import record_id
 
 
 class JudgedCheck:
     """`judged(record)`, and as a callable for pipeline.open_output the same answer while collecting in
     `without_verdict` the questions whose last record has every game but no verdict in any."""
 
-    def __init__(self, path: Path, games_per_record: int, code_of: Callable[[Any], int]):
-        self.path, self.games_per_record, self.code_of = path, games_per_record, code_of
+    def __init__(self, path: Path, games_per_record: int, is_verdict: Callable[[Any], bool]):
+        """`is_verdict(score)`: whether a game's score is a verdict label of the bench version."""
+        self.path, self.games_per_record, self.is_verdict = path, games_per_record, is_verdict
         self.without_verdict: set[str] = set()
 
     def _played(self, record: dict[str, Any]) -> bool:
@@ -28,7 +29,7 @@ class JudgedCheck:
                 and all(isinstance(game, dict) for game in games))
 
     def _has_verdict(self, record: dict[str, Any]) -> bool:
-        return any(self.code_of(game_score(game)) != NO_VERDICT for game in record["games"])
+        return any(self.is_verdict(game_score(game)) for game in record["games"])
 
     def judged(self, record: dict[str, Any]) -> bool:
         return self._played(record) and self._has_verdict(record)

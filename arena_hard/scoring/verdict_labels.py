@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import game_score, judgment_fields, model_of_file, record_format
+from arena_hard.core.judgments import game_score, judgment_fields
+from arena_hard.core.records import model_of_file, record_format
 
 # Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT, a game
 # the record does not hold (a `pairwise: False` record has one) NOT_PLAYED. Codes >= NO_VERDICT: no winner.
