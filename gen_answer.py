@@ -7,9 +7,9 @@ question as each answer arrives, then sorted. All models answer at once, each th
 endpoints and `parallel` (--sequential: one after the other). Questions already answered are skipped,
 so a rerun after a crash or a failure only asks what is missing. Each answer file is locked while
 written (a second run on it stops, or with --wait waits). Exit status 0 when every question of
-every model has an answer, 1 when some failed (listed), 2 on a config or data error. A `local_engine: true`
-model's SGLang/vLLM servers are started for its turn and stopped after it (arena_hard/generate/local_engine.py),
-their logs in data/<bench>/model_answer/.engine/."""
+every model has an answer (and after a --cancel), 1 when some failed (listed), 2 on a config or data error.
+A `local_engine: true` model's SGLang/vLLM servers are started for its turn and stopped after it
+(arena_hard/generate/local_engine.py), their logs in data/<bench>/model_answer/.engine/."""
 from __future__ import annotations
 
 import dataclasses
@@ -22,16 +22,18 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from arena_hard.core.bench_version import version_for
-from arena_hard.core.config import AnswerSettings, load_answer_settings
-from arena_hard.core.endpoints import ModelConfig, load_model_configs
+from arena_hard.core.config import AnswerSettings, check_category_temperature, load_answer_settings
+from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2, local_engine
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
-                                              describe_batches, run_batches, uses_batch)
+                                              describe_batches, refuse_open_batches, run_batches, uses_batch)
 from arena_hard.generate.pipeline import ModelRun, open_output
+from arena_hard.generate.resume import AnswerCheck
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
+from arena_hard.core.tokens import check_encoding
 from utils import ChatRequest, ModelClient, check_credentials
 
 TIKTOKEN_NAMES = ("cl100k_base", "tiktoken")
@@ -84,12 +86,22 @@ def prompt_counter(model: ModelConfig) -> tuple[Callable[[str], int], int] | Non
     return (lambda text: len(tokenizer(text)["input_ids"])), TOKENIZER_MARGIN["huggingface"]
 
 
-def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: ModelConfig) -> list[AnswerJob]:
+def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: ModelConfig,
+              setting_file: str) -> list[AnswerJob]:
     """Temperature and max_tokens for each question: a category's temperature, then the model's, then
-    the config's; with a `tokenizer`, max_tokens is what the prompt leaves of the budget, as upstream."""
+    the config's (each checked against the provider's range); with a `tokenizer`, max_tokens is what the
+    prompt leaves of the budget, as upstream."""
     counter = prompt_counter(model)
     budget = model.max_tokens or settings.max_tokens
-    default_temperature = model.temperature if model.temperature is not None else settings.temperature
+    if model.temperature is not None:
+        default_temperature, where = model.temperature, f"{model.source}: `{model.name}.temperature`"
+    else:
+        default_temperature, where = settings.temperature, f"{setting_file}: `temperature`"
+    categories = {question.category for question in questions}
+    check_temperature(model, default_temperature, where)
+    for category, temperature in settings.category_temperature.items():
+        if category in categories:
+            check_temperature(model, temperature, f"{setting_file}: `category_temperature.{category}`")
     jobs = []
     for question in questions:
         max_tokens = budget
@@ -157,25 +169,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
     bench = Bench(settings.bench_name)
     questions = load_questions(bench.question_file)
+    check_category_temperature(Path(args.setting_file), settings, {q.category for q in questions}, bench.name)
     check_batch_models([model for model in models.values() if uses_batch(args, model)])
     for model in models.values():
-        if model.engine is not None:
-            local_engine.check(model)
+        local_engine.check(model)
         if not args.dry_run:
             check_credentials(model)
     # every model's inputs are checked before any model is asked anything
-    jobs = {name: plan_jobs(questions, settings, models[name]) for name in settings.model_list}
-    outputs = {name: bench.answer_file(name) for name in settings.model_list}
     version = version_for(settings.bench_name)
+    jobs = {name: plan_jobs(questions, settings, models[name], args.setting_file) for name in settings.model_list}
+    outputs = {name: bench.answer_file(name) for name in settings.model_list}
     if version.record_format == "v2":
         make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
     else:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
+        # and so is what writing a record needs (its token counts' encoding), once the outputs are ours, so
+        # that no paid answer waits on a missing file
+        check_encoding(version.token_encoding)
+        refuse_open_batches([(name, output) for name, output in outputs.items() if not uses_batch(args, models[name])])
         runs, batch_tasks = [], []
-        done_by_model = {name: open_output(output, repair=not args.dry_run) for name, output in outputs.items()}
+        checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)
+                  for name, output in outputs.items()}
+        done_by_model = {name: open_output(output, checks[name], repair=not args.dry_run)
+                         for name, output in outputs.items()}
         for name, output in outputs.items():
             done = done_by_model[name]
+            checks[name].report()
             todo = [job for job in jobs[name] if job.question.question_id not in done]
             if args.dry_run:
                 print(describe_plan(name, len(questions), todo, models[name], settings.num_choices))

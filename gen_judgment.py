@@ -9,35 +9,43 @@ Judgments already made are skipped. Each judgment file is locked while written (
 stops, or with --wait waits). Upstream v2.0's judge config (no `system_prompt` key, e.g.
 config/arena-hard-v2.0.yaml) is judged as upstream v2.0 judges, into v2 records: per-category baseline
 and system prompt (arena_hard/generate/judge_plan_v2.py, judging_v2.py); v0.1 in judge_plan_v01.py,
-judging_v01.py. A `local_engine: true` judge's servers run while it judges (arena_hard/generate/local_engine.py).
-Exit status 0 when every requested judgment exists with all its games, 1 when some are missing
-(listed), 2 on a config or data error."""
+judging_v01.py.
+--category judges only the questions of those categories. Each finished game is kept on disk at once
+(arena_hard/generate/game_log.py: `<judge>/.games/<model>.jsonl`, until its record is written), so an
+interrupted or failed judgment never pays for a game twice. A record with no verdict in any game
+counts as not judged (arena_hard/generate/judged.py): the run says how many, and the next run judges
+it again. A `local_engine: true` judge's servers run while it judges (arena_hard/generate/local_engine.py).
+Exit status 0 when every requested judgment exists with all its games and a verdict (and
+after a --cancel), 1 when some are missing (listed), 2 on a config or data error."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
-from arena_hard.core.endpoints import load_model_configs
+from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
 from arena_hard.core.errors import ArgumentParser, UserError, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
 from arena_hard.core.names import unique
 from arena_hard.core.output_lock import lock_outputs
-from arena_hard.core.records import Bench, Question, game_score, load_answers, load_questions, record_id
-from arena_hard.generate import judge_plan_v2, judging_v2, local_engine
+from arena_hard.core.records import Bench, Question, load_answers, load_questions
+from arena_hard.generate import judge_plan_v2, judging_v01, judging_v2, local_engine
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
-                                              describe_batches, run_batches, uses_batch)
+                                              describe_batches, refuse_open_batches, run_batches, uses_batch)
+from arena_hard.generate.game_log import GameLog
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
-from arena_hard.generate.judging_v01 import describe_plan, judge_job
+from arena_hard.generate.judged import JudgedCheck
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
 from arena_hard.scoring.judgment_records import combine_judges
 from arena_hard.scoring.judge_consistency import judge_consistency
-from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts
+from arena_hard.scoring.verdict_labels import NO_VERDICT, label_code, read_verdicts, v2_verdict_code
 from utils import check_credentials
 
 Settings = TypeVar("Settings", JudgeSettings, V2JudgeSettings)
@@ -53,6 +61,9 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                              "(default: %(default)s)")
     parser.add_argument("--judge-model", help="judge with this model instead of the config's judge_model")
     parser.add_argument("--model-list", nargs="+", metavar="MODEL", help="judge these models instead of the config's model_list")
+    parser.add_argument("--category", nargs="+", metavar="C",
+                        help="judge only the questions of these categories, e.g. `--category hard_prompt` to judge "
+                             "v2.0 without creative_writing's baseline answers (default: every question)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the judge calls to make, cached judgments and estimated prompt tokens; call nothing")
     parser.add_argument("--wait", action="store_true",
@@ -62,30 +73,14 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     return parser.parse_args(argv)
 
 
-class JudgedCheck:
-    """Whether a judgment record is finished: it holds every game, and at least one has a verdict label.
-    A record whose every game lacks one (a regex without the right capture group, a judge that never
-    answered with a label) is judged again; `without_verdict` collects those questions."""
-
-    def __init__(self, path: Path, games_per_record: int):
-        self.path, self.games_per_record = path, games_per_record
-        self.without_verdict: set[str] = set()
-
-    def __call__(self, record: dict[str, Any]) -> bool:
-        games = record.get("games")
-        if not isinstance(games, list) or len(games) != self.games_per_record:
-            return False
-        question_id = record_id(record, str(self.path))
-        if all(label_code(game_score(game)) == NO_VERDICT for game in games):
-            self.without_verdict.add(question_id)
-            return False
-        self.without_verdict.discard(question_id)
-        return True
+def verdict_test(code_of: Callable[[Any], int]) -> Callable[[Any], bool]:
+    """Whether a game's score is a verdict label, read as `code_of` reads labels."""
+    return lambda score: code_of(score) != NO_VERDICT
 
 
-def print_verdict_stats(model: str, judgment_file: Path) -> None:
+def print_verdict_stats(model: str, judgment_file: Path, code_of: Callable[[Any], int]) -> None:
     """Labels per game, games without a verdict, and agreement across the swap, over the whole file."""
-    records, _ = combine_judges([[read_verdicts(judgment_file)]])
+    records, _ = combine_judges([[read_verdicts(judgment_file, code_of)]])
     for entry in judge_consistency(records):
         print(f"{entry.model}: {entry.describe_games()}")
 
@@ -106,34 +101,66 @@ def with_flags(args: Any, settings: Settings) -> Settings:
     return settings
 
 
-def judge_and_questions(args: Any, settings: Any) -> tuple[Any, Bench, list[Question]]:
+def of_categories(questions: list[Question], categories: Sequence[str] | None, where: Path) -> list[Question]:
+    """The questions of `categories` (all without); a category no question has is an error listing those present."""
+    if not categories:
+        return questions
+    wanted = unique(categories, "--category")
+    present = sorted({question.category for question in questions})
+    for category in wanted:
+        if category not in present:
+            listed = ", ".join(c for c in present if c) or "none: its questions have no `category`"
+            raise UserError(f"--category {category!r}: no question in {where} has this category; its categories: "
+                            f"{listed}")
+    return [question for question in questions if question.category in wanted]
+
+
+def judge_and_questions(args: Any, settings: Any) -> tuple[ModelConfig, Bench, list[Question]]:
     judge = load_model_configs(Path(args.endpoint_file), (settings.judge_model,))[settings.judge_model]
+    check_temperature(judge, settings.temperature, f"{args.setting_file}: `temperature`")
     bench = Bench(settings.bench_name)
-    questions = load_questions(bench.question_file)
-    if uses_batch(args, judge):
-        check_batch_models([judge])
-    if judge.engine is not None:
-        local_engine.check(judge)
+    questions = of_categories(load_questions(bench.question_file), args.category, bench.question_file)
+    check_batch_models([judge] if uses_batch(args, judge) else [])
+    local_engine.check(judge)
     if not args.dry_run:
         check_credentials(judge)
     return judge, bench, questions
 
 
-def prepare_v2(args: Any, data: dict[str, Any]) -> tuple[Any, list[tuple], Callable, Callable]:
-    """The judge, the plans, the plan describer and the job maker of a v2.0 judge config."""
+@dataclass(frozen=True)
+class ModelPlan:
+    model: str
+    jobs: list[Any]
+    missing: list[str]  # question ids without an answer from the model, the baseline or a reference
+    output: Path
+    check: JudgedCheck
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What a judge config asks, either version: the judge, each model's plan, and the version's pieces."""
+    judge: ModelConfig
+    plans: list[ModelPlan]
+    describe: Callable[..., str]  # (model, total, todo, skipped, kept games) -> the dry run's line
+    judge_job: Callable[[Any, GameLog, bool], Callable]  # (client, game log, live) -> the job of a question
+    game_keys: Callable[[Any], list[str]]  # a job -> its games' keys in the game log
+    code_of: Callable[[Any], int]  # a game's score -> its verdict code
+
+
+def prepare_v2(args: Any, data: dict[str, Any]) -> Judging:
     settings = with_flags(args, load_v2_judge_settings(Path(args.setting_file), data))
     judge, bench, questions = judge_and_questions(args, settings)
     plans = []
     for entry in judge_plan_v2.plan(settings, questions):
-        plans.append((entry.model, entry.jobs, entry.missing, bench.judgment_file(settings.judge_model, entry.model),
-                      judging_v2.is_complete))
-    return (judge, plans, lambda model, total, todo, skipped: judge_plan_v2.describe_plan(model, total, todo, skipped,
-                                                                                          settings),
-            lambda client: judging_v2.judge_job(client, settings))
+        output = bench.judgment_file(settings.judge_model, entry.model)
+        check = JudgedCheck(output, 2, verdict_test(v2_verdict_code))
+        plans.append(ModelPlan(entry.model, entry.jobs, entry.missing, output, check))
+    return Judging(judge, plans, functools.partial(judge_plan_v2.describe_plan, settings=settings),
+                   lambda client, log, live: judging_v2.judge_job(client, settings, log, live),
+                   lambda job: judging_v2.game_keys(job, settings, judge), v2_verdict_code)
 
 
-def prepare_v01(args: Any) -> tuple[Any, list[tuple], Callable, Callable]:
-    """The judge, the plans, the plan describer and the job maker of a v0.1 judge config."""
+def prepare_v01(args: Any) -> Judging:
     settings = with_flags(args, load_judge_settings(Path(args.setting_file)))
     judge, bench, questions = judge_and_questions(args, settings)
     baseline = None
@@ -154,59 +181,112 @@ def prepare_v01(args: Any) -> tuple[Any, list[tuple], Callable, Callable]:
         jobs, missing = plan_jobs(bench, questions, model, baseline, references)
         check_template_fields(args.setting_file, settings, jobs)
         output = bench.judgment_file(settings.judge_model, model)
-        plans.append((model, jobs, missing, output, JudgedCheck(output, games_per_record)))
-    return (judge, plans, lambda model, total, todo, skipped: describe_plan(model, total, todo, skipped, settings),
-            lambda client: judge_job(client, settings))
+        check = JudgedCheck(output, games_per_record, verdict_test(label_code))
+        plans.append(ModelPlan(model, jobs, missing, output, check))
+    return Judging(judge, plans, functools.partial(judging_v01.describe_plan, settings=settings),
+                   lambda client, log, live: judging_v01.judge_job(client, settings, log, live),
+                   lambda job: judging_v01.game_keys(job, settings, judge), label_code)
+
+
+def kept_games(judging: Judging, todo: Sequence[Any], log: GameLog) -> set[tuple[str, int]]:
+    """(question id, game number) of the games of `todo` that `log` holds."""
+    if not len(log):
+        return set()
+    return {(job.question.question_id, number) for job in todo
+            for number, key in enumerate(judging.game_keys(job), 1) if log.get(key) is not None}
+
+
+def announce(plan: ModelPlan, log: GameLog, kept: int) -> None:
+    """What is known about a model's judgments before the judge is asked anything; `kept`: the games
+    of its judgments to make that an earlier run played."""
+    model, output = plan.model, plan.output
+    redo = plan.check.without_verdict_among(job.question.question_id for job in plan.jobs)
+    if redo:
+        print(f"{model}: {len(redo)} judgment(s) in {output} have no verdict in any game; they are judged "
+              "again (check regex_pattern if this repeats)", file=sys.stderr)
+    if plan.missing:
+        shown = ", ".join(plan.missing[:5]) + (", ..." if len(plan.missing) > 5 else "")
+        print(f"{model}: skipped {len(plan.missing)} question(s) with no answer from the model, the baseline or a "
+              f"reference ({shown})", file=sys.stderr)
+    if kept:
+        print(f"{model}: {kept} game(s) played by an earlier run are kept in {log.path}; they are not asked again",
+              file=sys.stderr)
+
+
+def status_line(plan: ModelPlan, todo: Sequence[Any]) -> str:
+    """Where a model's judgments stand as a direct run starts."""
+    judged, total = len(plan.jobs) - len(todo), len(plan.jobs)
+    if todo:
+        return f"{plan.model}: {judged} of {total} already judged; output to {plan.output}"
+    if not total:
+        return (f"{plan.model}: nothing to judge: none of its {len(plan.missing)} question(s) has every answer a "
+                "judgment needs (listed above)")
+    lacking = f"; {len(plan.missing)} more question(s) lack an answer (listed above)" if plan.missing else ""
+    return f"{plan.model}: all {total} judgments already made ({plan.output}){lacking}"
+
+
+def report_without_verdict(plan: ModelPlan, code_of: Callable[[Any], int]) -> bool:
+    """After a run: say how many of the model's requested judgments have no verdict in any game (they
+    count as not judged); True when there are none."""
+    check = JudgedCheck(plan.output, plan.check.games_per_record, verdict_test(code_of))
+    open_output(plan.output, check, repair=False)
+    lacking = check.without_verdict_among(job.question.question_id for job in plan.jobs)
+    if lacking:
+        shown = ", ".join(lacking[:5]) + (", ..." if len(lacking) > 5 else "")
+        print(f"{plan.model}: {len(lacking)} judgment(s) have no verdict in any game ({shown}); they count as not "
+              "judged, and the next run judges them again (check the judge's replies and regex_pattern)",
+              file=sys.stderr)
+    return not lacking
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     data = load_yaml(Path(args.setting_file))
-    judge, plans, describe, make_job = prepare_v2(args, data) if is_v2_judge_config(data) else prepare_v01(args)
+    judging = prepare_v2(args, data) if is_v2_judge_config(data) else prepare_v01(args)
+    batch = uses_batch(args, judging.judge)
     complete = True
-    batch = uses_batch(args, judge)
-    outputs = {model: output for model, _, _, output, _ in plans}
-    runs, batch_tasks = [], []
-    with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
-        done_by_model = {model: open_output(output, is_complete, repair=not args.dry_run)  # all read before any output
-                         for model, _, _, output, is_complete in plans}
-        for model, jobs, missing, output, is_complete in plans:
-            redo = getattr(is_complete, "without_verdict", ())
-            if redo:
-                print(f"{model}: {len(redo)} judgment(s) in {output} have no verdict in any game; they are judged "
-                      "again (check regex_pattern if this repeats)", file=sys.stderr)
-            if missing:
-                complete = False
-                shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-                print(f"{model}: skipped {len(missing)} question(s) with no answer from the model, the baseline or a "
-                      f"reference ({shown})", file=sys.stderr)
-            todo = [job for job in jobs if job.question.question_id not in done_by_model[model]]
+    runs, batch_tasks, asked = [], [], []
+    with nullcontext() if args.dry_run else lock_outputs([plan.output for plan in judging.plans], args.wait):
+        if not batch:
+            refuse_open_batches([(plan.model, plan.output) for plan in judging.plans])
+        done = {plan.model: open_output(plan.output, plan.check, repair=not args.dry_run)  # all read before any output
+                for plan in judging.plans}
+        logs = {plan.model: GameLog(plan.output, plan.check.judged, write=not args.dry_run) for plan in judging.plans}
+        for plan in judging.plans:
+            model, log = plan.model, logs[plan.model]
+            todo = [job for job in plan.jobs if job.question.question_id not in done[model]]
+            kept = kept_games(judging, todo, log)
+            announce(plan, log, 0 if args.dry_run else len(kept))  # a dry run's line counts them
+            complete = complete and not plan.missing
             if args.dry_run:
-                print(describe(model, len(jobs), todo, len(missing)))
-            elif not todo:
-                finish_output(output)  # a run killed after its last append never got to the sorted rewrite
-                print(f"{model}: all {len(jobs)} judgments already made ({output})")
-                continue
+                print(judging.describe(model, len(plan.jobs), todo, len(plan.missing), kept=kept))
             else:
-                print(f"{model}: {len(jobs) - len(todo)} of {len(jobs)} already judged; output to {output}")
+                print(status_line(plan, todo))
+                if not todo:
+                    finish_output(plan.output)  # a run killed after its last append never got to the sorted rewrite
+                    continue
+                asked.append(plan)
+            make_job = functools.partial(judging.judge_job, log=log, live=not batch)  # a batch replay keeps no game
             if batch:  # every model's judgments share the judge's batches
-                batch_tasks.append(BatchTask(judge, todo, make_job, output, model, "judged"))
+                batch_tasks.append(BatchTask(judging.judge, todo, make_job, plan.output, model, "judged"))
             elif not args.dry_run:
-                runs.append(ModelRun(model, judge, todo, make_job, output, "judged"))
+                runs.append(ModelRun(model, judging.judge, todo, make_job, plan.output, "judged"))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
-        # one stream through the judge's client for every model: its `parallel` is the one limit; a local
-        # judge's servers (local_engine: true) are up meanwhile
-        serving = local_engine.serving(judge, runs[0].output.parent / ".engine") if judge.engine and runs else None
-        with serving or nullcontext(judge) as served:
-            reports = run_models([dataclasses.replace(run, model=served) for run in runs],
-                                 after_report=lambda run: print_verdict_stats(run.label, run.output))
+        # one stream through the judge's client for every model: its `parallel` is the one limit (a local judge's
+        # servers, local_engine: true, are up meanwhile)
+        with local_engine.serving_runs(runs, judging.plans[0].output.parent / ".engine") as runs:
+            reports = run_models(runs, after_report=lambda run: print_verdict_stats(run.label, run.output,
+                                                                                    judging.code_of))
         if batch_tasks and not args.dry_run:
             for model, report in run_batches(batch_tasks, batch_options(args)).items():
-                if outputs[model].exists():
-                    print_verdict_stats(model, outputs[model])
+                if logs[model].output.exists():
+                    print_verdict_stats(model, logs[model].output, judging.code_of)
                 reports.append(report)
-    if not complete or any(report.failures for report in reports):
+        for plan in asked:
+            logs[plan.model].settle()
+            complete = report_without_verdict(plan, judging.code_of) and complete
+    if not args.cancel and (not complete or any(report.failures for report in reports)):  # a cancel means to stop
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
         return 1
     return 0

@@ -18,11 +18,12 @@ from typing import Any
 from arena_hard.models.client import CallFailed, ModelClient, Usage
 from arena_hard.core.config import AnswerSettings, JudgeSettings, load_answer_settings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
+from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.endpoints import ModelConfig, load_model_configs
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, Provider, check_credentials
-from arena_hard.core.records import (Answer, Bench, Judgment, Question, load_answers, load_judgments, model_of_file,
-                                     record_id)
+from arena_hard.core.judgments import Judgment, load_judgments
+from arena_hard.core.records import Answer, Bench, Question, load_answers, model_of_file, record_id
 from arena_hard.core.records import load_questions as load_typed_questions
 
 __all__ = [
@@ -47,9 +48,10 @@ def load_questions(question_file: str | Path) -> list[dict[str, Any]]:
 
 def load_model_answers(answer_dir: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
     """{model: {question_id: answer record}} for every `<model>.jsonl` in `answer_dir` (upstream's name
-    and result; the file name is the model, a later line for a question replaces an earlier one)."""
+    and result; the file name is the model, a later line for a question replaces an earlier one); an
+    entry that is not a regular file is skipped with a note."""
     answers: dict[str, dict[str, dict[str, Any]]] = {}
-    for path in sorted(Path(answer_dir).glob("*.jsonl")):
+    for path in jsonl_files(Path(answer_dir)):
         answers[model_of_file(path)] = {record_id(record, f"{path}:{lineno}"): record
                                                      for lineno, record in iter_jsonl(path)}
     return answers

@@ -51,7 +51,7 @@ def workspace(root: Path, url: str, count: int):
 def child(url: str, count: int) -> None:
     """One measured run in this process; prints its figures as JSON on the last line of stdout."""
     import gen_judgment
-    from arena_hard.generate.batch import remote, runner
+    from arena_hard.generate.batch import poll, runner
     from arena_hard.generate.pipeline import finish_output
 
     phases = {"planning": 0.0, "submission": 0.0, "collection": 0.0, "records": 0.0}
@@ -88,7 +88,7 @@ def child(url: str, count: int) -> None:
     runner._replay_outputs = timed_sync("replay", runner._replay_outputs)
     runner.RoundWriter.finish = timed_sync("planning", runner.RoundWriter.finish)
     runner.submit = timed_async("submission", runner.submit)
-    remote.collect = timed_async("collection", remote.collect)
+    poll.collect = timed_async("collection", poll.collect)
     runner.finish_output = timed_sync("records", finish_output)
     with tempfile.TemporaryDirectory() as tmp:
         ws = workspace(Path(tmp), url, count)

@@ -14,8 +14,10 @@ Other protocols plug in by overriding `protocol_of`, `parse`, `success_payload`,
 Each API request gets a number in arrival order (1, 2, ...). After its latency (an asyncio.sleep: a fixed
 `latency`, or a function of the request such as `LognormalLatency`, the same for every client that sends
 the same request) it is answered by a responder, any callable `ParsedRequest -> Reply` (`answer_responder`, `JudgeResponder`),
-unless the seeded `FaultPlan` turns it into a fault: any HTTP status (429 with or without Retry-After,
-5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
+unless the seeded `FaultPlan` turns it into a fault. A Reply may set its stop reason (finish_reason
+`length`), its usage, or the whole body (content parts, an `{"error": ...}` with status 200, usage as
+NaN: shapes real servers send now and then); any other path gets a 404, as a base URL without /v1 does.
+Faults: any HTTP status (429 with or without Retry-After, 5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
 "Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
 empty answer, a web page with status 200 (a wrong api_base) (all sent after the same latency), or a stall (nothing is sent).
 Every request is logged (never the API key, only whether one was sent) with its outcome; the server
@@ -107,6 +109,9 @@ class ParsedRequest:
 class Reply:
     text: str
     reasoning: str | None = None  # sent as message.reasoning_content (OpenAI) or a thinking block (Anthropic)
+    stop: str | None = None  # finish_reason (OpenAI) or stop_reason (Anthropic); None: "stop" / "end_turn"
+    usage: Mapping[str, Any] | None = None  # the usage object to send instead of the fake's word counts
+    body: Any = None  # when not None, the whole status-200 body as is: shapes a well-formed reply never has
 
 
 Responder = Callable[[ParsedRequest], Reply]
@@ -161,7 +166,7 @@ def split_conversation(messages: Sequence[Mapping[str, Any]],
 
 def conversation_key(messages: Sequence[Message], system: str | None) -> str:
     canonical = json.dumps([system, [[m.role, m.content] for m in messages]], ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def word_count(*texts: str | None) -> int:
@@ -195,7 +200,7 @@ def parse_request(number: int, protocol: str, path: str, headers: Mapping[str, s
 # --- responders -----------------------------------------------------------------------------------
 
 def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def answer_text(question: str) -> str:
@@ -335,25 +340,29 @@ class FaultPlan:
 
 # --- wire formats ---------------------------------------------------------------------------------
 
-def success_body(request: ParsedRequest, reply: Reply) -> dict[str, Any]:
+def success_body(request: ParsedRequest, reply: Reply) -> Any:
+    if reply.body is not None:
+        return reply.body
     prompt_tokens = word_count(request.system, *(m.content for m in request.messages))
     completion_tokens = word_count(reply.text, reply.reasoning)
     if request.protocol == OPENAI:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.reasoning is not None:
             message["reasoning_content"] = reply.reasoning
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
         return {"id": f"chatcmpl-fake-{request.number}", "object": "chat.completion", "created": int(time.time()),
                 "model": request.model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens}}
+                "choices": [{"index": 0, "message": message, "finish_reason": reply.stop or "stop", "logprobs": None}],
+                "usage": usage if reply.usage is None else dict(reply.usage)}
     content: list[dict[str, Any]] = []
     if reply.reasoning is not None:
         content.append({"type": "thinking", "thinking": reply.reasoning, "signature": f"fake-signature-{request.number}"})
     content.append({"type": "text", "text": reply.text})
+    usage = {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}
     return {"id": f"msg_fake_{request.number}", "type": "message", "role": "assistant", "model": request.model,
-            "content": content, "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}}
+            "content": content, "stop_reason": reply.stop or "end_turn", "stop_sequence": None,
+            "usage": usage if reply.usage is None else dict(reply.usage)}
 
 
 _OPENAI_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_denied",
@@ -388,7 +397,19 @@ def http_response(status: int, body: bytes, *, keep_alive: bool, content_length:
 
 
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    """JSON as UTF-8; a lone surrogate (legal JSON, not encodable as UTF-8) is sent as its \\u escape."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value).encode("ascii")
+
+
+def api_protocol(path: str) -> str | None:
+    """The protocol a path is served with, None for any other path (a base URL without /v1, or with
+    /v1 twice, gets a 404 as from a real server)."""
+    if path == "/v1/chat/completions" or (path.startswith("/openai/deployments/") and path.endswith("/chat/completions")):
+        return OPENAI
+    return ANTHROPIC if path == "/v1/messages" else None
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -546,9 +567,7 @@ class FakeAPIServer:
     # --- protocol hooks (a subclass adds protocols) ---
     def protocol_of(self, method: str, path: str) -> str | None:
         """The protocol of an API request, or None (404)."""
-        if method != "POST":
-            return None
-        return OPENAI if path.endswith("/chat/completions") else ANTHROPIC if path.endswith("/messages") else None
+        return api_protocol(path) if method == "POST" else None
 
     def route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any] | None:
         """(status, JSON) for a request that is not an API call, or None."""
@@ -583,7 +602,8 @@ class FakeAPIServer:
                                     keep_alive)
         protocol = self.protocol_of(method, path)
         if protocol is None:
-            message = f"the fake API serves POST .../chat/completions and POST .../messages, not {method} {path}"
+            message = (f"the fake API serves POST /v1/chat/completions, /openai/deployments/{{deployment}}/chat/completions "
+                       f"and /v1/messages, not {method} {path}")
             return await self._send(writer, http_response(404, _json_bytes(error_body(OPENAI, 404, message)),
                                                           keep_alive=keep_alive), keep_alive)
         with self._lock:

@@ -12,9 +12,12 @@ each retrieve, unless `hold` is set (then it stays in_progress). When it finishe
 answered by a responder of tests/fake_api_server.py, unless its conversation contains a text of
 `faults`: "400" (an error line), "expired" (an expired request), "malformed" (an output line that is
 not JSON), "missing" (no line at all). `expire_batches` (1-based creation numbers) end as expired
-with half their requests done; `fail_batches` fail validation (OpenAI). Observability: `calls`
-(method, path in arrival order), `batches` (each created batch's custom ids), `submitted_ids()`.
-Reads and writes no files."""
+with half their requests done; `fail_batches` fail validation (OpenAI). A cancelled batch ends on
+the `cancel_polls`-th poll after the cancel. Faults of the API itself: the next `fail_polls` status
+polls answer 500; `forget(batch)` makes every call about a batch answer 404 (a provider-side cleanup);
+leaving the `with` block closes the port (connections are refused) and entering it again serves the
+same batches on the same port. Observability: `calls` (method, path in arrival order), `batches`
+(each created batch's custom ids), `submitted_ids()`. Reads and writes no files."""
 from __future__ import annotations
 
 import json
@@ -41,6 +44,7 @@ class FakeBatch:
     metadata: dict[str, Any] = field(default_factory=dict)
     polls: int = 0
     cancelled: bool = False
+    polls_since_cancel: int = 0
     status: str = ""
     output: bytes = b""
     errors: bytes = b""
@@ -60,6 +64,9 @@ class FakeBatchServer:
         self.expire_batches = set(expire_batches)
         self.fail_batches = set(fail_batches)
         self.hold = False
+        self.fail_polls = 0
+        self.cancel_polls = 1
+        self.forgotten: set[str] = set()
         self.polled = threading.Event()  # set by every status poll, for tests that act while a run polls
         self.calls: list[tuple[str, str]] = []
         self.versions: list[str | None] = []  # each call's anthropic-version header
@@ -68,12 +75,14 @@ class FakeBatchServer:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
         self.answered = 0
 
     # --- lifecycle and addresses ---
     def __enter__(self) -> "FakeBatchServer":
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", self._port), handler)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -96,6 +105,9 @@ class FakeBatchServer:
 
     def submitted_ids(self) -> list[str]:
         return [custom_id for batch in self.batches for custom_id in batch.custom_ids]
+
+    def forget(self, batch: FakeBatch) -> None:
+        self.forgotten.add(batch.id)
 
     def count(self, method: str, path_part: str) -> int:
         return sum(1 for m, p in self.calls if m == method and path_part in p)
@@ -136,7 +148,14 @@ class FakeBatchServer:
         return batch
 
     def _find(self, batch_id: str) -> FakeBatch | None:
-        return next((b for b in self.batches if b.id == batch_id), None)
+        return next((b for b in self.batches if b.id == batch_id and b.id not in self.forgotten), None)
+
+    def _poll_fails(self) -> bool:
+        self.polled.set()
+        if self.fail_polls > 0:
+            self.fail_polls -= 1
+            return True
+        return False
 
     def _openai(self, method: str, rest: list[str], body: bytes) -> tuple[int, bytes, str]:
         if method == "POST" and not rest:
@@ -153,6 +172,8 @@ class FakeBatchServer:
         batch = self._find(rest[0]) if rest else None
         if batch is None:
             return 404, json.dumps(error_body(OPENAI, 404, "no such batch")).encode(), "application/json"
+        if method == "GET" and len(rest) == 1 and self._poll_fails():
+            return 500, json.dumps(error_body(OPENAI, 500, "fake: status unavailable")).encode(), "application/json"
         if method == "POST" and rest[1:] == ["cancel"]:
             batch.cancelled = True
             batch.status = "cancelling"
@@ -168,6 +189,8 @@ class FakeBatchServer:
         batch = self._find(rest[0]) if rest else None
         if batch is None:
             return 404, json.dumps(error_body(ANTHROPIC, 404, "no such batch")).encode(), "application/json"
+        if method == "GET" and len(rest) == 1 and self._poll_fails():
+            return 500, json.dumps(error_body(ANTHROPIC, 500, "fake: status unavailable")).encode(), "application/json"
         if method == "POST" and rest[1:] == ["cancel"]:
             batch.cancelled = True
             batch.status = "canceling"
@@ -179,12 +202,13 @@ class FakeBatchServer:
 
     # --- time, by polls ---
     def _advance(self, batch: FakeBatch) -> None:
-        self.polled.set()
         if batch.status in ("completed", "failed", "expired", "cancelled", "ended"):
             return
         steps = OPENAI_STEPS if batch.protocol == OPENAI else ANTHROPIC_STEPS
         if batch.cancelled:
-            self._finish(batch, len(batch.lines) // 2, "cancelled" if batch.protocol == OPENAI else "ended")
+            batch.polls_since_cancel += 1
+            if batch.polls_since_cancel >= self.cancel_polls:
+                self._finish(batch, len(batch.lines) // 2, "cancelled" if batch.protocol == OPENAI else "ended")
             return
         if batch.number in self.fail_batches and batch.protocol == OPENAI:
             batch.status = "failed"

@@ -20,7 +20,7 @@ import threading
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fake_api_server import FakeAPIServer, Message, ParsedRequest, Reply, http_response, word_count
+from fake_api_server import OPENAI, FakeAPIServer, Message, ParsedRequest, Reply, http_response, word_count
 
 META, VERTEX, BEDROCK = "meta", "vertex", "bedrock"
 _VERTEX_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/publishers/google/"
@@ -61,6 +61,8 @@ class FakeCloudServer(FakeAPIServer):
             return VERTEX
         if method == "POST" and _BEDROCK_PATH.match(path):
             return BEDROCK
+        if method == "POST" and path.endswith("/compatibility/v1/chat/completions"):  # Cohere's, under any prefix
+            return OPENAI
         return super().protocol_of(method, path)
 
     def route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any] | None:

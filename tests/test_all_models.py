@@ -39,12 +39,13 @@ def ws(tmp_path, monkeypatch):
 
 @pytest.fixture
 def writes(monkeypatch):
-    """The output file of every record appended, in order."""
+    """The output file of every record appended, in order (not the finished games kept in `.games/`)."""
     order = []
     original = JsonlAppender.write
 
     def write(self, record):
-        order.append(self.path.stem)
+        if self.path.parent.name != ".games":
+            order.append(self.path.stem)
         original(self, record)
 
     monkeypatch.setattr(JsonlAppender, "write", write)
@@ -103,12 +104,12 @@ def test_failures_are_reported_per_model_and_the_others_complete(ws, fake_api, c
     assert gen_judgment.main([]) == 1
     captured = capsys.readouterr()
     assert "model-1: 12 judged, 0 failed; 24 calls" in captured.out
-    assert "model-2: 0 judged, 12 failed; 12 calls" in captured.out  # game 1 fails for good: no game 2
+    assert "model-2: 0 judged, 12 failed; 24 calls" in captured.out  # both games are played at once, both fail
     assert "model-3: 12 judged, 0 failed; 24 calls" in captured.out
     assert captured.err.count("failed: model-2 question") == 12
     assert "failed: model-1" not in captured.err and "failed: model-3" not in captured.err
     assert gen_judgment.main([]) == 1  # a rerun asks only for model-2's judgments
-    assert len(server.requests) == 12 + 2 * 24 + 12
+    assert len(server.requests) == 24 + 2 * 24 + 24
 
 
 def test_all_models_answer_at_once_each_through_its_own_client(ws, fake_api, writes):

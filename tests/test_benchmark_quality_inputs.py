@@ -59,7 +59,7 @@ def test_v01_bootstrap_file_gives_each_models_rounds(v01_outputs, capsys):
 def test_v2_outputs_of_each_board(tmp_path, monkeypatch, capsys):
     write_v2_bench(tmp_path, ["alpha", "beta", "gamma"], {"hard_prompt": 30, "creative_writing": 20})
     monkeypatch.chdir(tmp_path)
-    run(capsys, "-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--output", "--num-rounds", "5")
+    run(capsys, "-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--output", "--num-rounds", "20")
     written = sorted((tmp_path / "leaderboard").glob("*.csv"))
     assert [p.stem.split("_", 4)[-1] for p in written] == ["creative_writing", "hard_prompt", "overall"]
     for csv_path in written:

@@ -127,10 +127,60 @@ def test_contradicting_or_missing_labels_give_no_verdict(ws, fake_api):
 
     server = fake_api(judge)
     setup(ws, server, count=2)
-    assert gen_judgment.main([]) == 0
+    assert gen_judgment.main([]) == 1  # a record with no verdict in any game counts as not judged
     first, second = read_jsonl(ws.judgment_file(JUDGE, "model-1"))
     assert [g["score"] for g in first["games"] + second["games"]] == [None] * 4
     assert len(server.requests) == 2 + 4  # contradiction: no re-ask; no label: asked again once (2 attempts)
+
+
+def test_a_judge_that_never_gives_a_verdict_leaves_the_judgments_not_judged(ws, fake_api, capsys):
+    server = fake_api(lambda request: Reply("Both answers are fine."))
+    setup(ws, server, count=3)
+    assert gen_judgment.main([]) == 1
+    captured = capsys.readouterr()
+    assert "model-1: 3 judgment(s) have no verdict in any game (q000, q001, q002); they count as not judged" \
+        in captured.err
+    assert "some judgments are missing" in captured.err
+    assert len(read_jsonl(ws.judgment_file(JUDGE, "model-1"))) == 3  # the paid replies are kept, for reading
+    calls = len(server.requests)
+    assert gen_judgment.main([]) == 1  # not "all judged": judged again, and still without a verdict
+    captured = capsys.readouterr()
+    assert "model-1: 0 of 3 already judged" in captured.out and "already made" not in captured.out
+    assert "3 judgment(s) in" in captured.err and "have no verdict in any game; they are judged again" in captured.err
+    assert len(server.requests) == 2 * calls
+    assert not (ws.bench_dir / "model_judgment" / JUDGE / ".games").exists()  # the games went into the records
+
+
+def test_category_judges_only_the_questions_of_those_categories(ws, fake_api, capsys):
+    server = fake_api(JudgeResponder(MARKERS))
+    rows = setup(ws, server, count=6)
+    for i, row in enumerate(rows):
+        row["category"] = ("coding", "math", "writing")[i % 3]
+    ws.write_questions(rows)
+    assert gen_judgment.main(["--category", "math", "coding", "math"]) == 0
+    assert "--category lists 'math' more than once" in capsys.readouterr().err
+    assert [r["question_id"] for r in read_jsonl(ws.judgment_file(JUDGE, "model-1"))] == \
+        ["q000", "q001", "q003", "q004"]
+    assert len(server.requests) == 8
+    assert gen_judgment.main(["--category", "writing", "--dry-run"]) == 0
+    assert "2 judgeable questions, 0 already judged, 2 to judge" in capsys.readouterr().out
+
+
+def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api, tmp_path):
+    server = fake_api(JudgeResponder(MARKERS))
+    setup(ws, server, count=2)
+    result = run_script("gen_judgment.py", "--category", "poetry", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "--category 'poetry': no question in" in result.stderr and "its categories: tiny" in result.stderr
+    assert server.requests == []
+
+
+def test_help_explains_category_with_its_default(capsys):
+    with pytest.raises(SystemExit):
+        gen_judgment.main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--category C [C ...] judge only the questions of these categories" in help_text
+    assert "(default: every question)" in help_text
 
 
 def test_braces_and_reasoning_in_answers(ws, fake_api):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import load_judgments
+from arena_hard.core.judgments import load_judgments
 from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED, label_code, read_verdicts
 from show_result_fixtures import write_judgments
 from test_download import fake_hub_files

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import load_answers, load_judgments, load_questions
+from arena_hard.core.judgments import load_judgments
+from arena_hard.core.records import load_answers, load_questions
 
 
 def write_jsonl(path, rows):

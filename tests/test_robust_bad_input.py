@@ -385,8 +385,8 @@ def test_the_base_bench_is_valid_for_every_script(tmp_path: Path):
     assert len(read_jsonl(ws.judgment_file(JUDGE, MODEL))) == QUESTION_COUNT
 
 
-@pytest.mark.parametrize("case", BAD_INPUTS, ids=[case.name for case in BAD_INPUTS])
-def test_bad_input_is_one_line_exit_2_and_changes_nothing(bench: Workspace, case: Case):
+def assert_refused(bench: Workspace, case: Case) -> str:
+    """Run the case: exit status 2, one error line holding every fragment, every file unchanged; the line."""
     if case.edit is not None:
         case.edit(bench)
     before = snapshot(bench.root)
@@ -399,6 +399,12 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(bench: Workspace, case
     for fragment in case.fragments:
         assert fragment in lines[0], (fragment, lines[0])
     assert snapshot(bench.root) == before
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[case.name for case in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(bench: Workspace, case: Case):
+    assert_refused(bench, case)
 
 
 # --- inputs that are not errors: their documented behaviour -------------------------------------
@@ -451,7 +457,8 @@ def check_unknown_label_dropped(ws: Workspace, result: subprocess.CompletedProce
 
 
 def check_unknown_key_warned(ws: Workspace, result: subprocess.CompletedProcess[str]) -> None:
-    assert result.stderr.splitlines()[0] == f"warning: {API_CONFIG}: `{MODEL}.temprature` is not a known key; ignored"
+    assert result.stderr.splitlines()[0] == (f"warning: {API_CONFIG}: `{MODEL}.temprature` is not a known key; ignored "
+                                             f"(did you mean `{MODEL}.temperature`?)")
     assert len(read_jsonl(ws.answer_file(MODEL))) == QUESTION_COUNT
 
 
@@ -594,13 +601,17 @@ NOT_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("case", NOT_ERRORS, ids=[case.name for case in NOT_ERRORS])
-def test_inputs_that_are_not_errors_get_their_documented_behaviour(bench: Workspace, case: Documented):
+def assert_documented(bench: Workspace, case: Documented) -> None:
     case.edit(bench)
     result = run(bench.root, *case.command)
     assert result.returncode == case.status, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
     case.check(bench, result)
+
+
+@pytest.mark.parametrize("case", NOT_ERRORS, ids=[case.name for case in NOT_ERRORS])
+def test_inputs_that_are_not_errors_get_their_documented_behaviour(bench: Workspace, case: Documented):
+    assert_documented(bench, case)
 
 
 def test_the_corpus_covers_every_script_and_kind_of_input():

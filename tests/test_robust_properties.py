@@ -25,7 +25,8 @@ from arena_hard.scoring.verdict_labels import LABELS, NO_VERDICT, VerdictTable, 
 from arena_hard.generate.judge_game import fill_template, parse_verdict
 from arena_hard.core.jsonl import iter_jsonl, repair_tail, rewrite_sorted_unique
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import load_answers, load_judgments, load_questions, record_id
+from arena_hard.core.judgments import load_judgments
+from arena_hard.core.records import load_answers, load_questions, record_id
 
 settings.register_profile("robust", max_examples=150, deadline=None, database=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -86,8 +86,8 @@ def test_v01_report_follows_the_unchanged_leaderboard_and_matches_the_script(ben
 
 def test_v01_categories_show_elo_and_a_name_map(bench, capsys):
     (bench / "map.json").write_text(json.dumps({"ALPHA": "alpha", "beta": "BETA", "gamma": "Gamma"}))
-    plain, _ = run(capsys, "--num-rounds", "10", "-c", "hard", "soft", "--show-elo")
-    out, err = run(capsys, "--num-rounds", "10", "-c", "hard", "soft", "--show-elo", "--reference", "arena.csv",
+    plain, _ = run(capsys, "--num-rounds", "20", "-c", "hard", "soft", "--show-elo")
+    out, err = run(capsys, "--num-rounds", "20", "-c", "hard", "soft", "--show-elo", "--reference", "arena.csv",
                    "--name-map", "map.json")
     assert out[:len(plain)] == plain
     reports = report_lines(out)
@@ -96,7 +96,7 @@ def test_v01_categories_show_elo_and_a_name_map(bench, capsys):
     assert f"--reference: delta, {BASELINE} not mapped to a model of arena.csv by map.json" in err
     (bench / "map.json").write_text(json.dumps({"ALPHA": "alpha", "beta": "BETA"}))
     with pytest.raises(UserError, match=r"2 model\(s\) are in both the leaderboard and arena.csv"):
-        show_result.main(["--num-rounds", "10", "--reference", "arena.csv", "--name-map", "map.json"])
+        show_result.main(["--num-rounds", "20", "--reference", "arena.csv", "--name-map", "map.json"])
 
 
 def test_v2_each_category_and_the_overall_line(tmp_path, monkeypatch, capsys):
@@ -105,7 +105,7 @@ def test_v2_each_category_and_the_overall_line(tmp_path, monkeypatch, capsys):
                                                 + "\n" for m, s in [("alpha", 5), ("beta", 4), ("gamma", 3),
                                                                     ("delta", 2), ("o3-mini-2025-01-31", 1)]))
     monkeypatch.chdir(tmp_path)
-    args = ["-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--num-rounds", "10", "--output"]
+    args = ["-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--num-rounds", "20", "--output"]
     assert show_result.main(args) == 0
     plain = capsys.readouterr().out
     assert show_result.main([*args, "--reference", "ref.jsonl"]) == 0
@@ -133,7 +133,7 @@ def test_v2_board_with_too_few_matched_models_gets_a_note(tmp_path, monkeypatch,
     (tmp_path / "ref.csv").write_text("model,score,lower,upper\nalpha,3,2.5,3.5\nbeta,2,1.5,2.5\n"
                                       "o3-mini-2025-01-31,1,0.5,1.5\n")
     monkeypatch.chdir(tmp_path)
-    assert show_result.main(["-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--num-rounds", "5",
+    assert show_result.main(["-b", V2_BENCH, "-c", "hard_prompt", "creative_writing", "--num-rounds", "20",
                              "--reference", "ref.csv"]) == 0
     captured = capsys.readouterr()
     assert list(report_lines(captured.out.splitlines(), "ref.csv")) == ["arena-hard-v2.0 hard_prompt"]

@@ -16,7 +16,7 @@ import yaml
 
 import gen_judgment
 from arena_hard.core.judge_settings import OFFICIAL_FILE, parse_judge_utils, settings_yaml
-from arena_hard.core.records import load_judgments
+from arena_hard.core.judgments import load_judgments
 from arena_hard.generate.judging_v2 import parse_verdict_v2
 from arena_hard.scoring.verdict_labels import NO_VERDICT, read_verdicts
 from fake_api_server import FaultPlan, Reply, hashed_verdict
@@ -162,7 +162,86 @@ def test_missing_creative_writing_baseline_stops_before_any_call(ws, fake_api):
     (line,) = result.stderr.strip().splitlines()
     assert "gemini-2.0-flash-001.jsonl" in line and "creative_writing" in line
     assert "download_data.py --pregenerated --bench arena-hard-v2.0 --model gemini-2.0-flash-001" in line
+    assert "or judge only the other categories: --category hard_prompt arena-hard-v0.1" in line
     assert server.requests == []
+
+
+def test_category_judges_hard_prompt_without_the_creative_writing_baseline(ws, fake_api, capsys):
+    server = fake_api(judge_reply)
+    rows = setup(ws, server, skip_baselines=("gemini-2.0-flash-001",))
+    assert run("--category", "hard_prompt") == 0
+    hard = sorted(r["uid"] for r in rows if r["category"] == "hard_prompt")
+    assert [r["uid"] for r in read_jsonl(ws.judgment_file(JUDGE, MODEL))] == hard
+    assert len(server.requests) == 2 * len(hard)
+    assert run("--category", "hard_prompt", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"{MODEL}: {len(hard)} judgeable questions, {len(hard)} already judged, 0 to judge" in out
+
+
+def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api):
+    server = fake_api(judge_reply)
+    setup(ws, server)
+    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+                        "--category", "hard-prompt", cwd=ws.root)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--category 'hard-prompt'" in line
+    assert "its categories: arena-hard-v0.1, creative_writing, hard_prompt" in line
+    assert server.requests == []
+
+
+def test_a_judge_that_never_gives_a_verdict_leaves_the_judgments_not_judged(ws, fake_api, capsys):
+    server = fake_api(lambda request: Reply("Both are fine; I will not pick one."))
+    setup(ws, server, categories=("hard_prompt",), per_category=2)
+    assert run() == 1
+    assert f"{MODEL}: 2 judgment(s) have no verdict in any game" in capsys.readouterr().err
+    assert all(g["score"] is None for r in read_jsonl(ws.judgment_file(JUDGE, MODEL)) for g in r["games"])
+    assert run() == 1  # judged again, not "all judged"
+    out = capsys.readouterr().out
+    assert f"{MODEL}: 0 of 2 already judged" in out and "already made" not in out
+    assert len(server.requests) == 8
+
+
+def test_v2_labels_count_as_verdicts(ws, fake_api):
+    server = fake_api(lambda request: Reply("My final verdict is [[B<A]]"))
+    setup(ws, server, categories=("hard_prompt",), per_category=2)
+    assert run() == 0
+    assert run() == 0 and len(server.requests) == 4  # B<A is v2.0's A>B: judged, not asked again
+
+
+def test_a_model_without_answers_is_one_line_and_one_without_any_answer_says_nothing_to_judge(ws, fake_api, capsys):
+    server = fake_api(judge_reply)
+    setup(ws, server, categories=("hard_prompt",), per_category=2)
+    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", "typo-model",
+                        cwd=ws.root)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "typo-model.jsonl: no answers from 'typo-model'; check the name" in line
+    ws.write_answers("other-model", [v2_answer("not-a-question", "other-model", "hello")])
+    assert gen_judgment.main(["--setting-file", "arena-hard-v2.0.yaml", "--model-list", "other-model"]) == 1
+    captured = capsys.readouterr()
+    assert "other-model: nothing to judge: none of its 2 question(s) has every answer a judgment needs" in captured.out
+    assert "already made" not in captured.out and "some judgments are missing" in captured.err
+    assert server.requests == []
+
+
+def test_a_failing_game_2_never_makes_the_next_run_pay_for_game_1(ws, fake_api):
+    game_2 = "<|The Start of Assistant A's Answer|>\nMy answer to"
+    server = fake_api(judge_reply, faults=FaultPlan(matching=((game_2, "503"),)))
+    rows = setup(ws, server, categories=("hard_prompt", "creative_writing"), per_category=2)
+    assert run() == 1
+    first = [r for r in server.requests if game_2 not in r.request.last_user]
+    assert len(first) == 4 and all(r.outcome == "ok" for r in first)
+    server.faults = FaultPlan()
+    since = len(server.requests)
+    assert run() == 0
+    assert [game_2 in r.request.last_user for r in server.requests[since:]] == [True] * 4
+    records = read_jsonl(ws.judgment_file(JUDGE, MODEL))
+    assert [r["uid"] for r in records] == sorted(r["uid"] for r in rows)
+    for record in records:  # the kept game 1 is the record's game 1, as a direct run writes it
+        assert record["games"][0]["prompt"][1]["content"] in {r.request.last_user for r in first}
+        assert record["games"][0]["judgment"]["thought"] == "judge musing"
+    assert not (ws.bench_dir / "model_judgment" / JUDGE / ".games").exists()
 
 
 @pytest.mark.parametrize("problem, expected", [

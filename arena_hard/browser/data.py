@@ -18,9 +18,11 @@ from arena_hard.browser.game_verdicts import GAME_COUNT, games_disagree, model_p
 from arena_hard.browser.markdown import (answer_markdown, game_markdown, judgment_summary, md_name, md_path,
                                          prompt_markdown, question_label, question_markdown, thought_markdown)
 from arena_hard.core.bench_version import version_for
+from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Judgment, Question, load_answers, load_judgments,
-                                     load_questions, model_of_file)
+from arena_hard.core.judgments import Judgment, load_judgments
+from arena_hard.core.records import (DOWNLOAD_HINT, Answer, Bench, Question, load_answers, load_questions,
+                                     model_of_file)
 from arena_hard.scoring.verdict_labels import label_code, v2_verdict_code
 
 # Judgment files hold the judge prompt with both answers: keep only the models being looked at.
@@ -254,7 +256,7 @@ class BenchData:
 def _jsonl_stems(directory: Path) -> list[str]:
     if not directory.is_dir():
         return []
-    return sorted(model_of_file(path) for path in directory.glob("*.jsonl") if path.is_file())
+    return sorted(model_of_file(path) for path in jsonl_files(directory))
 
 
 def _subfolders(directory: Path) -> list[str]:

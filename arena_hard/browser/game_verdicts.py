@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from arena_hard.core.records import Game, Judgment
+from arena_hard.core.judgments import Game, Judgment
 from arena_hard.scoring import verdict_labels
 from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, GAME_WINNER, STRONG, label_code
 

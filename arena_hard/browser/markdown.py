@@ -11,7 +11,8 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from arena_hard.browser.game_verdicts import Verdict, Winner, games_disagree
-from arena_hard.core.records import Answer, Game, Judgment, Question
+from arena_hard.core.judgments import Game, Judgment
+from arena_hard.core.records import Answer, Question
 from arena_hard.scoring.verdict_labels import LABELS
 
 QUESTION_LABEL_CHARS = 100

@@ -31,8 +31,20 @@ class AnswerSettings:
     category_temperature: dict[str, float] = field(default_factory=dict)
 
 
+ANSWER_KEYS = {"name", "bench_name", "temperature", "max_tokens", "num_choices", "model_list", "category_temperature"}
+# Keys only a judge config has: an answer config holding one is a judge config given by mistake.
+JUDGE_ONLY_KEYS = ("judge_model", "system_prompt", "prompt_template", "baseline_model", "regex_pattern",
+                   "regex_patterns", "number_of_judgment_attempts", "pairwise")
+
+
 def load_answer_settings(path: Path) -> AnswerSettings:
-    section = Section(path, load_yaml(path))
+    data = load_yaml(path)
+    judge_key = next((key for key in JUDGE_ONLY_KEYS if key in data), None)
+    if judge_key is not None:
+        raise UserError(f"{path}: is a judge config (it has `{judge_key}`), not an answer config; pass "
+                        "gen_answer.py an answer config such as config/gen_answer_config.yaml (--setting-file)")
+    section = Section(path, data)
+    section.warn_unknown(ANSWER_KEYS)
     category_temperature = section.get(
         "category_temperature", lambda v: isinstance(v, dict) and all(is_number(t) and t >= 0 for t in v.values()),
         "a mapping of category: temperature", {})
@@ -44,6 +56,15 @@ def load_answer_settings(path: Path) -> AnswerSettings:
         model_list=_model_list(section),
         category_temperature={str(k): float(v) for k, v in category_temperature.items()},
     )
+
+
+def check_category_temperature(path: Path, settings: AnswerSettings, categories: set[str], bench: str) -> None:
+    """A UserError naming the first `category_temperature` key that is no category of the bench's questions."""
+    for category in settings.category_temperature:
+        if category not in categories:
+            known = ", ".join(sorted(categories)[:8]) or "none"
+            raise UserError(f"{path}: `category_temperature.{category}` names no category of the questions of "
+                            f"{bench} (their categories: {known}); fix or remove it")
 
 
 def _model_list(section: Section) -> tuple[str, ...]:
@@ -106,9 +127,15 @@ def verdict_patterns(section: Section, key: str, patterns: Any) -> tuple[re.Patt
     return tuple(compiled)
 
 
+JUDGE_KEYS = {"name", "bench_name", "judge_model", "reference", "ref_model", "baseline", "baseline_model", "pairwise",
+              "temperature", "max_tokens", "regex_pattern", "regex_patterns", "number_of_judgment_attempts",
+              "system_prompt", "prompt_template", "model_list", "reask_prompt"}
+
+
 def load_judge_settings(path: Path) -> JudgeSettings:
     data = load_yaml(path)
     section = Section(path, data)
+    section.warn_unknown(JUDGE_KEYS)
     system_prompt = value_from_file(section, "system_prompt")
     templates = value_from_file(section, "prompt_template")
     if not isinstance(system_prompt, str):

@@ -4,6 +4,7 @@
 environment. Reads the file it is given; writes nothing."""
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import sys
@@ -12,8 +13,9 @@ from typing import Any, Callable
 
 import yaml
 
+from arena_hard.core.data_files import open_regular
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.core.names import file_stem, unique
+from arena_hard.core.names import check_name, file_stem, unique
 from arena_hard.core.yaml_file import safe_load
 
 REQUIRED = object()
@@ -23,7 +25,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
     """A YAML file whose top level is a mapping; syntax errors name the line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:
+            text = handle.read().decode("utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: config file not found{looked_in(path)}") from None
     except UnicodeDecodeError:
@@ -97,6 +100,7 @@ class Section:
         return self._file_name(key, value) if isinstance(value, str) else value
 
     def _file_name(self, key: str, name: str) -> str:
+        check_name(name, self.where(key))
         try:
             file_stem(name)
         except UserError as error:
@@ -109,9 +113,18 @@ class Section:
                         "an http:// or https:// address such as http://localhost:8000/v1", None)
 
     def warn_unknown(self, known: set[str]) -> None:
+        """One warning line per key not in `known`, naming the nearest known key when one is close."""
         for key in self.data:
             if key not in known:
-                print(f"warning: {self.where(str(key))} is not a known key; ignored", file=sys.stderr)
+                nearest = nearest_key(str(key), known)
+                hint = f" (did you mean `{self.prefix}{nearest}`?)" if nearest else ""
+                print(f"warning: {self.where(str(key))} is not a known key; ignored{hint}", file=sys.stderr)
+
+
+def nearest_key(key: str, known: set[str]) -> str | None:
+    """The known key `key` is most likely a misspelling of, if any is close."""
+    matches = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 def is_int(value: Any) -> bool:

@@ -20,9 +20,11 @@ from arena_hard.core.api_types import ALIASES, missing_package, upstream_entry
 from arena_hard.core.config_file import Section, is_number, load_yaml
 from arena_hard.core.engine_config import ENGINE_KEYS, LocalEngine, local_engine
 from arena_hard.core.errors import UserError
+from arena_hard.core.names import check_name
 from arena_hard.core.retry_policy import RetryPolicy
 
 API_TYPES = ("openai", "azure", "anthropic", "cohere", "meta", "vertex", "bedrock", "sglang", "vllm", "mock")
+MAX_TEMPERATURE = {"openai": 2.0, "azure": 2.0, "anthropic": 1.0}  # what each provider accepts
 # Keys only one provider reads, and the api_types that read them.
 PROVIDER_KEYS = {"project_id": ("vertex",), "regions": ("vertex",), "aws_region": ("bedrock",),
                  **dict.fromkeys(ENGINE_KEYS, ("sglang", "vllm"))}
@@ -228,8 +230,19 @@ def _check_mock_options(section: Section) -> None:
     section.get("position_bias", is_number, "a number (added to assistant A's rating)", None)
 
 
+def check_temperature(model: ModelConfig, temperature: float, where: str) -> None:
+    """A UserError naming `where` (file and key) when the model's provider does not accept `temperature`;
+    a reasoning model (sent no temperature) takes any."""
+    highest = MAX_TEMPERATURE.get(model.api_type)
+    if highest is not None and temperature > highest and not model.reasoner:
+        raise UserError(f"{where} is {temperature:g}, above the {highest:g} that {model.api_type} accepts "
+                        f"(model {model.name!r}); lower it")
+
+
 def load_model_configs(path: Path, names: tuple[str, ...]) -> dict[str, ModelConfig]:
     """The entries of the endpoint file for `names` (each must be there); other entries are not read."""
+    for name in names:
+        check_name(name, str(path))
     data = load_yaml(path)
     missing = [name for name in names if name not in data]
     if missing:

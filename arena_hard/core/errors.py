@@ -1,6 +1,7 @@
 """User-facing errors: a problem the user can fix (a config, a data file, a flag) is raised as
 UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback.
-A file system error (disk full, no permission) is one line too, with exit status 1."""
+A file system error (disk full, no permission) and a run stopped before its end (Unfinished) are one
+line too, with exit status 1."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +31,11 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
+class Unfinished(Exception):
+    """A run that stopped before its end for a cause outside the user's input (a provider that does not
+    answer in time); what it did so far is kept, and the message says how to go on."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (exit status 2) instead of the usage block."""
 
@@ -44,6 +50,9 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         status = EXIT_USER_ERROR
+    except Unfinished as error:
+        print(f"error: {error}", file=sys.stderr)
+        status = 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130

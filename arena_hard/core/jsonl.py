@@ -10,19 +10,24 @@ one decode per line with none of iter_jsonl's per-line bookkeeping. It decodes w
 as fast as json on long judge texts), and a line msgspec refuses goes to json.loads, which also takes
 what msgspec does not (NaN, Infinity, numbers beyond a double, lone surrogates): every line decodes to
 exactly what json.loads gives, and a line json.loads refuses makes iter_jsonl read the file and raise
-its file:line message (bad JSON or UTF-8, a non-object, a cut-off last line).
-Reads and writes the files it is given."""
+its file:line message (bad JSON or UTF-8, a non-object, a cut-off last line). Any text JSON can carry
+is written so that both read it back unchanged: a lone surrogate, which UTF-8 cannot encode, as its
+\\u escape (`dumps_line`). Reads and writes the files it is given."""
 from __future__ import annotations
 
 import functools
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from arena_hard.core.data_files import open_regular, write_target
 from arena_hard.core.errors import UserError
 
+# A surrogate code point in a str read from JSON: always a lone one (a JSON reader joins a pair).
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 TRUNCATED_HINT = (
     "the last line is cut short, the remains of an interrupted run: rerun the script that writes "
     "this file to repair it, or delete that line"
@@ -54,7 +59,7 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
     skipped when `skip_truncated_tail` (the caller repairs the file), otherwise reported."""
     path = Path(path)
     try:
-        handle = open(path, "rb")
+        handle = open_regular(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -108,7 +113,8 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) for each non-blank line, as iter_jsonl yields them."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with open_regular(path) as handle:
+            data = handle.read()
     except OSError:
         yield from iter_jsonl(path)  # reports the missing file or folder
         return
@@ -172,8 +178,25 @@ def _named(error: OSError, path: Path) -> OSError:
     return error
 
 
+def lone_surrogate(text: str) -> str | None:
+    """`holds a lone surrogate (...)` and why no API takes it, when `text` holds one, else None. JSON
+    carries a lone surrogate as an escape and the files keep it; the SDKs encode requests as UTF-8."""
+    match = LONE_SURROGATE.search(text)
+    if match is None:
+        return None
+    return (f"holds a lone surrogate (U+{ord(match.group()):04X} at character {match.start() + 1}), which is not "
+            "Unicode text and cannot be sent to an API")
+
+
 def dumps_line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    """One JSON line in UTF-8. A lone surrogate (legal in JSON as an escape such as \\ud800, as a reply
+    may hold, but not encodable as UTF-8) is written as that escape, so the line reads back unchanged;
+    it can only stand inside a string, where the escape means the same."""
+    text = json.dumps(record, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n").encode("utf-8")
 
 
 class JsonlAppender:
@@ -208,8 +231,8 @@ class JsonlAppender:
 
 def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
     """Write `path` through a temporary file in the same folder and a rename: readers see the old
-    file or the new one, never a half-written one."""
-    path = Path(path)
+    file or the new one, never a half-written one. A symlink is written through: its target is replaced."""
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

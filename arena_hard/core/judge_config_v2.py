@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.config import value_from_file, verdict_patterns
-from arena_hard.core.config_file import Section, load_yaml
+from arena_hard.core.config import JUDGE_KEYS, value_from_file, verdict_patterns
+from arena_hard.core.config_file import Section, load_yaml, nearest_key
 from arena_hard.core.errors import UserError
 from arena_hard.core.judge_settings import KIT_HINT, category_settings_from
 
@@ -27,6 +27,24 @@ _KEYS = {"judge_model", "temperature", "max_tokens", "bench_name", "reference", 
 
 def is_v2_judge_config(data: dict[str, Any]) -> bool:
     return "system_prompt" not in data
+
+
+def _check_kind(section: Section) -> None:
+    """One line for a file read as a v2.0 judge config that is not one: a v0.1 judge config whose
+    `system_prompt` key is misspelt or missing, or an answer config."""
+    data, path = section.data, section.path
+    misspelt = next((str(key) for key in data if key not in _KEYS and nearest_key(str(key), {"system_prompt"})), None)
+    v01_keys = [str(key) for key in data if key in JUDGE_KEYS - _KEYS]
+    if misspelt is not None:
+        raise UserError(f"{section.where(misspelt)} is not a known key (did you mean `system_prompt`?); without "
+                        "`system_prompt` the file is read as a v2.0 judge config: fix the key")
+    if v01_keys:
+        shown = ", ".join(f"`{key}`" for key in v01_keys[:3])
+        raise UserError(f"{section.where('system_prompt')} is missing, but the file has v0.1 judge keys ({shown}); "
+                        "add the judge's system_prompt, or remove the v0.1 keys to judge as v2.0")
+    if "judge_model" not in data and "prompt_template" not in data:
+        raise UserError(f"{path}: has no `judge_model` or `prompt_template`: is it an answer config? "
+                        "gen_judgment.py takes a judge config such as config/judge_config.yaml (--setting-file)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ def load_v2_judge_settings(path: Path, data: dict[str, Any] | None = None) -> V2
     path = Path(path)
     data = load_yaml(path) if data is None else data
     section = Section(path, data)
+    _check_kind(section)
     section.warn_unknown(_KEYS)
     template = data.get("prompt_template")
     if isinstance(template, dict) and set(template) == {"from_file"} and \

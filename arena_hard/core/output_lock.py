@@ -4,7 +4,8 @@ The lock is taken on a hidden file beside the output, `.<name>.lock`, holding th
 not on the output itself: the sorted rewrite replaces the output by a rename, and a lock on the old
 inode would not keep a second run from locking the new one. The kernel drops a flock when its
 process ends, however it ends, so a lock left by a killed run never blocks the next one (its file is
-merely reused). Reads and writes only the lock files."""
+merely reused). An output that is a symlink is locked beside the file it points to (data_files.write_target),
+so two links to one file are one writer. Reads and writes only the lock files."""
 from __future__ import annotations
 
 import contextlib
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from arena_hard.core.data_files import require_folders, write_target
 from arena_hard.core.errors import UserError
 
 
@@ -32,7 +34,17 @@ def _holder(path: Path) -> str:
 
 
 def _try_lock(path: Path, wait: bool) -> int | None:
-    """A descriptor of `path` locked by us, or None when another process holds it (and not `wait`)."""
+    """A descriptor of `path` locked by us, or None when another process holds it (and not `wait`).
+    A file system error (a full disk) names the lock file."""
+    try:
+        return _lock(path, wait)
+    except OSError as error:
+        if error.filename is None:
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+        raise
+
+
+def _lock(path: Path, wait: bool) -> int | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -48,8 +60,12 @@ def _try_lock(path: Path, wait: bool) -> int | None:
         except FileNotFoundError:
             current = None
         if current == os.fstat(fd).st_ino:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            except OSError:
+                _release(path, fd)
+                raise
             return fd
         os.close(fd)  # the holder we waited for removed this file on release: lock the path's new file
 
@@ -69,8 +85,12 @@ def lock_outputs(outputs: Sequence[Path], wait: bool = False) -> Iterator[None]:
     waiting runs never wait on each other."""
     held: list[tuple[Path, int]] = []
     try:
+        targets: dict[Path, Path] = {}  # the file each output's writes change -> the output, for messages
         for output in sorted(set(outputs)):
-            path = lock_path(output)
+            require_folders(output)
+            targets.setdefault(write_target(output), output)
+        for target, output in sorted(targets.items()):
+            path = lock_path(target)
             fd = _try_lock(path, wait=False)
             if fd is None and wait:
                 print(f"{output}: being written by {_holder(path)}; waiting for it to finish (--wait)",

@@ -1,21 +1,22 @@
-"""Questions, answers and judgments as typed records, read from either record format in the wild.
+"""Questions and answers as typed records, read from either record format in the wild (judgments:
+core/judgments.py), and the bench's folders.
 
-Reads `data/<bench>/question.jsonl`, `data/<bench>/model_answer/<model>.jsonl` and
-`data/<bench>/model_judgment/<judge>/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
+Reads `data/<bench>/question.jsonl` and `data/<bench>/model_answer/<model>.jsonl` in the v0.1 format (`question_id`, `turns`,
 `model_id`, `choices`, `conv_metadata`) or the current upstream one (`uid`, `prompt`, `model`,
 `messages`, `metadata`); data/README.md documents both. The one interpretation of each record kind:
-`question_from_record`, `answer_from_record`, and for judgments `judgment_fields` / `game_score`, which
-`judgment_from_record` and the scoring's lean scan (scoring.verdict_labels) both use. Writes nothing."""
+`question_from_record`, `answer_from_record`. Questions and
+answers remember the file:line they came from, so that `unsendable` can name it when their text holds
+what no API can be sent (a lone surrogate). Writes nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arena_hard.core.bench_version import V0_1
+from arena_hard.core.bench_version import V0_1, VERSIONS
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.core.jsonl import iter_jsonl
-from arena_hard.core.names import file_stem, name_from_stem
+from arena_hard.core.jsonl import iter_jsonl, lone_surrogate
+from arena_hard.core.names import check_name, file_stem, name_from_stem
 
 DOWNLOAD_HINT = f"run `python download_data.py` to fetch the official {V0_1.default_bench} files"
 
@@ -59,7 +60,7 @@ class Bench:
 
 def model_of_file(path: Path) -> str:
     """The model a `<model>.jsonl` answer or judgment file is named for."""
-    return name_from_stem(Path(path).name.removesuffix(".jsonl"))
+    return check_name(name_from_stem(Path(path).name.removesuffix(".jsonl")), str(path))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Question:
     turns: tuple[str, ...]
     category: str
     cluster: str
+    where: str = field(default="", compare=False)  # "file:line" it was read from
 
 
 @dataclass(frozen=True)
@@ -78,28 +80,24 @@ class Answer:
     token_len: int | None  # of the first turn, as recorded
     metadata: dict[str, Any] | None  # conv_metadata (v0.1) / metadata (current): style counts
     thought: str | None = None  # the current format's reasoning ({answer, thought}), kept apart from turns
-
-
-@dataclass(frozen=True)
-class Game:
-    score: str | None
-    judgment: str
-    user_prompt: str
-    system_prompt: str = ""  # the current format's system message, as sent to the judge
-
-
-@dataclass(frozen=True)
-class Judgment:
-    question_id: str
-    model: str
-    judge: str
-    games: tuple[Game | None, ...]
-    baseline: str | None  # current format names the baseline; v0.1 leaves it to the config
-    category: str | None
+    where: str = field(default="", compare=False)  # "file:line" it was read from
 
 
 def _where(path: Path, lineno: int) -> str:
     return f"{path}:{lineno}"
+
+
+def record_format(record: dict[str, Any]) -> str:
+    """The record format a question, answer or judgment record is in: "v0.1" (`question_id`) or "v2.0" (`uid`)."""
+    return "v0.1" if "question_id" in record else "v2.0"
+
+
+def mixed_formats(counts: dict[str, int], path: Path | str) -> str | None:
+    """A note when a file's records (`counts`: format -> records) are in both formats, else None."""
+    if not all(counts.values()):
+        return None
+    return (f"{path}: mixes {counts['v0.1']} v0.1-format record(s) (`question_id`) and {counts['v2.0']} "
+            "v2.0-format (`uid`), as if written by both versions; both are read")
 
 
 def record_id(record: dict[str, Any], where: str) -> str:
@@ -137,7 +135,7 @@ def question_from_record(record: dict[str, Any], where: str) -> Question:
     category = record.get("category")
     cluster = record.get("cluster", record.get("subcategory"))
     return Question(question_id, texts, str(category) if category is not None else "",
-                    str(cluster) if cluster is not None else "")
+                    str(cluster) if cluster is not None else "", where)
 
 
 MAX_TOKEN_LEN = 10_000_000  # far beyond any model's output; a larger (or negative) recorded length is not one
@@ -175,13 +173,27 @@ def _assistant_turns(record: dict[str, Any], where: str) -> tuple[tuple[str, ...
 
 def answer_from_record(record: dict[str, Any], model: str, where: str) -> Answer:
     question_id = record_id(record, where)
+    for key in ("model_id", "model"):
+        if isinstance(record.get(key), str) and record[key] != model:
+            check_name(record[key], where)
     turns, token_len = _assistant_turns(record, where)
     metadata = record.get("conv_metadata", record.get("metadata"))
     if not isinstance(metadata, dict):
         metadata = None
     if token_len is None and metadata is not None:
         token_len = plausible_token_len(metadata.get("token_len"))
-    return Answer(question_id, model, turns, token_len, metadata, _thought(record))
+    return Answer(question_id, model, turns, token_len, metadata, _thought(record), where)
+
+
+def unsendable(item: Question | Answer) -> str | None:
+    """Why `item`'s turns cannot be sent to an API (jsonl.lone_surrogate), naming the line it was read
+    from, or None."""
+    for number, text in enumerate(item.turns, 1):
+        problem = lone_surrogate(text)
+        if problem:
+            what = "question" if isinstance(item, Question) else f"{item.model}'s answer to question"
+            return f"{item.where}: {what} {item.question_id}, turn {number}, {problem}; replace it (with U+FFFD, say)"
+    return None
 
 
 def _thought(record: dict[str, Any]) -> str | None:
@@ -193,55 +205,6 @@ def _thought(record: dict[str, Any]) -> str | None:
     last = contents[-1] if contents else None
     thought = last.get("thought") if isinstance(last, dict) else None
     return thought if isinstance(thought, str) and thought else None
-
-
-def game_score(game: Any) -> str | None:
-    """A game's verdict label as recorded; None for a missing game or score."""
-    score = game.get("score") if isinstance(game, dict) else None
-    return score if isinstance(score, str) else None
-
-
-def _game_from_record(game: Any) -> Game | None:
-    if not isinstance(game, dict):
-        return None
-    judgment = game.get("judgment", "")
-    if isinstance(judgment, dict):
-        judgment = judgment.get("answer", "")
-    user_prompt = game.get("user_prompt")
-    if user_prompt is None and isinstance(game.get("prompt"), list):  # current format: the messages
-        user_prompt = next((m.get("content") for m in game["prompt"]
-                            if isinstance(m, dict) and m.get("role") == "user"), "")
-    if isinstance(user_prompt, list):
-        user_prompt = user_prompt[0] if user_prompt and isinstance(user_prompt[0], str) else ""
-    messages = game.get("prompt") if isinstance(game.get("prompt"), list) else []
-    system_prompt = next((m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"), "")
-    return Game(game_score(game),
-                judgment if isinstance(judgment, str) else "",
-                user_prompt if isinstance(user_prompt, str) else "",
-                system_prompt if isinstance(system_prompt, str) else "")
-
-
-def _name(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def judgment_fields(record: dict[str, Any], default_model: str,
-                    where: str) -> tuple[str, str, str | None, str | None, list[Any]]:
-    """(question id, model, baseline, category, games) of a judgment record in either format. The model
-    is the record's, else `default_model` (the file's name); baseline and category are what a
-    current-format record names, else None."""
-    question_id = record_id(record, where)
-    games = record.get("games")
-    if not isinstance(games, list):
-        raise UserError(f"{where}: `games` must be the list of the judge's games; fix or delete that line")
-    return (question_id, _name(record.get("model")) or default_model, _name(record.get("baseline")),
-            _name(record.get("category")), games)
-
-
-def judgment_from_record(record: dict[str, Any], default_model: str, where: str) -> Judgment:
-    question_id, model, baseline, category, games = judgment_fields(record, default_model, where)
-    return Judgment(question_id=question_id, model=model, judge=str(record.get("judge", "")),
-                    games=tuple(_game_from_record(game) for game in games), baseline=baseline, category=category)
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -259,7 +222,10 @@ def load_questions(path: Path) -> list[Question]:
         first_line[question.question_id] = lineno
         questions.append(question)
     if not questions:
-        raise UserError(f"{path}: holds no questions; {DOWNLOAD_HINT}")
+        official = name_from_stem(path.parent.name) in {version.default_bench for version in VERSIONS}
+        empty = "the file is empty" if path.stat().st_size == 0 else "only blank lines"
+        raise UserError(f"{path}: holds no questions ({empty}); " + (
+            DOWNLOAD_HINT if official else "write the bench's questions into it, one JSON object per line"))
     return questions
 
 
@@ -275,9 +241,10 @@ def load_answers(path: Path, *, skip_truncated_tail: bool = False) -> dict[str, 
     return answers
 
 
-def load_judgments(path: Path, *, skip_truncated_tail: bool = False) -> list[Judgment]:
-    """The judgment records of one file, in file order (duplicates are the caller's to resolve)."""
-    path = Path(path)
-    default_model = model_of_file(path)
-    return [judgment_from_record(record, default_model, _where(path, lineno))
-            for lineno, record in iter_jsonl(path, skip_truncated_tail=skip_truncated_tail)]
+def load_model_answers(bench: Bench, model: str) -> dict[str, Answer]:
+    """The answers of a model to judge; its answer file must exist (else a typo in the model list)."""
+    path = bench.answer_file(model)
+    if not path.exists():
+        raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
+                        "or run gen_answer.py for it first")
+    return load_answers(path)

@@ -69,6 +69,12 @@ def _o200k() -> Any:
                              special_tokens=O200K_SPECIAL)
 
 
+def check_encoding(encoding: str) -> None:
+    """Load `encoding` now: a missing file is a one-line UserError before any call, not after the
+    replies whose records need it have been paid for."""
+    count_tokens("", encoding)
+
+
 def count_tokens(text: str, encoding: str) -> int:
     """Tokens of `text` under `encoding`; special tokens in the text count as plain text, as upstream."""
     if encoding == "cl100k_base":

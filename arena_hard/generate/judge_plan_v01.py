@@ -9,7 +9,7 @@ from typing import Sequence
 
 from arena_hard.core.config import JudgeSettings
 from arena_hard.core.errors import UserError
-from arena_hard.core.records import Answer, Bench, Question, load_answers
+from arena_hard.core.records import Answer, Bench, Question, load_answers, load_model_answers
 from arena_hard.generate.judge_game import check_fields
 from arena_hard.generate.judging_v01 import JudgeJob, game_args
 
@@ -28,11 +28,7 @@ def load_reference_answers(bench: Bench, settings: JudgeSettings) -> list[dict[s
 def plan_jobs(bench: Bench, questions: Sequence[Question], model: str, baseline: dict[str, Answer] | None,
               references: list[dict[str, Answer]]) -> tuple[list[JudgeJob], list[str]]:
     """The model's judge jobs, and the ids of questions that cannot be judged (an answer is missing)."""
-    path = bench.answer_file(model)
-    if not path.exists():
-        raise UserError(f"{path}: no answers from {model!r}; check the name in model_list (or --model-list), "
-                        "or run gen_answer.py for it first")
-    answers = load_answers(path)
+    answers = load_model_answers(bench, model)
     jobs, missing = [], []
     for question in questions:
         qid = question.question_id

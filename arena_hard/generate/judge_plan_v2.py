@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Collection, Sequence
 
 from arena_hard.core.bench_version import V2_0, version_for
 from arena_hard.core.errors import UserError
 from arena_hard.core.judge_config_v2 import V2JudgeSettings
 from arena_hard.core.judge_settings import KIT_HINT, OFFICIAL_FILE, CategoryJudging, load_official
-from arena_hard.core.records import Answer, Bench, Question, load_answers
+from arena_hard.core.records import Answer, Bench, Question, load_answers, load_model_answers
 from arena_hard.core.textstats import count_tokens
+from arena_hard.generate.game_log import kept_games
 from arena_hard.generate.judging_v2 import JudgeJobV2, game_messages
 
 OFFICIAL_BASELINE = V2_0.default_baseline
@@ -68,8 +69,10 @@ def load_baselines(bench: Bench, judging: dict[str, CategoryJudging]) -> dict[st
             continue
         path = bench.answer_file(setting.baseline)
         if not path.exists():
+            others = [other for other, each in judging.items() if each.baseline != setting.baseline]
+            leave_out = (f"; or judge only the other categories: --category {' '.join(others)}" if others else "")
             raise UserError(f"{path}: not found; category {category!r} is judged against {setting.baseline!r}; "
-                            f"{_baseline_hint(bench, setting.baseline)}")
+                            f"{_baseline_hint(bench, setting.baseline)}{leave_out}")
         baselines[setting.baseline] = load_answers(path)
     return baselines
 
@@ -84,8 +87,7 @@ class ModelJobs:
 def plan_model(bench: Bench, questions: Sequence[Question], model: str, judging: dict[str, CategoryJudging],
                baselines: dict[str, dict[str, Answer]], reference: dict[str, Answer] | None,
                settings: V2JudgeSettings) -> ModelJobs:
-    path = bench.answer_file(model)
-    answers = load_answers(path) if path.exists() else {}
+    answers = load_model_answers(bench, model)
     jobs, missing = [], []
     for question in questions:
         qid = question.question_id
@@ -119,9 +121,12 @@ def plan(settings: V2JudgeSettings, questions: Sequence[Question]) -> list[Model
             for model in settings.model_list]
 
 
-def describe_plan(model: str, total: int, todo: Sequence[JudgeJobV2], skipped: int, settings: V2JudgeSettings) -> str:
-    messages = [m for job in todo for game in game_messages(job, settings) for m in game]
-    tokens = sum(count_tokens(m["content"]) for m in messages)
+def describe_plan(model: str, total: int, todo: Sequence[JudgeJobV2], skipped: int, settings: V2JudgeSettings,
+                  kept: Collection[tuple[str, int]] = ()) -> str:
+    """The dry run's line; `kept`: the (question id, game number) an earlier run played (not asked again)."""
+    games = [game for job in todo for number, game in enumerate(game_messages(job, settings), 1)
+             if (job.question.question_id, number) not in kept]
+    tokens = sum(count_tokens(m["content"]) for game in games for m in game)
     return (f"{model}: {total} judgeable questions, {total - len(todo)} already judged, {len(todo)} to judge, "
-            f"skipped {skipped}: no answer, {2 * len(todo)} judge calls (no re-asks in v2.0), ~{tokens:,} prompt "
-            "tokens (cl100k estimate)")
+            f"skipped {skipped}: no answer, {len(games)} judge calls (no re-asks in v2.0){kept_games(kept)}, "
+            f"~{tokens:,} prompt tokens (cl100k estimate)")

@@ -5,16 +5,21 @@ Game 1 shows the baseline as assistant A and the model as B, game 2 swaps them (
 `pairwise: False`; the model alone when `baseline: False`). Each game opens with the judge's system
 prompt and the prompt template(s) filled by `judge_game.game_prompt_args`; when the text has no single
 verdict label the judge is asked again in the same conversation, up to `number_of_judgment_attempts`
-calls. The record: `{question_id, model, judge, baseline, games: [{user_prompt, judgment, score}, ...],
-usage}`. Reads and writes nothing itself."""
+calls. The two games are played at once, and each finished game is kept in the judgment file's game
+log (generate/game_log.py) until the record is written. The record: `{question_id, model, judge,
+baseline, games: [{user_prompt, judgment, score}, ...], usage}`. Reads and writes nothing itself but
+through the game log."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+import functools
+from typing import Any, Callable, Collection, Sequence
 
 from arena_hard.core.config import JudgeSettings
+from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.records import Answer, Question
 from arena_hard.core.textstats import count_tokens
+from arena_hard.generate.game_log import GameLog, Played, game_key, kept_games, play_games, usage
 from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.models.client import ModelClient
 from arena_hard.models.providers import ChatRequest
@@ -46,14 +51,33 @@ def game_conversations(job: JudgeJob, settings: JudgeSettings) -> list[list[dict
     return conversations
 
 
-def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJob], Any]:
-    async def play(conversation: list[dict[str, str]]) -> tuple[dict[str, Any], int, int]:
+def _request(conversation: list[dict[str, str]], settings: JudgeSettings) -> ChatRequest:
+    return ChatRequest(tuple(conversation), settings.temperature, settings.max_tokens)
+
+
+def game_keys(job: JudgeJob, settings: JudgeSettings, judge: ModelConfig,
+              conversations: Sequence[list[dict[str, str]]] | None = None) -> list[str]:
+    """The game log's key of each game of `job` (game_log.game_key), whose opening `conversations`
+    are game_conversations' unless given."""
+    rules = (settings.number_of_judgment_attempts, settings.reask_prompt or CONTINUE_PROMPT,
+             [pattern.pattern for pattern in settings.regex_patterns])
+    names = (settings.judge_model, job.question.question_id, job.answer.model,
+             job.baseline.model if job.baseline else None)
+    conversations = game_conversations(job, settings) if conversations is None else conversations
+    return [game_key(judge, number, _request(conversation, settings), *names, *rules)
+            for number, conversation in enumerate(conversations, 1)]
+
+
+def judge_job(client: ModelClient, settings: JudgeSettings, log: GameLog | None = None,
+              live: bool = False) -> Callable[[JudgeJob], Any]:
+    """The job of one question; `live`: a direct run (see game_log.play_games)."""
+    async def play(conversation: list[dict[str, str]]) -> Played:
         conversation = list(conversation)
         judgment, prompt_tokens, completion_tokens = "", 0, 0
         for attempt in range(settings.number_of_judgment_attempts):
             if attempt:
                 conversation.append({"role": "user", "content": settings.reask_prompt or CONTINUE_PROMPT})
-            result = await client.chat(ChatRequest(tuple(conversation), settings.temperature, settings.max_tokens))
+            result = await client.chat(_request(conversation, settings))
             prompt_tokens += result.prompt_tokens
             completion_tokens += result.completion_tokens
             judgment += "\n" + result.content  # upstream's layout: each output after a newline
@@ -62,11 +86,13 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
             if not verdict.ask_again:
                 break
         game = {"user_prompt": conversation[1]["content"], "judgment": judgment, "score": verdict.label}
-        return game, prompt_tokens, completion_tokens
+        return Played(game, prompt_tokens, completion_tokens)
 
     async def run(job: JudgeJob) -> dict[str, Any]:
-        # One game after the other, as upstream: if game 1 fails for good, game 2 is never paid for.
-        outcomes = [await play(conversation) for conversation in game_conversations(job, settings)]
+        conversations = game_conversations(job, settings)
+        keys = game_keys(job, settings, client.config, conversations)
+        games = [(key, functools.partial(play, conversation)) for key, conversation in zip(keys, conversations)]
+        outcomes = await play_games(log, job.question.question_id, games, live)
         # `baseline` as upstream's later format names it, so show_result scores against what was judged
         baseline = {"baseline": job.baseline.model} if job.baseline else {}
         return {
@@ -74,18 +100,20 @@ def judge_job(client: ModelClient, settings: JudgeSettings) -> Callable[[JudgeJo
             "model": job.answer.model,
             "judge": settings.judge_model,
             **baseline,
-            "games": [game for game, _, _ in outcomes],
-            "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
-                      "completion_tokens": sum(c for _, _, c in outcomes)},
+            "games": [played.game for played in outcomes],
+            "usage": usage(outcomes),
         }
 
     return run
 
 
-def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], skipped: int, settings: JudgeSettings) -> str:
-    conversations = [c for job in todo for c in game_conversations(job, settings)]
+def describe_plan(model: str, total: int, todo: Sequence[JudgeJob], skipped: int, settings: JudgeSettings,
+                  kept: Collection[tuple[str, int]] = ()) -> str:
+    """The dry run's line; `kept`: the (question id, game number) an earlier run played (not asked again)."""
+    conversations = [c for job in todo for number, c in enumerate(game_conversations(job, settings), 1)
+                     if (job.question.question_id, number) not in kept]
     tokens = sum(count_tokens(m["content"]) for c in conversations for m in c)
     return (f"{model}: {total} judgeable questions, {total - len(todo)} already judged, {len(todo)} to judge, "
             f"skipped {skipped}: no answer, "
             f"{len(conversations)} judge calls (up to {len(conversations) * settings.number_of_judgment_attempts} "
-            f"with re-asks), ~{tokens:,} prompt tokens (cl100k estimate)")
+            f"with re-asks){kept_games(kept)}, ~{tokens:,} prompt tokens (cl100k estimate)")

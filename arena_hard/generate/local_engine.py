@@ -56,7 +56,9 @@ class _Server:
 
 
 def check(model: ModelConfig) -> None:
-    """A UserError when the model's engine is not installed here."""
+    """A UserError when the model is a local one (local_engine: true) whose engine is not installed here."""
+    if model.engine is None:
+        return
     engine = model.engine.engine
     found = importlib.util.find_spec("sglang") is not None if engine == "sglang" else shutil.which("vllm")
     if not found:
@@ -238,6 +240,17 @@ def serving(model: ModelConfig, log_dir: Path) -> Iterator[ModelConfig]:
             _stop(servers)
 
 
+@contextmanager
+def serving_runs(runs: Sequence[ModelRun], log_dir: Path) -> Iterator[list[ModelRun]]:
+    """`runs`, each local model that has work among them served meanwhile (its runs given its servers)."""
+    with ExitStack() as stack:
+        served: dict[str, ModelConfig] = {}
+        for run in runs:
+            if run.model.engine is not None and run.jobs and run.model.name not in served:
+                served[run.model.name] = stack.enter_context(serving(run.model, log_dir))
+        yield [dataclasses.replace(run, model=served.get(run.model.name, run.model)) for run in runs]
+
+
 def run_in_turns(runs: Sequence[ModelRun], sequential: bool, log_dir: Path) -> list[RunReport]:
     """run_models over `runs`, a local model's servers up only for its turn: the API models together with
     the first local model, then each other local model alone (--sequential: every run alone). Reports
@@ -247,9 +260,7 @@ def run_in_turns(runs: Sequence[ModelRun], sequential: bool, log_dir: Path) -> l
     turns = [[run] for run in runs] if sequential else [remote + local[:1], *([run] for run in local[1:])]
     reports: dict[int, RunReport] = {}
     for turn in turns:
-        with ExitStack() as stack:
-            started = [dataclasses.replace(run, model=stack.enter_context(serving(run.model, log_dir)))
-                       if run.model.engine is not None and run.jobs else run for run in turn]
+        with serving_runs(turn, log_dir) as started:
             for run, report in zip(turn, run_models(started)):
                 reports[id(run)] = report
     return [reports[id(run)] for run in runs]

@@ -8,11 +8,16 @@ every file grows from the start; runs asking different models go side by side, e
 client. Each record is appended the moment it is complete (one line, one write); when a run's last
 job is done its file is rewritten sorted by question id with one record per question (the last),
 atomically. One progress bar per run shows its done/failed counts; failures are collected as data
-and reported per run. A job that fails writes nothing, so a rerun retries it."""
+and reported per run, as are the questions whose reply was cut at the token limit (kept as they are).
+A job that fails writes no record, so a rerun retries it (a judge job keeps the games it did finish:
+generate/game_log.py); a job whose question or answers hold text no API can be sent fails before any
+call, naming the file and line."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol, Sequence, TypeVar
@@ -22,8 +27,11 @@ from tqdm import tqdm
 from arena_hard.models.client import CallFailed, ClientShare, ModelClient, Usage
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.models.concurrency import interleave, map_unordered
-from arena_hard.core.jsonl import JsonlAppender, iter_jsonl, repair_tail, rewrite_sorted_unique
-from arena_hard.core.records import Question, record_id
+from arena_hard.models.retry import Unsendable, classify
+from arena_hard.core.jsonl import JsonlAppender, repair_tail, rewrite_sorted_unique
+from arena_hard.core.data_files import require_folders, write_target
+from arena_hard.core.records import Answer, Question, record_id, unsendable
+from arena_hard.generate.resume import completed_questions
 
 
 @dataclass(frozen=True)
@@ -39,24 +47,32 @@ class RunReport:
     written: int = 0
     failures: list[JobFailure] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    truncated: list[str] = field(default_factory=list)  # questions written with a reply cut at the token limit
+
+
+def repair_file(path: Path) -> None:
+    """Repair the tail a crash cut off `path` (saying so), and remove the temporary files of a rewrite
+    killed before its rename."""
+    repaired = repair_tail(path)
+    if repaired:
+        print(f"{path}: {repaired}", file=sys.stderr)
+    target = write_target(path)
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        leftover.unlink()
 
 
 def open_output(path: Path, is_complete: Callable[[dict[str, Any]], bool] = lambda record: True, *,
                 repair: bool = True) -> set[str]:
     """Ids of the questions `path` already holds a complete record for (the last line of a question
     decides), after repairing a tail cut off by a crash. Without `repair` (a dry run, which holds no
-    lock while another run may be writing) the file is only read, a cut tail skipped."""
+    lock while another run may be writing) the file is only read, a cut tail skipped. A question with
+    several complete records, and a file mixing both record formats, get a note."""
+    require_folders(path)
     if repair:
-        repaired = repair_tail(path)
-        if repaired:
-            print(f"{path}: {repaired}", file=sys.stderr)
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):  # a rewrite killed before its rename
-            leftover.unlink()
+        repair_file(path)
     if not path.exists():
         return set()
-    complete = {record_id(record, f"{path}:{lineno}"): is_complete(record)
-                for lineno, record in iter_jsonl(path, skip_truncated_tail=not repair)}
-    return {question_id for question_id, done in complete.items() if done}
+    return completed_questions(path, is_complete, skip_truncated_tail=not repair)
 
 
 def finish_output(path: Path) -> None:
@@ -99,18 +115,35 @@ def run_models(runs: Sequence[ModelRun], sequential: bool = False,
     return reports
 
 
+def _unsendable_inputs(job: Any) -> str | None:
+    """records.unsendable of the job's question and of the answers it shows, or None."""
+    values = [getattr(job, f.name) for f in dataclasses.fields(job)] if dataclasses.is_dataclass(job) else [job.question]
+    for value in values:
+        for item in value if isinstance(value, tuple) else (value,):
+            problem = unsendable(item) if isinstance(item, (Question, Answer)) else None
+            if problem:
+                return problem
+    return None
+
+
 class _RunState:
-    """One run under way: its client share, its open output, what is left."""
+    """One run under way: its client, its open output, what is left."""
 
     def __init__(self, run: ModelRun, client: ModelClient, bar: Any):
-        self.run, self.bar = run, bar
-        self.share = ClientShare(client)
-        self.report = RunReport(usage=self.share.usage)
-        self.job = run.make_job(self.share)
+        self.run, self.bar, self.client = run, bar, client
+        self.report = RunReport()
         self.remaining = len(run.jobs)
         self.appender = JsonlAppender(run.output) if self.remaining else None
         if not self.remaining:
             finish_output(run.output)  # a run killed after its last append never got to the sorted rewrite
+
+    async def run_job(self, job: QuestionJob) -> tuple[dict[str, Any], Usage]:
+        """The job's record and its own usage (counted in the run's too)."""
+        problem = _unsendable_inputs(job)
+        if problem:
+            raise CallFailed(classify(Unsendable(problem)), 0)
+        share = ClientShare(self.client, within=self.report.usage)
+        return await self.run.make_job(share)(job), share.usage
 
     def record(self, job: QuestionJob, outcome: Any) -> None:
         if isinstance(outcome, CallFailed):
@@ -119,8 +152,11 @@ class _RunState:
         elif isinstance(outcome, Exception):
             raise outcome
         else:
-            self.appender.write(outcome)
+            record, usage = outcome
+            self.appender.write(record)
             self.report.written += 1
+            if usage.truncated:
+                self.report.truncated.append(job.question.question_id)
         self.remaining -= 1
         self.bar.set_postfix(done=self.report.written, failed=len(self.report.failures), refresh=False)
         self.bar.update(1)
@@ -165,22 +201,28 @@ async def _run_batch(runs: Sequence[ModelRun]) -> list[RunReport]:
 async def _stream(client: ModelClient, states: Sequence[_RunState]) -> None:
     """Every job of `states` through `client`, taking turns between them."""
     items = interleave([[(state, job) for job in state.run.jobs] for state in states])
-    async for (state, job), outcome in map_unordered(lambda item: item[0].job(item[1]), items,
+    async for (state, job), outcome in map_unordered(lambda item: item[0].run_job(item[1]), items,
                                                      2 * client.config.parallel):
         state.record(job, outcome)
 
 
 def print_report(label: str, verb: str, report: RunReport) -> None:
-    """Counts and token usage; then one line per failed question, and the questions never sent (the
-    model was stopped) in one line."""
+    """Counts and token usage; then one line per failed question, the questions never sent in one
+    line per cause (the model was stopped, text no API takes), and the replies cut at the token limit."""
     usage = report.usage
     print(f"{label}: {report.written} {verb}, {len(report.failures)} failed; {usage.calls} calls, "
           f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens")
-    unsent = [f for f in report.failures if not f.sent]
+    unsent: dict[str, int] = defaultdict(int)
     for failure in report.failures:
         if failure.sent:
             plural = "s" if failure.attempts != 1 else ""
             print(f"  failed: {label} question {failure.question_id}: {failure.message} "
                   f"({failure.attempts} attempt{plural})", file=sys.stderr)
-    if unsent:
-        print(f"  not sent: {len(unsent)} question(s) of {label}, because {unsent[0].message}", file=sys.stderr)
+        else:
+            unsent[failure.message] += 1
+    for message, count in unsent.items():
+        print(f"  not sent: {count} question(s) of {label}, because {message}", file=sys.stderr)
+    if report.truncated:
+        print(f"  truncated: {len(report.truncated)} question(s) of {label} ({', '.join(sorted(report.truncated))}) "
+              "got a reply cut at the token limit (finish_reason length), stored as it is; to ask again, raise "
+              "max_tokens and delete those records", file=sys.stderr)

@@ -24,7 +24,8 @@ from typing import Any, Callable
 from arena_hard.core.api_types import missing_package
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.http_api import APIStatusError, Reply
+from arena_hard.models.http_api import APIStatusError
+from arena_hard.models.replies import ChatResult, chat_result, usage_counts
 
 DEFAULT_REGION = "us-west-2"  # upstream's
 
@@ -116,7 +117,7 @@ def request_params(model: ModelConfig, request: Any) -> dict[str, Any]:
     return params
 
 
-async def call(client: BedrockClient, model: ModelConfig, request: Any) -> Reply:
+async def call(client: BedrockClient, model: ModelConfig, request: Any) -> ChatResult:
     response = await client.converse(request_params(model, request))
     if "output" not in response:  # botocore's reading of a body cut off or garbled
         raise ConnectionError("the Converse response was cut off or garbled (no `output`)")
@@ -125,4 +126,5 @@ async def call(client: BedrockClient, model: ModelConfig, request: Any) -> Reply
     thought = "".join(((block.get("reasoningContent") or {}).get("reasoningText") or {}).get("text", "")
                       for block in blocks)
     usage = response.get("usage") or {}
-    return Reply(text, thought or None, int(usage.get("inputTokens") or 0), int(usage.get("outputTokens") or 0))
+    counts = usage_counts(inputTokens=usage.get("inputTokens"), outputTokens=usage.get("outputTokens"))
+    return chat_result(text, thought or None, counts, response.get("stopReason") == "max_tokens")

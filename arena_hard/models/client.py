@@ -6,10 +6,12 @@ flight for the model (an asyncio semaphore, held per attempt, not while backing 
 spread over the endpoints by load; an endpoint that fails three times in a row is rested for a
 while so the others carry on, and one that answers 401/403/404 is dropped. A 401/403/404 from the last
 endpoint, or three requests in a row that failed every attempt, stop the model: later requests fail
-at once instead of spending calls. API keys are scrubbed from
-every failure message. What the provider says it will not apply (an Anthropic temperature) is
-warned about on stderr once per model and message. Several outputs may share one client (every model's
-judgments go through the judge's): each asks through a `ClientShare`, which also counts its own usage."""
+at once instead of spending calls. A request holding text no SDK can encode fails without a call.
+API keys are scrubbed from every failure message. What the provider says it will not apply (an
+Anthropic temperature), and usage a reply reports that is no token count, are warned about on stderr
+once per model and message; replies cut at the token limit are counted. Several outputs may share one
+client (every model's judgments go through the judge's): each asks through a `ClientShare`, which also
+counts its own usage."""
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arena_hard.core.endpoints import ModelConfig
-from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, make_client
-from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, classify
+from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, make_client, unsendable
+from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, Unsendable, classify
 
 ENDPOINT_FAILURES_BEFORE_REST = 3
 ENDPOINT_REST_SECONDS = (5.0, 60.0)  # first rest, longest rest
@@ -54,6 +56,12 @@ class Usage:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    truncated: int = 0  # replies cut at the token limit, kept as they are
+
+    def add(self, result: ChatResult) -> None:
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+        self.truncated += result.truncated
 
 
 @dataclass
@@ -109,16 +117,18 @@ class ModelClient:
                                        f"requests in a row failed every attempt; last: {failure.message}")
         return CallFailed(failure, attempts)
 
-    def _warn_unapplied(self, request: ChatRequest) -> None:
-        warning = self._unapplied(self.config, request)
+    def _warn(self, warning: str | None) -> None:
         if warning and warning not in self._warned:
             self._warned.add(warning)
             print(f"warning: {self.redact(warning)}", file=sys.stderr)
 
-    async def chat(self, request: ChatRequest, share: Usage | None = None) -> ChatResult:
-        """The result of `request`, counted in this client's usage and, if given, in `share` too."""
-        self._warn_unapplied(request)
-        tallies = (self.usage,) if share is None else (self.usage, share)
+    async def chat(self, request: ChatRequest, *shares: Usage) -> ChatResult:
+        """The result of `request`, counted in this client's usage and in each of `shares` too."""
+        self._warn(self._unapplied(self.config, request))
+        problem = unsendable(request)
+        if problem is not None:
+            raise CallFailed(classify(Unsendable(problem), self.redact), 0)
+        tallies = (self.usage, *shares)
         policy = self.config.retry
         attempt = 0
         while True:
@@ -140,8 +150,9 @@ class ModelClient:
                     slot.failures_in_row = 0
                     self._requests_failed_in_row = 0
                     for tally in tallies:
-                        tally.prompt_tokens += result.prompt_tokens
-                        tally.completion_tokens += result.completion_tokens
+                        tally.add(result)
+                    if result.usage_note:
+                        self._warn(f"{self.config.name}: {result.usage_note}")
                     return result
                 finally:
                     slot.in_flight -= 1
@@ -174,14 +185,16 @@ class ModelClient:
 
 @dataclass(frozen=True)
 class ClientShare:
-    """One output's share of a client: requests go through the client (its `parallel`, endpoints,
-    retries and stop rules, shared with every other share) and are also counted in `usage`."""
+    """One output's share of a client, or one job's: requests go through the client (its `parallel`,
+    endpoints, retries and stop rules, shared with every other share) and are also counted in `usage`
+    and, for a job's share, in its output's usage (`within`)."""
     client: ModelClient
     usage: Usage = field(default_factory=Usage)
+    within: Usage | None = None
 
     @property
     def config(self) -> ModelConfig:
         return self.client.config
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        return await self.client.chat(request, self.usage)
+        return await self.client.chat(request, self.usage, *([self.within] if self.within is not None else []))

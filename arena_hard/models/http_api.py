@@ -1,24 +1,17 @@
 """What the providers without an SDK of their own share (Meta's streaming API, Vertex AI's REST API,
-Bedrock's errors): one async httpx client per endpoint, a JSON POST whose failures are the exceptions
-arena_hard.models.retry classifies as it does the SDKs' (a status as `status_code`, Retry-After in
-`response.headers`, httpx's transport errors and timeouts by name), and `Reply`, the answer a provider
-function gives back for providers.py to make a ChatResult of. Reads and writes nothing."""
+Bedrock's errors): one async httpx client per endpoint, and a JSON POST whose failures are the
+exceptions arena_hard.models.retry classifies as it does the SDKs' (a status as `status_code`,
+Retry-After in `response.headers`, httpx's transport errors and timeouts by name). Reads and writes
+nothing."""
 from __future__ import annotations
 
 import json
 from types import SimpleNamespace
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping
 
 import httpx
 
 from arena_hard.models.retry import NotAnApi
-
-
-class Reply(NamedTuple):
-    text: str | None
-    thought: str | None
-    prompt_tokens: int
-    completion_tokens: int
 
 
 class APIStatusError(Exception):

@@ -12,7 +12,8 @@ from typing import Any
 
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.http_api import Reply, check_status, new_http_client
+from arena_hard.models.http_api import check_status, new_http_client
+from arena_hard.models.replies import ChatResult, chat_result
 from arena_hard.models.retry import NotAnApi
 
 
@@ -48,7 +49,7 @@ def request_body(model: ModelConfig, request: Any) -> dict[str, Any]:
     }
 
 
-async def call(client: MetaClient, model: ModelConfig, request: Any) -> Reply:
+async def call(client: MetaClient, model: ModelConfig, request: Any) -> ChatResult:
     parts: list[str] = []
     async with client.http.stream("POST", client.url, params={"access_token": client.access_token},
                                   json=request_body(model, request), headers=model.extra_headers) as response:
@@ -57,7 +58,7 @@ async def call(client: MetaClient, model: ModelConfig, request: Any) -> Reply:
         async for line in response.aiter_lines():
             if line.strip():
                 parts.extend(_text(line, first=not parts))
-    return Reply("".join(parts), None, 0, 0)
+    return chat_result("".join(parts), None, (0, 0, None), False)
 
 
 def _text(line: str, first: bool) -> list[str]:

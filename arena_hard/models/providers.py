@@ -4,20 +4,20 @@
 endpoint (checked before any call: a missing key is a one-line error), how to make that client (once,
 reused for every call) and how to send one chat request with it. Failures
 are exceptions, classified by arena_hard.models.retry; no function here retries or returns a placeholder.
+A reply becomes a ChatResult in arena_hard.models.replies (re-exported here: `openai_result`,
+`anthropic_result`, `ChatResult`); a request holding text no SDK can encode is `unsendable`.
 The SDKs are imported only when their api_type is used."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from arena_hard.models import bedrock_api, engine_api, meta_api, mock, vertex_api
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.retry import EmptyResponse, NotAnApi
-
-_THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
+from arena_hard.core.jsonl import lone_surrogate
+from arena_hard.models.replies import ChatResult, anthropic_result, chat_result, openai_result
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,6 @@ class ChatRequest:
     messages: tuple[dict[str, str], ...]  # {"role": "system"|"user"|"assistant", "content": str}
     temperature: float
     max_tokens: int
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    content: str  # the answer, without any reasoning
-    reasoning: str | None
-    prompt_tokens: int
-    completion_tokens: int
 
 
 @dataclass(frozen=True)
@@ -44,31 +36,13 @@ class Provider:
     unapplied: Callable[[ModelConfig, ChatRequest], str | None] = lambda model, request: None
 
 
-def split_reasoning(content: str, reasoning: str | None) -> tuple[str, str | None]:
-    """Separate a leading <think>...</think> block (reasoning models served as plain chat) from the answer."""
-    match = _THINK.match(content)
-    if match:
-        inline = match.group(1).strip()
-        reasoning = "\n\n".join(part for part in (reasoning, inline) if part)
-        content = content[match.end():]
-    return content, reasoning or None
-
-
-def _result(content: str | None, reasoning: str | None, prompt_tokens: Any, completion_tokens: Any) -> ChatResult:
-    content, reasoning = split_reasoning(content or "", reasoning)
-    if not content.strip():
-        raise EmptyResponse("the API returned no answer text")
-    return ChatResult(content, reasoning, int(prompt_tokens or 0), int(completion_tokens or 0))
-
-
-def _expect(response: Any, attribute: str, api: str) -> Any:
-    """The SDK's parsed response, or NotAnApi when the server's 200 was not JSON (the SDK then hands back
-    the body as a string)."""
-    if not hasattr(response, attribute):
-        body = " ".join(str(response).split())[:60]
-        raise NotAnApi(f"the endpoint answered 200 with something that is not an {api} API response "
-                       f"({body!r}...): check api_base (an OpenAI-compatible server's usually ends in /v1)")
-    return response
+def unsendable(request: ChatRequest) -> str | None:
+    """Why the SDKs cannot send `request` (they encode it as UTF-8), or None."""
+    for number, message in enumerate(request.messages, 1):
+        problem = lone_surrogate(message["content"])
+        if problem:
+            return f"message {number} ({message['role']}) {problem}"
+    return None
 
 
 def _sdk(module: str) -> Any:
@@ -155,18 +129,6 @@ def openai_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]:
     return params
 
 
-def openai_result(response: Any) -> ChatResult:
-    """The ChatResult of a chat completion (an SDK ChatCompletion, from a call or a batch's output)."""
-    response = _expect(response, "choices", "OpenAI-compatible")
-    if not response.choices:
-        raise EmptyResponse("the API returned no choices")
-    message = response.choices[0].message
-    reasoning = getattr(message, "reasoning_content", None) or getattr(message, "reasoning", None)
-    usage = response.usage
-    return _result(message.content, reasoning if isinstance(reasoning, str) else None,
-                   getattr(usage, "prompt_tokens", 0), getattr(usage, "completion_tokens", 0))
-
-
 def _with_headers(model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
     """A call's parameters with the model's extra_headers (a batch's lines carry no headers)."""
     return {**params, "extra_headers": model.extra_headers} if model.extra_headers else params
@@ -209,14 +171,6 @@ def anthropic_params(model: ModelConfig, request: ChatRequest) -> dict[str, Any]
     return params
 
 
-def anthropic_result(response: Any) -> ChatResult:
-    """The ChatResult of an SDK Message, from a call or a batch's results."""
-    response = _expect(response, "content", "Anthropic")
-    text = "".join(block.text for block in response.content if getattr(block, "type", "") == "text")
-    thinking = "".join(block.thinking for block in response.content if getattr(block, "type", "") == "thinking")
-    return _result(text, thinking or None, response.usage.input_tokens, response.usage.output_tokens)
-
-
 ANTHROPIC_DEFAULT_TEMPERATURE = 1.0
 
 
@@ -251,16 +205,11 @@ def new_mock_client(options: dict[str, Any]) -> None:
 
 async def call_mock(client: None, model: ModelConfig, request: ChatRequest) -> ChatResult:
     reply = mock.reply(model.model_name, model.mock, request.messages)
-    return _result(reply, None, mock.word_count(request.messages), mock.word_count(({"content": reply},)))
+    return chat_result(reply, None, (mock.word_count(request.messages), mock.word_count(({"content": reply},)), None),
+                   False)
 
 
-# --- the providers of their own modules (Meta, Vertex AI, Bedrock: a Reply each; SGLang/vLLM: OpenAI's) ---
-
-def _replying(call: Callable[[Any, ModelConfig, ChatRequest], Awaitable[Any]]) -> Callable[..., Awaitable[ChatResult]]:
-    async def chat(client: Any, model: ModelConfig, request: ChatRequest) -> ChatResult:
-        return _result(*await call(client, model, request))
-    return chat
-
+# --- SGLang and vLLM: OpenAI's API; Meta, Vertex AI and Bedrock in modules of their own ---------
 
 _ENGINE = Provider(engine_api.server_options(openai_options), new_openai_client, engine_api.thought_split(call_openai))
 
@@ -269,9 +218,9 @@ PROVIDERS: dict[str, Provider] = {
     "azure": Provider(azure_options, new_azure_client, call_openai),
     "anthropic": Provider(anthropic_options, new_anthropic_client, call_anthropic, anthropic_unapplied),
     "cohere": Provider(openai_options, new_openai_client, call_openai),  # its OpenAI-compatible API
-    "meta": Provider(meta_api.options, meta_api.new_client, _replying(meta_api.call)),
-    "vertex": Provider(vertex_api.options, vertex_api.new_client, _replying(vertex_api.call)),
-    "bedrock": Provider(bedrock_api.options, bedrock_api.new_client, _replying(bedrock_api.call)),
+    "meta": Provider(meta_api.options, meta_api.new_client, meta_api.call),
+    "vertex": Provider(vertex_api.options, vertex_api.new_client, vertex_api.call),
+    "bedrock": Provider(bedrock_api.options, bedrock_api.new_client, bedrock_api.call),
     "sglang": _ENGINE,
     "vllm": _ENGINE,
     "mock": Provider(mock_options, new_mock_client, call_mock),

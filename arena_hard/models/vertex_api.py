@@ -20,7 +20,8 @@ from typing import Any
 from arena_hard.core.api_types import missing_package
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.http_api import Reply, new_http_client, post_json
+from arena_hard.models.http_api import new_http_client, post_json
+from arena_hard.models.replies import ChatResult, chat_result, usage_counts
 from arena_hard.models.retry import EmptyResponse
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -96,7 +97,7 @@ def request_body(model: ModelConfig, request: Any) -> dict[str, Any]:
     return {**body, **extra}
 
 
-async def call(client: VertexClient, model: ModelConfig, request: Any) -> Reply:
+async def call(client: VertexClient, model: ModelConfig, request: Any) -> ChatResult:
     headers = {"Authorization": f"Bearer {await client.token()}", **model.extra_headers}
     data = await post_json(client.http, client.url, request_body(model, request), "Vertex AI", headers)
     candidates = data.get("candidates") or []
@@ -107,5 +108,8 @@ async def call(client: VertexClient, model: ModelConfig, request: Any) -> Reply:
     text = "".join(p.get("text", "") for p in parts if not p.get("thought"))
     thought = "".join(p.get("text", "") for p in parts if p.get("thought"))
     usage = data.get("usageMetadata") or {}
-    completion = int(usage.get("candidatesTokenCount") or 0) + int(usage.get("thoughtsTokenCount") or 0)
-    return Reply(text, thought or None, int(usage.get("promptTokenCount") or 0), completion)
+    answer, thinking = usage.get("candidatesTokenCount") or 0, usage.get("thoughtsTokenCount") or 0
+    # thinking tokens are output tokens, as OpenAI counts reasoning tokens; a count that is none is noted
+    completion = answer + thinking if all(type(n) is int for n in (answer, thinking)) else f"{answer} + {thinking}"
+    counts = usage_counts(promptTokenCount=usage.get("promptTokenCount"), candidatesTokenCount=completion)
+    return chat_result(text, thought or None, counts, candidates[0].get("finishReason") == "MAX_TOKENS")

@@ -27,7 +27,7 @@ from arena_hard.core.parallel import process_map
 
 CACHE_DIR_NAME = ".show_result_cache"
 FORMAT_VERSION = 4  # 2: markdown counts as upstream (fenced contents deleted everywhere); 3: NOT_PLAYED games;
-# 4: answer token lengths per question
+# 4: answer token lengths per question, the judgment files' record formats and odd game counts
 RACY_SECONDS = 2.0
 
 

@@ -12,8 +12,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from arena_hard.core.data_files import jsonl_files
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, model_of_file
+from arena_hard.core.names import refuse_twins
+from arena_hard.core.records import DOWNLOAD_HINT, Bench, load_questions, mixed_formats, model_of_file
 from arena_hard.scoring.answer_stats import style_table, token_lens
 from arena_hard.scoring.judgment_records import Records, combine_judges, concat_records
 from arena_hard.scoring.score_cache import CACHE_DIR_NAME, FileCache
@@ -29,7 +31,7 @@ def judgment_files(bench: Bench, judge: str) -> list[Path]:
     if not directory.is_dir():
         raise UserError(f"{directory}: no judgments by {judge}; run gen_judgment.py first, or check "
                         f"--judge-name and --bench-name{looked_in(directory)}")
-    files = sorted(directory.glob("*.jsonl"))
+    files = jsonl_files(directory)
     if not files:
         raise UserError(f"{directory}: holds no judgment files (*.jsonl); run gen_judgment.py first")
     return files
@@ -77,21 +79,26 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
     ones (see combine_judges); records of questions question.jsonl does not hold, and records of a model
     against itself (its baseline: the record's, else `default_baseline`), are left out; `fill`, when
     given, completes each judge's records (--missing-as-loss). The notes say what was left out, which
-    records hold other than two games, and which judgment files' records name another model than the
-    file does. `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
+    records hold other than two games, which judgment files' records name another model than the file
+    does, and which files mix both record formats; two models whose names print the same are refused.
+    `code_of` reads a game's label (v0.1's five by default; cached under `kind`)."""
     files = {judge: judgment_files(bench, judge) for judge in judges}
     everything = [path for judge in judges for path in files[judge]]
     payloads = iter(cache.get_many(kind, everything, functools.partial(verdict_payload, code_of=code_of)))
-    parts, notes = [], []
+    parts, notes, named_by = [], [], {}
     questions = bench_question_ids(bench)
     for judge in judges:
         tables = [VerdictTable.from_payload(str(path), next(payloads)) for path in files[judge]]
+        for table in tables:
+            named_by.update((model, table.path) for model in dict.fromkeys(table.models) if model not in named_by)
+        refuse_twins(named_by)
         part, part_notes = combine_judges([tables])
         part, outside = _in_bench(part, questions, judge)
         part, itself = _not_against_itself(part, default_baseline, judge)
         parts.append(fill(part) if fill else part)
         notes += part_notes + outside + itself + _game_counts(tables) + \
             [message for table in tables for message in model_mismatches(table)]
+        notes += [message for message in (mixed_formats(table.formats, table.path) for table in tables) if message]
     records = concat_records(parts)
     if not len(records):
         raise UserError(f"{bench.judgment_dir(judges[0]).parent}: the judgment files of "

@@ -9,12 +9,13 @@ Reads `data/<bench>/model_judgment/<judge>/<model>.jsonl` in either record forma
 however long the judgments are. Writes nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from arena_hard.core.jsonl import scan_jsonl
-from arena_hard.core.records import game_score, judgment_fields, model_of_file
+from arena_hard.core.judgments import game_score, judgment_fields
+from arena_hard.core.records import model_of_file, record_format
 
 # Verdict labels as small codes; a game with no verdict (null or any other label) is NO_VERDICT, a game
 # the record does not hold (a `pairwise: False` record has one) NOT_PLAYED. Codes >= NO_VERDICT: no winner.
@@ -65,6 +66,7 @@ class VerdictTable:
     lines: list[int]
     one_game: int = 0  # records holding a single game
     extra_games: int = 0  # records holding more than two
+    formats: dict[str, int] = field(default_factory=lambda: {"v0.1": 0, "v2.0": 0})  # records per record format
 
     def __len__(self) -> int:
         return len(self.question_ids)
@@ -72,7 +74,7 @@ class VerdictTable:
     def to_payload(self) -> dict[str, Any]:
         return {"question_ids": self.question_ids, "models": self.models, "baselines": self.baselines,
                 "categories": self.categories, "game1": self.game1, "game2": self.game2, "lines": self.lines,
-                "one_game": self.one_game, "extra_games": self.extra_games}
+                "one_game": self.one_game, "extra_games": self.extra_games, "formats": self.formats}
 
     @classmethod
     def from_payload(cls, path: str, payload: dict[str, Any]) -> "VerdictTable":
@@ -101,4 +103,5 @@ def read_verdicts(path: Path, code_of: Callable[[Any], int] = label_code) -> Ver
         table.lines.append(lineno)
         table.one_game += played == 1
         table.extra_games += played > 2
+        table.formats[record_format(record)] += 1
     return table

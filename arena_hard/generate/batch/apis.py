@@ -19,7 +19,9 @@ from arena_hard.models.providers import (ChatRequest, ChatResult, anthropic_para
                                          openai_result)
 from arena_hard.models.retry import REQUEST, EmptyResponse, Failure
 
-POLL_RETRIES = 3  # the SDK's own retries for reads (status, downloads); a submission is never retried
+POLL_RETRIES = 3  # the SDK's own retries for downloads; a submission is never retried, and a status read
+# is retried by the poll loop itself (batch.poll), with its backoff and its timeout
+WINDOW_HOURS = 24  # the completion window both providers offer: a batch ends (done or expired) within it
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class BatchAPI:
     download: Callable[[Any, str, Path], Awaitable[None]]  # every result line, to a file
     read_line: Callable[[dict[str, Any]], tuple[str, ChatResult | Failure]]
     cancel: Callable[[Any, str], Awaitable[None]]
+    window: float = WINDOW_HOURS * 3600.0  # seconds within which the provider ends a batch
 
 
 def _body(params: dict[str, Any]) -> dict[str, Any]:
@@ -82,13 +85,13 @@ def openai_line(url: str, model: ModelConfig, custom_id: str, request: ChatReque
 async def openai_submit(url: str, client: Any, path: Path, local_id: str) -> str:
     with open(path, "rb") as handle:
         uploaded = await client.files.create(file=(path.name, handle), purpose="batch")
-    batch = await client.batches.create(input_file_id=uploaded.id, endpoint=url, completion_window="24h",
+    batch = await client.batches.create(input_file_id=uploaded.id, endpoint=url, completion_window=f"{WINDOW_HOURS}h",
                                         metadata={"arena_hard_batch": local_id})
     return batch.id
 
 
 async def openai_status(client: Any, batch_id: str) -> BatchStatus:
-    batch = await client.with_options(max_retries=POLL_RETRIES).batches.retrieve(batch_id)
+    batch = await client.with_options(max_retries=0).batches.retrieve(batch_id)
     counts = batch.request_counts
     error = None
     if batch.status == "failed":
@@ -150,7 +153,7 @@ async def anthropic_submit(client: Any, path: Path, local_id: str) -> str:
 
 
 async def anthropic_status(client: Any, batch_id: str) -> BatchStatus:
-    batch = await client.with_options(max_retries=POLL_RETRIES).messages.batches.retrieve(batch_id)
+    batch = await client.with_options(max_retries=0).messages.batches.retrieve(batch_id)
     counts = batch.request_counts
     failed = counts.errored + counts.canceled + counts.expired
     return BatchStatus(batch.processing_status, batch.processing_status == "ended", counts.succeeded, failed,

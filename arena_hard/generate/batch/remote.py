@@ -1,25 +1,28 @@
 """Talking to the providers about batches: submitting a planned batch and logging its id at once,
-finding a batch an interrupted submission left unlogged, cancelling, polling with a progress line per
-batch, and reading a finished batch's results into the store (a request without a readable result,
-a line that is not JSON included, is a failure of that request; a batch the provider failed as a
-whole stops the run with one line). One SDK client per batch group, made when first used."""
+finding a batch an interrupted submission left unlogged, cancelling, and reading a finished batch's
+results into the store (a request without a readable result, a line that is not JSON included, is a
+failure of that request). A server without a batch API (404 on submission) stops the run with one
+line; a batch the provider no longer knows (404) is dropped from the state with a note, so that its
+requests are planned again. One SDK client per batch group, made when first used. Polling is
+batch.poll."""
 from __future__ import annotations
 
 import asyncio
 import json
 import re
 import sys
-import time
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.generate.batch.apis import BATCH_APIS, BatchStatus
 from arena_hard.generate.batch.plan import describe_group
-from arena_hard.generate.batch.store import BatchEntry, BatchStore
+from arena_hard.generate.batch.store import GONE, BatchEntry, BatchStore
 from arena_hard.models.providers import PROVIDERS
-from arena_hard.models.retry import MODEL, REQUEST, Failure, classify
+from arena_hard.models.retry import REQUEST, Failure, classify
 
+T = TypeVar("T")
+_NO_SUCH_ROUTE = {404, 405}  # what a server without the batch endpoints answers a submission
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
 
 
@@ -27,6 +30,7 @@ class BatchClients:
     """One SDK client per batch group (api_type, address, and for OpenAI the model), made when first used."""
 
     def __init__(self, models: Sequence[ModelConfig]):
+        self._all = list(models)
         self._models: dict[tuple[str, ...], ModelConfig] = {}
         for model in models:
             self._models.setdefault(tuple(BATCH_APIS[model.api_type].group(model)), model)
@@ -34,6 +38,10 @@ class BatchClients:
 
     def serves(self, entry: BatchEntry) -> bool:
         return tuple(entry.group) in self._models
+
+    def batch_always(self, group: Sequence[str]) -> list[str]:
+        """The models of `group` with `batch: true` in the endpoint file."""
+        return [model.name for model in self._all if model.batch and BATCH_APIS[model.api_type].group(model) == group]
 
     def get(self, group: Sequence[str]) -> Any:
         key = tuple(group)
@@ -55,27 +63,53 @@ class BatchClients:
             await client.close()
 
 
-def _elapsed(since: float | None) -> str:
-    seconds = int(time.time() - since) if since else 0
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def submit(store: BatchStore, clients: BatchClients, entry: BatchEntry) -> None:
-    api = BATCH_APIS[entry.group[0]]
+async def attempt(call: Awaitable[T]) -> T | Failure:
+    """What `call` returns, or the Failure it raised; a UserError and a cancellation go through."""
     try:
-        batch_id = await api.submit(clients.get(entry.group), store.requests_file(entry.local_id), entry.local_id)
+        return await call
     except (UserError, asyncio.CancelledError):
         raise
     except Exception as error:
-        failure = classify(error)
+        return classify(error)
+
+
+def _drop_gone(store: BatchStore, entry: BatchEntry, failure: Failure, then: str) -> None:
+    """The provider answers 404 for the batch (a cleanup on its side, another key): nothing of it can
+    be read or cancelled any more, so its requests wait on it no more and are planned again."""
+    store.finished(entry, GONE, reason=failure.describe())
+    say(f"batch {entry.batch_id} ({entry.count:,} requests to {describe_group(entry.group)}): the provider no "
+        f"longer knows it ({failure.describe()}); dropped from the state, {then}")
+
+
+async def about(store: BatchStore, clients: BatchClients, entry: BatchEntry,
+                call: Callable[[Any, str], Awaitable[T]], then: str) -> T | Failure:
+    """`call(client, batch id)` about a submitted batch: its answer, or the Failure it raised. On a
+    404 the batch is dropped as gone (entry.state becomes GONE), `then` saying what follows."""
+    outcome = await attempt(call(clients.get(entry.group), entry.batch_id))
+    if isinstance(outcome, Failure) and outcome.status == 404:
+        _drop_gone(store, entry, outcome, then)
+    return outcome
+
+
+async def submit(store: BatchStore, clients: BatchClients, entry: BatchEntry) -> None:
+    api = BATCH_APIS[entry.group[0]]
+    batch_id = await attempt(api.submit(clients.get(entry.group), store.requests_file(entry.local_id), entry.local_id))
+    if isinstance(batch_id, Failure):
+        failure = batch_id
         if failure.status is not None:  # the provider answered: no batch was made
             store.finished(entry, "failed", reason=failure.describe())
+        if failure.status in _NO_SUCH_ROUTE:
+            always = clients.batch_always(entry.group)
+            raise UserError(f"{describe_group(entry.group)} has no batch API ({failure.describe()}); send its "
+                            "requests one at a time: run without --batch" + (
+                                f" and remove `batch: true` from {', '.join(always)} in the endpoint file"
+                                if always else ""))
         raise UserError(f"submitting a batch of {entry.count:,} requests to {describe_group(entry.group)} failed: "
-                        f"{failure.describe()}") from None
+                        f"{failure.describe()}")
     store.submitted(entry, batch_id)
     say(f"submitted batch {batch_id}: {entry.count:,} requests to {describe_group(entry.group)}, "
          f"{entry.size / 1e6:,.1f} MB")
@@ -89,8 +123,12 @@ async def recover_planned(store: BatchStore, clients: BatchClients) -> None:
             continue
         found = None
         if entry.group[0] in ("openai", "azure"):
-            page = await clients.get(entry.group).batches.list(limit=100)
-            found = next((b.id for b in page.data if (b.metadata or {}).get("arena_hard_batch") == entry.local_id), None)
+            page = await attempt(clients.get(entry.group).batches.list(limit=100))
+            if isinstance(page, Failure) and page.status != 404:  # a 404: no batch API there, so no batch was made
+                raise UserError(f"looking for the batch an interrupted run was submitting to "
+                                f"{describe_group(entry.group)} failed: {page.describe()}; rerun to look again")
+            batches = [] if isinstance(page, Failure) else page.data
+            found = next((b.id for b in batches if (b.metadata or {}).get("arena_hard_batch") == entry.local_id), None)
         if found:
             store.submitted(entry, found)
             say(f"found batch {found}, submitted by an interrupted run; collecting it")
@@ -98,12 +136,22 @@ async def recover_planned(store: BatchStore, clients: BatchClients) -> None:
             store.finished(entry, "abandoned")
 
 
+async def _cancel(store: BatchStore, clients: BatchClients, entry: BatchEntry) -> None:
+    failure = await about(store, clients, entry, BATCH_APIS[entry.group[0]].cancel,
+                          "nothing to cancel (a --batch run sends its requests again)")
+    if entry.state == GONE:
+        return
+    if isinstance(failure, Failure):
+        raise UserError(f"cancelling batch {entry.batch_id} failed: {failure.describe()}; rerun --cancel to try "
+                        "again (or rerun with --batch to collect it)")
+    store.cancel_requested(entry)
+    say(f"cancelling batch {entry.batch_id} ({entry.count:,} requests); what it finished is collected")
+
+
 async def cancel_open(store: BatchStore, clients: BatchClients) -> None:
     entries = [entry for entry in store.open_entries() if clients.serves(entry)]
     for entry in entries:
-        await BATCH_APIS[entry.group[0]].cancel(clients.get(entry.group), entry.batch_id)
-        store.cancel_requested(entry)
-        say(f"cancelling batch {entry.batch_id} ({entry.count:,} requests); what it finished is collected")
+        await _cancel(store, clients, entry)
     if not entries:
         say("no open batches to cancel")
 
@@ -112,7 +160,15 @@ async def collect(store: BatchStore, clients: BatchClients, entry: BatchEntry, s
     """Read a finished batch's results into the store; a request with no readable result has failed."""
     api = BATCH_APIS[entry.group[0]]
     raw = store.directory / f"download-{entry.local_id}.jsonl"
-    await api.download(clients.get(entry.group), entry.batch_id, raw)
+    # a 404 here: its result files are gone (OpenAI deletes them 30 days after the batch ended)
+    failure = await about(store, clients, entry, lambda client, batch_id: api.download(client, batch_id, raw),
+                          "its requests are planned again")
+    if isinstance(failure, Failure):
+        raw.unlink(missing_ok=True)
+        if entry.state == GONE:
+            return
+        raise UserError(f"reading the results of batch {entry.batch_id} failed: {failure.describe()}; rerun the "
+                        "same command to read them")
     planned = set(store.plan_ids(entry))
     seen: set[str] = set()
     with open(raw, "rb") as handle:
@@ -143,34 +199,3 @@ async def collect(store: BatchStore, clients: BatchClients, entry: BatchEntry, s
     store.finished(entry, "collected", status=status.state)
     raw.unlink()
     store.requests_file(entry.local_id).unlink()  # sent and answered: only the plan and results are needed
-
-
-async def wait_for_one(store: BatchStore, clients: BatchClients, entries: list[BatchEntry], interval: float) -> None:
-    """Poll `entries` until one has finished; collect it. A batch the provider failed stops the run."""
-    say(f"waiting for {len(entries)} batch(es), polling every {interval:g} s; Ctrl-C leaves them running")
-    shown: dict[str, tuple[str, int, int]] = {}
-    while True:
-        for entry in entries:
-            api = BATCH_APIS[entry.group[0]]
-            try:
-                status = await api.status(clients.get(entry.group), entry.batch_id)
-            except (UserError, asyncio.CancelledError):
-                raise
-            except Exception as error:
-                failure = classify(error)
-                if failure.kind == MODEL:
-                    raise UserError(f"batch {entry.batch_id}: {failure.describe()}") from None
-                say(f"  batch {entry.batch_id}: polling failed ({failure.describe()}); trying again")
-                continue
-            if shown.get(entry.local_id) != (status.state, status.done, status.failed):
-                shown[entry.local_id] = (status.state, status.done, status.failed)
-                say(f"  batch {entry.batch_id} ({entry.model}): {status.state}, {status.done:,}/{status.total:,} done, "
-                     f"{status.failed:,} failed, {_elapsed(entry.submitted_at)} since submission")
-            if status.finished:
-                if status.error is not None:
-                    store.finished(entry, "failed", reason=status.error)
-                    raise UserError(f"batch {entry.batch_id} ({entry.count:,} requests to {describe_group(entry.group)}) "
-                                    f"failed at the provider: {status.error}; none of it ran, rerun to send it again")
-                await collect(store, clients, entry, status)
-                return
-        await asyncio.sleep(interval)

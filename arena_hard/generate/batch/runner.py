@@ -3,12 +3,14 @@
 Every job of every output file (`BatchTask`) is replayed against the results known so far: finished
 jobs are appended to their output at once, failed ones are reported, and the requests that can go
 out now are streamed into batches (one round) and submitted (batch.remote). Then the batches this run
-waits on are polled every `poll_interval` seconds; as soon as one has finished, its results are read
-into the store and the jobs are replayed again, so second turns and judge
-re-asks go out in the next round while other batches still run. A rerun finds the batches in the
-store and collects them instead of sending anything again. `--cancel` cancels the open batches,
-collects what they finished and submits nothing. Ctrl-C leaves the batches running and says how to
-collect them. At the end each output is rewritten sorted and reported as a direct run would be."""
+waits on are polled (batch.poll); as soon as one has finished, its results are read into the store
+and the jobs are replayed again, so second turns and judge re-asks go out in the next round while
+other batches still run. A rerun finds the batches in the store and collects them instead of sending
+anything again. `--cancel` cancels the open batches, collects what they finished, submits nothing and
+sums up in one line what is left. Ctrl-C, or the poll timeout, leaves the batches running and says
+how to collect them. At the end each output is rewritten sorted and reported as a direct run would
+be; the state folder goes once nothing in it is needed any more. A direct run of an output that an
+open batch holds requests of is refused (`refuse_open_batches`): it would pay for them again."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +25,8 @@ from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import JsonlAppender
 from arena_hard.generate.batch.apis import BATCH_APIS
 from arena_hard.generate.batch.plan import RoundWriter, describe_rounds
-from arena_hard.generate.batch.remote import BatchClients, cancel_open, recover_planned, say, submit, wait_for_one
+from arena_hard.generate.batch.poll import POLL_BACKOFF_MAX, Clock, Poller, PollTimeout, default_poll_timeout
+from arena_hard.generate.batch.remote import BatchClients, cancel_open, recover_planned, say, submit
 from arena_hard.generate.batch.replay import ReplayClient, replay
 from arena_hard.generate.batch.store import BatchStore
 from arena_hard.generate.pipeline import JobFailure, MakeJob, RunReport, finish_output, print_report
@@ -47,6 +50,8 @@ class BatchTask:
 class BatchOptions:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     cancel: bool = False
+    poll_timeout: float | None = None  # None: each batch's provider's completion window plus an hour
+    clock: Clock = field(default_factory=Clock)
 
 
 def check_batch_models(models: Sequence[ModelConfig]) -> None:
@@ -113,6 +118,7 @@ def _replay_outputs(store: BatchStore, outputs: Sequence[_Output], writer: Round
 
 async def _run(store: BatchStore, outputs: list[_Output], clients: BatchClients, options: BatchOptions) -> None:
     warned: set[str] = set()
+    poller = Poller(options.poll_interval, options.poll_timeout, options.clock)
     try:
         await recover_planned(store, clients)
         if options.cancel:
@@ -123,12 +129,34 @@ async def _run(store: BatchStore, outputs: list[_Output], clients: BatchClients,
             for entry in writer.finish() if writer is not None else []:
                 await submit(store, clients, entry)
                 waiting_on.add(entry.local_id)
+            if options.cancel:  # a cancelled batch is waited on until it ends, needed or not, so that it closes
+                waiting_on |= {entry.local_id for entry in store.open_entries() if clients.serves(entry)}
             if not waiting_on:
-                return
-            await wait_for_one(store, clients, [store.entries[local_id] for local_id in waiting_on],
-                                options.poll_interval)
+                break
+            await poller.wait_for_one(store, clients, [store.entries[local_id] for local_id in waiting_on])
+        unneeded = [entry.batch_id for entry in store.open_entries() if clients.serves(entry)]
+        if unneeded and not options.cancel:
+            say(f"{len(unneeded)} batch(es) still open at the provider hold requests no question of this run needs "
+                f"any more ({', '.join(unneeded[:5])}{', ...' if len(unneeded) > 5 else ''}); they are billed as "
+                "they run: rerun with --cancel to cancel them")
     finally:
         await clients.aclose()
+
+
+def _sum_up_cancel(outputs: Sequence[_Output]) -> None:
+    """--cancel: one line for the questions left without a record, instead of a line per request."""
+    left = {output.task.label: len(output.remaining) + len(output.report.failures) for output in outputs}
+    for output in outputs:
+        output.report.failures.clear()
+    if sum(left.values()):
+        say(f"after the cancel {sum(left.values()):,} question(s) have no record ("
+            f"{', '.join(f'{label}: {count:,}' for label, count in left.items() if count)}); rerun with --batch "
+            "to send them")
+
+
+def _state_needed(store: BatchStore, outputs: Sequence[_Output]) -> bool:
+    """An open or planned batch, a failed request to send again, or results a job still waits on."""
+    return not store.settled() or (store.has_results() and any(output.remaining for output in outputs))
 
 
 def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, RunReport]:
@@ -140,8 +168,11 @@ def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, 
     for task in tasks:
         client = ReplayClient(task.model, task.label, store.lookup)
         outputs.append(_Output(task, client, task.make_job(client), list(task.jobs)))
+    timed_out = None
     try:
         asyncio.run(_run(store, outputs, BatchClients([task.model for task in tasks]), options))
+    except PollTimeout as error:
+        timed_out = error
     except KeyboardInterrupt:
         running = [entry.batch_id for entry in store.open_entries()]
         if running:
@@ -154,16 +185,38 @@ def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, 
             if output.appender is not None:
                 output.appender.close()
         store.close()
-    if store.settled() and not any(output.remaining or output.report.failures for output in outputs):
-        shutil.rmtree(store.directory)  # every record is written and nothing is pending or failed
+        if not _state_needed(store, outputs):  # every record is written, or nothing was paid for (no batch API)
+            shutil.rmtree(store.directory)
+    if options.cancel:
+        _sum_up_cancel(outputs)
     reports = {}
     for output in outputs:
-        for job in output.remaining:  # only with --cancel: what was never sent
-            output.report.failures.append(JobFailure(job.question.question_id, "--cancel sends nothing new", 0, False))
         finish_output(output.task.output)
         print_report(output.task.label, output.task.verb, output.report)
         reports[output.task.label] = output.report
+    if timed_out is not None:
+        raise timed_out
     return reports
+
+
+def refuse_open_batches(outputs: Sequence[tuple[str, Path]]) -> None:
+    """Before a direct run (or its --dry-run) of these (label, output) pairs: an open batch holding
+    requests of one of them would be paid for a second time; stop with one line saying what to do."""
+    for directory in dict.fromkeys(output.parent / ".batch" for _, output in outputs):
+        if not (directory / "batches.jsonl").exists():
+            continue
+        store = BatchStore.open(directory, write=False)
+        try:
+            held = store.held_by_label()
+        finally:
+            store.close()
+        for label, output in outputs:
+            names = held.get(label) if output.parent / ".batch" == directory else None
+            if names:
+                raise UserError(f"{output}: batch {', '.join(names[:3])}{', ...' if len(names) > 3 else ''} (state in "
+                                f"{directory}) holds requests of {label} and may still run at the provider; a direct "
+                                "run would pay for them again: collect it (rerun with --batch) or cancel it "
+                                "(--cancel) first")
 
 
 def describe_batches(tasks: Sequence[BatchTask]) -> list[str]:
@@ -193,15 +246,28 @@ def add_batch_arguments(parser: Any) -> None:
                         help="send every request through the provider's batch API (half the price, results "
                              "within 24 h); rerun the same command to collect after an interruption")
     parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL, metavar="SECONDS",
-                        help="seconds between two status polls of a batch (default: %(default)g)")
+                        help=f"seconds between two status polls of a batch (default: {DEFAULT_POLL_INTERVAL:g}); a "
+                             f"status that cannot be read is polled again after a growing wait, at most "
+                             f"{POLL_BACKOFF_MAX:g} s")
+    parser.add_argument("--poll-timeout", type=float, default=None, metavar="SECONDS",
+                        help="stop waiting (exit status 1) once a batch has been polled this long without ending, "
+                             "or without a readable status; it stays recorded and a rerun collects it (default: "
+                             f"the provider's completion window plus an hour: "
+                             f"{' or '.join(f'{hours:g}' for hours in _default_timeout_hours())} h)")
     parser.add_argument("--cancel", action="store_true",
                         help="cancel this run's open batches, collect what they finished, send nothing new")
 
 
+def _default_timeout_hours() -> list[float]:
+    return sorted({default_poll_timeout(api.window) / 3600 for api in BATCH_APIS.values()})
+
+
 def batch_options(args: Any) -> BatchOptions:
-    if args.poll_interval < 0:
+    if not args.poll_interval >= 0:
         raise UserError(f"--poll-interval must be a number of seconds >= 0, found {args.poll_interval:g}")
-    return BatchOptions(args.poll_interval, args.cancel)
+    if args.poll_timeout is not None and not args.poll_timeout > 0:
+        raise UserError(f"--poll-timeout must be a number of seconds > 0, found {args.poll_timeout:g}")
+    return BatchOptions(args.poll_interval, args.cancel, args.poll_timeout)
 
 
 def uses_batch(args: Any, model: ModelConfig) -> bool:

@@ -3,7 +3,8 @@
   batches.jsonl          one event per line, appended at once: `planned` (the batch's files are on
                          disk, before it is submitted), `submitted` (its batch id, recorded the moment
                          the provider returns it), `collected`, `failed` (the provider rejected it),
-                         `abandoned` (planned, never submitted), `cancel_requested`
+                         `abandoned` (planned, never submitted), `gone` (the provider answered 404
+                         for it: its requests are planned again), `cancel_requested`
   requests-<id>.jsonl    the batch's input lines, as uploaded
   plan-<id>.jsonl        custom id -> model, question_id, conversation (game or choice), turn
   results.jsonl          one line per request result read from a batch: its text and token counts,
@@ -33,7 +34,7 @@ from arena_hard.models.retry import REQUEST, Failure
 from arena_hard.generate.batch.replay import WAITING
 
 MAX_BATCH_ATTEMPTS = 3
-OPEN, PLANNED = "submitted", "planned"
+OPEN, PLANNED, GONE = "submitted", "planned", "gone"
 
 
 @dataclass
@@ -127,7 +128,7 @@ class BatchStore:
             return
         if kind == "submitted":
             entry.state, entry.batch_id, entry.submitted_at = OPEN, event["batch_id"], event["time"]
-        elif kind in ("collected", "failed", "abandoned"):
+        elif kind in ("collected", "failed", "abandoned", GONE):
             entry.state = kind
 
     def _index(self, line: dict[str, Any], offset: int, length: int) -> None:
@@ -170,8 +171,22 @@ class BatchStore:
         return self._results_fd
 
     def settled(self) -> bool:
-        """No batch is open or planned and no request has failed: nothing here is needed any more."""
+        """No batch is open or planned and no request has failed: only results are left."""
         return not self.open_entries() and not self.planned_entries() and not self._failed_in
+
+    def has_results(self) -> bool:
+        return bool(self._results)
+
+    def held_by_label(self) -> dict[str, list[str]]:
+        """Output label -> the batches (submitted, or planned and perhaps submitted) holding its requests."""
+        held: dict[str, list[str]] = {}
+        for entry in self.open_entries() + self.planned_entries():
+            name = entry.batch_id or f"{entry.local_id} (planned; its submission was interrupted)"
+            for _, line in iter_jsonl(self.plan_file(entry.local_id)):
+                names = held.setdefault(line["model"], [])
+                if name not in names:
+                    names.append(name)
+        return held
 
     def open_entries(self) -> list[BatchEntry]:
         return [entry for entry in self.entries.values() if entry.state == OPEN]
@@ -199,7 +214,7 @@ class BatchStore:
             self.waiting[custom_id] = entry.local_id
 
     def finished(self, entry: BatchEntry, state: str, **details: Any) -> None:
-        """`collected`, `failed` or `abandoned`: the batch's requests wait on it no more."""
+        """`collected`, `failed`, `abandoned` or `gone`: the batch's requests wait on it no more."""
         self._log(event=state, local_id=entry.local_id, time=time.time(), **details)
         for custom_id in [c for c, local_id in self.waiting.items() if local_id == entry.local_id]:
             del self.waiting[custom_id]
