@@ -11,7 +11,8 @@ Errors are each API's own: Vertex's {"error": {code, message, status}}, Bedrock'
 header (ThrottlingException for 429, ValidationException for 400, ...) that botocore reads. Besides
 the log, `bodies` keeps each request's JSON body by number (to compare with upstream's), `bearers` the
 Bearer tokens Vertex requests carried, `tokens_issued` the tokens /token gave out, and `aws_scopes` the
-SigV4 credential scopes (key id, region, service) of Bedrock requests. Reads and writes no files."""
+SigV4 credential scopes (key id, region, service) of Bedrock requests. A Reply's `stop` is Vertex's
+finishReason (default STOP) or Bedrock's stopReason (default end_turn). Reads and writes no files."""
 from __future__ import annotations
 
 import json
@@ -124,13 +125,14 @@ class FakeCloudServer(FakeAPIServer):
             parts = ([{"text": reply.reasoning, "thought": True}] if reply.reasoning else []) + [{"text": reply.text}]
             usage = {"promptTokenCount": prompt, "candidatesTokenCount": word_count(reply.text),
                      "thoughtsTokenCount": word_count(reply.reasoning), "totalTokenCount": prompt + completion}
-            body = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}],
-                    "usageMetadata": usage, "modelVersion": request.model}
+            candidate = {"content": {"role": "model", "parts": parts}, "finishReason": reply.stop or "STOP"}
+            body = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": request.model}
             return json.dumps(body).encode(), "application/json"
         if request.protocol == BEDROCK:
             content = ([{"reasoningContent": {"reasoningText": {"text": reply.reasoning, "signature": "fake"}}}]
                        if reply.reasoning else []) + [{"text": reply.text}]
-            body = {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": "end_turn",
+            body = {"output": {"message": {"role": "assistant", "content": content}},
+                    "stopReason": reply.stop or "end_turn",
                     "usage": {"inputTokens": prompt, "outputTokens": completion, "totalTokens": prompt + completion},
                     "metrics": {"latencyMs": 1}}
             return json.dumps(body).encode(), "application/json"

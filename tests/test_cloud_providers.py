@@ -131,6 +131,14 @@ def test_reasoning_is_kept_apart_from_the_answer(ws, cloud, api_type):
         assert rows[0]["reasoning"] == "Step by step." and "Step by step." not in rows[0]["content"]
 
 
+@pytest.mark.parametrize("api_type, stop", [("vertex", "MAX_TOKENS"), ("bedrock", "max_tokens")])
+def test_a_reply_cut_at_the_token_limit_is_kept_and_reported(ws, cloud, capsys, api_type, stop):
+    server = cloud(lambda request: Reply(answer_responder(request).text, stop=stop))
+    assert run(ws, server, api_type, questions(2)) == 0
+    assert len(turns(ws)) == 2
+    assert "truncated: 2 question(s) of m (q000, q001) got a reply cut at the token limit" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("api_type", API_TYPES)
 def test_throttling_is_retried(ws, cloud, api_type):
     server = cloud(faults=FaultPlan(schedule={1: "429", 3: "503", 5: "drop", 6: "malformed"}))
