@@ -41,6 +41,7 @@ from arena_hard.generate.pipeline import ModelRun, RunReport, run_models
 
 HOST = "127.0.0.1"
 STOP_GRACE_SECONDS = 30.0
+GROUP_EXIT_SECONDS = 5.0  # how long a killed group may take to be gone
 LOG_TAIL_LINES = 20
 _TP_FLAGS = {"--tp-size", "--tp", "--tensor-parallel-size", "-tp"}
 _HEALTH = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
@@ -194,6 +195,27 @@ def _stop(servers: Sequence[_Server]) -> None:
             pass
         _signal_group(server, signal.SIGKILL)  # what is left of its group: workers that outlived it, or itself
         server.process.wait()
+        _wait_until_gone(server.process.pid, time.monotonic() + GROUP_EXIT_SECONDS)
+
+
+def _group_members(group: int) -> list[int]:
+    """The live (not zombie) processes of a process group, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(pgrp) == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _wait_until_gone(group: int, deadline: float) -> None:
+    """SIGKILL is delivered asynchronously: wait (boundedly) until no worker of the group still runs, so
+    that a run never ends while its GPU processes do."""
+    while _group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _end_the_run(signum: int, frame: object) -> None:
