@@ -85,12 +85,13 @@ def metadata_json(a_counts: np.ndarray, b_counts: np.ndarray) -> list[str]:
 
 def style_features(a_counts: np.ndarray, b_counts: np.ndarray, mode: str) -> tuple[np.ndarray, list[str]]:
     """Standardised features (battles x k) for the mode, and the names of any feature that is the same
-    in every battle (its column is set to 0, so it takes no part; upstream would divide by zero)."""
+    in every battle (its column is set to 0, so it takes no part; upstream would divide by zero, or by
+    the rounding error of the mean, which numpy's std returns for most constants)."""
     columns = list(MODES[mode])
     a, b = a_counts[:, columns], b_counts[:, columns]
     d = (a - b) / (a + b + 1.0)
     mean, std = d.mean(axis=0), d.std(axis=0)
-    constant = std == 0
+    constant = np.ptp(d, axis=0) == 0 if len(d) else np.zeros(len(columns), dtype=bool)
     z = np.where(constant, 0.0, (d - mean) / np.where(constant, 1.0, std))
     return z, [COEFFICIENT_NAMES[c] for c, flat in zip(columns, constant) if flat]
 

@@ -27,6 +27,9 @@ class Board:
     center: str  # "mean" (win-rate bootstrap) or "median" (style control)
     coefficients: dict[str, float] | None = None
     dropped_features: list[str] = field(default_factory=list)
+    # the models and the features whose coefficients the rows leave free (style_identify)
+    loose_models: list[str] = field(default_factory=list)
+    loose_features: list[str] = field(default_factory=list)
 
 
 def winrate_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: int) -> Board:
@@ -62,6 +65,7 @@ def style_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: i
     kept, mean, std = style_control.zscore_params(unit_raw[unit_of_row], columns)
     unit_z = (unit_raw[:, kept] - mean) / std
     unit_model = np.array([position[model] for model, _ in units], dtype=np.int64)
+    loose = style_control.loose_coefficients(unit_of_row, unit_model, unit_z, len(names), position[baseline])
     rng = np.random.RandomState(seed)
     coefficients = style_control.bootstrap_style(unit_of_row, unit_model, unit_z, rows.halves / 2.0, len(names),
                                             position[baseline], rng, rounds)
@@ -71,7 +75,9 @@ def style_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: i
     return Board(title, baseline, sort_rows(table_rows(names, score, lower, upper)),
                  {name: rates[:, m] for m, name in enumerate(names)}, "median",
                  {style_control.FEATURES[c]: float(v) for c, v in zip(kept, medians)},
-                 [style_control.FEATURES[c] for c in columns if c not in kept])
+                 [style_control.FEATURES[c] for c in columns if c not in kept],
+                 [name for name, free in zip(names, loose) if free],
+                 [style_control.FEATURES[c] for c, free in zip(kept, loose[len(names):]) if free])
 
 
 def overall_board(boards: Sequence[Board], weights: Sequence[float], title: str) -> Board:

@@ -91,6 +91,18 @@ def _coverage(records: Records, questions: list[str], category: str, all_models:
     return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
 
 
+def _collinear(board: Board, category: str) -> str:
+    """The note on style features the rows cannot tell apart from the models or from each other."""
+    features = board.loose_features
+    which = f"style feature{'s' if len(features) > 1 else ''} {', '.join(features)} {'are' if len(features) > 1 else 'is'}"
+    if not board.loose_models:
+        return (f"in {category}, {which} collinear with each other within each model's rows: their coefficients are "
+                "split as upstream's fit converges to; no score depends on the split")
+    return (f"in {category}, {which} collinear with the models (constant within each model's rows, alone or combined): "
+            f"the judgments leave the style-controlled scores of {', '.join(board.loose_models)} undetermined; shown "
+            "is the best fit nearest upstream's starting point, the one upstream's fit converges to")
+
+
 def run(args: Any, version: BenchVersion) -> int:
     """show_result.py for a bootstrap win-rate (v2.0) bench."""
     _check_flags(args)
@@ -143,6 +155,8 @@ def run(args: Any, version: BenchVersion) -> int:
             if board.dropped_features:
                 note(f"{', '.join(board.dropped_features)} is the same in every row of {category}; left out of "
                      "the style control")
+            if board.loose_features:
+                note(_collinear(board, category))
         else:
             board = winrate_board(rows, baseline, title, args.num_rounds, SEED)
         boards.append(board)

@@ -8,10 +8,11 @@ Features (per row, from the model's and the baseline's answer to the row's quest
 sample standard deviation. Model: logit = c_model - c_baseline + beta . features, binary
 cross-entropy summed over rows, no intercept; c_baseline is fixed at 0 (only differences are
 identified). Upstream fits the same loss with torch's LBFGS stopped after 50 iterations; Newton's
-method here stops at convergence, the bootstrap fits solved together in blocks. Bootstrap: `randint(0,
-rows, (rounds, rows))` from a numpy RandomState, upstream's draw. Rows sharing a (model, features) unit
-are pooled exactly (the loss is linear in the outcome), which keeps a round's fit small. Reads and
-writes nothing."""
+method here stops at convergence, the bootstrap fits solved together in blocks; where the rows leave
+coefficients free (a feature collinear with the models), the fit upstream's converges to (style_identify).
+Bootstrap: `randint(0, rows, (rounds, rows))` from a numpy RandomState, upstream's draw. Rows sharing a
+(model, features) unit are pooled exactly (the loss is linear in the outcome), which keeps a round's fit
+small. Reads and writes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 
 from arena_hard.core.parallel import thread_map
 from arena_hard.scoring import newton
+from arena_hard.scoring.v2 import style_identify
 
 FEATURES = ("length", "headers", "lists", "bold")
 FEATURE_GROUPS = {"length": (0,), "markdown": (1, 2, 3)}
@@ -43,10 +45,12 @@ def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.nd
 
 def zscore_params(row_features: np.ndarray, columns: tuple[int, ...]) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The chosen columns that vary over the rows, with their mean and sample std over the rows (a
-    constant column is left out: upstream divides by a zero std there)."""
+    constant column is left out: upstream divides by a zero std there, or by the rounding error of its
+    mean, which numpy's std returns for most constants)."""
     chosen = row_features[:, list(columns)]
     std = chosen.std(axis=0, ddof=1) if len(chosen) > 1 else np.zeros(len(columns))
-    keep = [i for i, s in enumerate(std) if s > 0 and np.isfinite(s)]
+    varies = np.ptp(chosen, axis=0) > 0 if len(chosen) else np.zeros(len(columns), dtype=bool)
+    keep = [i for i, s in enumerate(std) if varies[i] and np.isfinite(s)]
     return [columns[i] for i in keep], chosen[:, keep].mean(axis=0), std[keep]
 
 
@@ -58,10 +62,9 @@ def _loss(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> np.ndarra
 def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
                    tables: UnitTables) -> tuple[np.ndarray, np.ndarray]:
     """Per fit: the loss's gradient and Hessian at the logits `eta`."""
-    design, products, n_models = tables.design, tables.products, tables.n_models
-    fits, n_features = len(eta), design.shape[1] - n_models
     p = np.negative(eta)
-    np.exp(p, out=p)
+    with np.errstate(over="ignore"):  # exp(-eta) = inf where eta < -709: p is 0 there, as it should be
+        np.exp(p, out=p)
     p += 1.0
     np.reciprocal(p, out=p)
     residual = p - outcome
@@ -69,15 +72,22 @@ def _newton_system(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray,
     curvature = 1.0 - p
     curvature *= p
     curvature *= weight
-    sums, size, cross_end = curvature @ products, design.shape[1], n_models * (1 + n_features)
-    hessian = np.zeros((fits, size, size))
+    return residual @ tables.design, _weighted_gram(curvature, tables)
+
+
+def _weighted_gram(unit_weight: np.ndarray, tables: UnitTables) -> np.ndarray:
+    """Per fit (a row of unit_weight): sum over units of weight * design row (x) design row."""
+    n_models, size = tables.n_models, tables.design.shape[1]
+    fits, n_features = len(unit_weight), size - n_models
+    sums, cross_end = unit_weight @ tables.products, n_models * (1 + n_features)
+    gram = np.zeros((fits, size, size))
     diagonal = np.arange(n_models)
-    hessian[:, diagonal, diagonal] = sums[:, :n_models]
+    gram[:, diagonal, diagonal] = sums[:, :n_models]
     cross = sums[:, n_models:cross_end].reshape(fits, n_models, n_features)
-    hessian[:, :n_models, n_models:] = cross
-    hessian[:, n_models:, :n_models] = cross.transpose(0, 2, 1)
-    hessian[:, n_models:, n_models:] = sums[:, cross_end:].reshape(fits, n_features, n_features)
-    return residual @ design, hessian
+    gram[:, :n_models, n_models:] = cross
+    gram[:, n_models:, :n_models] = cross.transpose(0, 2, 1)
+    gram[:, n_models:, n_models:] = sums[:, cross_end:].reshape(fits, n_features, n_features)
+    return gram
 
 
 @dataclass(frozen=True)
@@ -110,26 +120,29 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
     sum over units is a matrix product of the fits' per-unit weights with one of `tables`, so each step
     is a few BLAS calls. A step moving no logit by more than UNCHECKED_STEP is taken without evaluating
     the loss, the costliest part: there the quadratic model the step minimises is exact far beyond the
-    loss's rounding."""
+    loss's rounding. Where the fit's units leave coefficients free (style_identify), the redundant
+    columns are held at 0 and the fit is then moved to the best fit upstream's LBFGS converges to."""
     design, n_models = tables.design, tables.n_models
     fits, size = outcome.shape[0], design.shape[1]
     n_features = size - n_models
     fixed = np.concatenate([weight @ design[:, :n_models] == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
     fixed[:, baseline] = True
+    gram = _weighted_gram((weight > 0).astype(float), tables)
+    dependent = style_identify.dependent_columns(gram, fixed)
     theta = np.zeros((fits, size)) if start is None else np.tile(np.nan_to_num(start), (fits, 1))
-    theta[fixed] = 0.0
+    theta[fixed | dependent] = 0.0
     eta = theta @ design.T
     loss = np.full(fits, np.nan)  # at theta; NaN where not evaluated
     active = np.arange(fits)
     for _ in range(newton.MAX_STEPS):
         gradient, hessian = _newton_system(eta[active], outcome[active], weight[active], tables)
-        held = fixed[active]
+        held = fixed[active] | dependent[active]
         gradient[held] = 0.0
         hessian[held] = 0.0
         hessian.transpose(0, 2, 1)[held] = 0.0
         rows, columns = np.nonzero(held)
         hessian[rows, columns, columns] = 1.0
-        step = np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+        step = _newton_steps(hessian, gradient)
         largest = np.max(np.abs(step), axis=1)
         trial = np.flatnonzero(largest > UNCHECKED_STEP)  # positions in `active` whose step is checked
         unknown = active[trial][np.isnan(loss[active[trial]])]
@@ -151,8 +164,26 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
         active = active[largest * scale >= _TOLERANCE]
         if not len(active):
             break
+    for fit in np.flatnonzero(dependent.any(axis=1)):
+        theta[fit] = style_identify.nearest_to_start(theta[fit], gram[fit], baseline, n_models)
     theta[:, :n_models][fixed[:, :n_models] & (np.arange(n_models) != baseline)] = np.nan
     return theta
+
+
+def _newton_steps(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+    """H^-1 g per fit; the least-squares step where H is singular, as when a model won (or lost) every
+    game drawn: its curvature, and its gradient, underflow to 0 once its logit passes about 37, and it
+    stays there (a win rate of 1 to the printed digits)."""
+    try:
+        return np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        steps = np.empty_like(gradient)
+        for fit, (matrix, vector) in enumerate(zip(hessian, gradient)):
+            try:
+                steps[fit] = np.linalg.solve(matrix[None], vector[None, :, None])[0, :, 0]
+            except np.linalg.LinAlgError:
+                steps[fit] = np.linalg.lstsq(matrix, vector, rcond=None)[0]
+        return steps
 
 
 def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight: np.ndarray, n_models: int,
@@ -199,7 +230,17 @@ def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_featur
     return np.concatenate(blocks) if blocks else np.empty((0, n_models + unit_features.shape[1]))
 
 
+def loose_coefficients(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_features: np.ndarray, n_models: int,
+                       baseline: int) -> np.ndarray:
+    """The coefficients (models, then features) that all the rows leave free (style_identify)."""
+    drawn = np.zeros((1, len(unit_model)))
+    drawn[0, unit_of_row] = 1.0
+    gram = _weighted_gram(drawn, unit_tables(unit_model, unit_features, n_models))[0]
+    return style_identify.loose_coefficients(gram, baseline, n_models)[0]
+
+
 def win_rates(coefficients: np.ndarray, n_models: int, baseline: int) -> np.ndarray:
     """(rounds, n_models) win rate of each model against the baseline: exp(c_m) / (exp(c_m) + exp(c_b))."""
     c = coefficients[:, :n_models]
-    return 1.0 / (1.0 + np.exp(c[:, [baseline]] - c))
+    with np.errstate(over="ignore"):  # a model that lost every game drawn: 0
+        return 1.0 / (1.0 + np.exp(c[:, [baseline]] - c))
