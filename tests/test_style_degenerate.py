@@ -88,12 +88,11 @@ def test_v2_fit_with_a_model_that_wins_every_game(seed, k):
     outcome = np.where(model == 0, 1.0, rng.uniform(0.1, 0.9, len(model)))
     weight = rng.integers(1, 4, len(model)).astype(float)
     theta = v2_style.fit_bt(model, features, outcome, weight, 4, 3)
-    assert np.all(np.isfinite(theta))
-    rates = v2_style.win_rates(theta[None], 4, 3)[0]
-    assert rates[0] > 0.999
-    others = model != 0
+    assert theta[0] == np.inf and np.all(np.isfinite(theta[1:]))  # the limit its logit runs to
+    assert v2_style.win_rates(theta[None], 4, 3)[0].tolist()[0] == 1.0
+    others = model != 0  # the others' limit: the fit without its rows
     rest = v2_style.fit_bt(model[others], features[others], outcome[others], weight[others], 4, 3)
-    np.testing.assert_allclose(theta[1:], rest[1:], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(theta[1:], rest[1:], rtol=0, atol=1e-12)
 
 
 # --- v2.0: the whole board from judgments and answer counts -----------------------------------------

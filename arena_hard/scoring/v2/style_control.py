@@ -120,16 +120,21 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
     sum over units is a matrix product of the fits' per-unit weights with one of `tables`, so each step
     is a few BLAS calls. A step moving no logit by more than UNCHECKED_STEP is taken without evaluating
     the loss, the costliest part: there the quadratic model the step minimises is exact far beyond the
-    loss's rounding. Where the fit's units leave coefficients free (style_identify), the redundant
-    columns are held at 0 and the fit is then moved to the best fit upstream's LBFGS converges to."""
+    loss's rounding. A step still raising the loss once halved below newton.SMALLEST_STEP is not taken,
+    and the fit ends there. A model that won (lost) every game of a fit gets +inf (-inf), the limit its
+    logit runs to, and the other coefficients are fitted without its units, which is their limit too.
+    Where the fit's units leave coefficients free (style_identify), the redundant columns are held at 0
+    and the fit is then moved to the best fit upstream's LBFGS converges to."""
     design, n_models = tables.design, tables.n_models
     fits, size = outcome.shape[0], design.shape[1]
     n_features = size - n_models
+    separated = _separated(tables, outcome, weight)
+    weight = np.where((separated != 0).astype(float) @ design[:, :n_models].T > 0, 0.0, weight)
     fixed = np.concatenate([weight @ design[:, :n_models] == 0, np.zeros((fits, n_features), dtype=bool)], axis=1)
     fixed[:, baseline] = True
     gram = _weighted_gram((weight > 0).astype(float), tables)
     dependent = style_identify.dependent_columns(gram, fixed)
-    theta = np.zeros((fits, size)) if start is None else np.tile(np.nan_to_num(start), (fits, 1))
+    theta = np.zeros((fits, size)) if start is None else np.tile(np.where(np.isfinite(start), start, 0.0), (fits, 1))
     theta[fixed | dependent] = 0.0
     eta = theta @ design.T
     loss = np.full(fits, np.nan)  # at theta; NaN where not evaluated
@@ -151,6 +156,7 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
         candidate = theta[active] - step
         new_eta = candidate @ design.T
         new_loss = np.full(len(active), np.nan)
+        checked = trial
         while len(trial):
             fit = active[trial]
             new_loss[trial] = _loss(new_eta[trial], outcome[fit], weight[fit])
@@ -160,6 +166,9 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
             candidate[rising] = theta[active[rising]] - scale[rising, None] * step[rising]
             new_eta[rising] = candidate[rising] @ design.T
             trial = rising
+        stuck = checked[new_loss[checked] > loss[active[checked]] + 1e-12 * np.abs(loss[active[checked]])]
+        candidate[stuck], new_eta[stuck], new_loss[stuck] = theta[active[stuck]], eta[active[stuck]], loss[active[stuck]]
+        scale[stuck] = 0.0
         theta[active], eta[active], loss[active] = candidate, new_eta, new_loss
         active = active[largest * scale >= _TOLERANCE]
         if not len(active):
@@ -167,13 +176,20 @@ def fit_bt_batch(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray, ba
     for fit in np.flatnonzero(dependent.any(axis=1)):
         theta[fit] = style_identify.nearest_to_start(theta[fit], gram[fit], baseline, n_models)
     theta[:, :n_models][fixed[:, :n_models] & (np.arange(n_models) != baseline)] = np.nan
+    theta[:, :n_models][separated != 0] = np.inf * separated[separated != 0]
     return theta
 
 
+def _separated(tables: UnitTables, outcome: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(fits x models) 1 for a model that won every game of the fit, -1 for one that lost every game, else 0."""
+    onehot = tables.design[:, :tables.n_models]
+    games, wins = weight @ onehot, (weight * outcome) @ onehot
+    return np.where(games == 0, 0, np.where(wins == games, 1, np.where(wins == 0, -1, 0)))
+
+
 def _newton_steps(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """H^-1 g per fit; the least-squares step where H is singular, as when a model won (or lost) every
-    game drawn: its curvature, and its gradient, underflow to 0 once its logit passes about 37, and it
-    stays there (a win rate of 1 to the printed digits)."""
+    """H^-1 g per fit; the least-squares step where H is singular (a unit's curvature underflowed to 0,
+    its logit past about 37 either way)."""
     try:
         return np.linalg.solve(hessian, gradient[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
