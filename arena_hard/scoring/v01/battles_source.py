@@ -10,22 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.jsonl import atomic_write_bytes, atomic_write_text
 
 
 def source_path(battles_path: Path) -> Path:
     return Path(battles_path).with_suffix(".source.json")
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def battles_source_text(battles_bytes: bytes, bench: str, judges: Sequence[str]) -> str:
-    return json.dumps({"bench": bench, "judges": list(judges), "battles_sha256": _digest(battles_bytes)}) + "\n"
 
 
 def check_battles_source(battles_path: Path, bench: str, judges: Sequence[str]) -> None:
@@ -33,7 +25,9 @@ def check_battles_source(battles_path: Path, bench: str, judges: Sequence[str]) 
     path = source_path(battles_path)
     try:
         source = json.loads(path.read_text(encoding="utf-8"))
-        if source["battles_sha256"] != _digest(Path(battles_path).read_bytes()):
+        with open(battles_path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        if source["battles_sha256"] != digest:
             return  # not the battles this record describes
         saved_bench, saved_judges = source["bench"], list(source["judges"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -45,5 +39,15 @@ def check_battles_source(battles_path: Path, bench: str, judges: Sequence[str]) 
                         "or rerun without --load-battles")
 
 
-def write_battles_source(battles_path: Path, battles_bytes: bytes, bench: str, judges: Sequence[str]) -> None:
-    atomic_write_text(source_path(battles_path), battles_source_text(battles_bytes, bench, judges))
+def write_with_source(battles_path: Path, chunks: Iterable[bytes], bench: str, judges: Sequence[str]) -> None:
+    """The battles file from its chunks (streamed), then the source record naming its digest."""
+    digest = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    atomic_write_bytes(battles_path, hashed())
+    atomic_write_text(source_path(battles_path), json.dumps({"bench": bench, "judges": list(judges),
+                                                             "battles_sha256": digest.hexdigest()}) + "\n")

@@ -15,7 +15,6 @@ import numpy as np
 
 from arena_hard.core.bench_version import BenchVersion
 from arena_hard.core.errors import UserError, note
-from arena_hard.core.jsonl import atomic_write_bytes
 from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.answer_stats import text_style_counts
 from arena_hard.scoring.coverage import missing_as_loss
@@ -24,9 +23,10 @@ from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADER
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
 from arena_hard.scoring.v01.battles import Battles, battle_lines, read_battles, records_to_battles
-from arena_hard.scoring.v01.battles_source import check_battles_source, write_battles_source
+from arena_hard.scoring.v01.battles_source import check_battles_source, write_with_source
 from arena_hard.scoring.v01.board import Scope, score_scope
 from arena_hard.scoring.verdict_labels import NO_VERDICT
+from arena_hard.scoring.weighted_rows import check_expansion
 
 
 def bench_questions(bench: Bench, records: Records | None, battles: Battles) -> list[str]:
@@ -77,10 +77,11 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: Benc
                  "and were left out")
         default_baseline = args.baseline or version.default_baseline
         battles = records_to_battles(records, default_baseline, args.weight, args.first_game_only)
+        check_expansion(len(battles), args.weight, "battles")
         metadata = []
     own = battles.model_a == battles.model_b
     if own.any():
-        note(f"{int(own.sum())} battle(s) of a model against itself were left out")
+        note(f"{int(battles.copies[own].sum())} battle(s) of a model against itself were left out")
         battles = battles.select(~own)
         metadata = [m for m, drop in zip(metadata, own.tolist()) if not drop]
     if not len(battles):
@@ -174,7 +175,6 @@ def run(args: Any, version: BenchVersion) -> int:
             print()
         score_scope(each, args, answers, date, judges, writes)
     if not args.load_battles:  # the saved battles change only when the whole run succeeded
-        data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
-        writes.append(lambda: write_battles_source(BATTLES_FILE, data, args.bench_name, judges))
-        writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
+        lines = battle_lines(battles, style_control.metadata_json(*counts) if counts else None)
+        writes.append(lambda: write_with_source(BATTLES_FILE, lines, args.bench_name, judges))
     return write_all(writes)

@@ -29,6 +29,7 @@ from arena_hard.scoring.v2.board import Board, missing_as_loss, overall_board, s
 from arena_hard.scoring.v2.fit import SEED
 from arena_hard.scoring.v2.table import format_table
 from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED, UNKNOWN, v2_code
+from arena_hard.scoring.weighted_rows import check_expansion
 
 V01_ONLY = ("show_elo", "load_battles", "load_bootstrap", "first_game_only")
 
@@ -129,12 +130,7 @@ def run(args: Any, version: BenchVersion) -> int:
             raise UserError(f"no judgments in category {category!r}; the judgments' categories are: "
                             f"{', '.join(present) if present else '(none)'}")
     all_models = sorted(set(records.models))
-    answers = AnswerFiles(bench, cache)
-    if features:  # every answer file style control may need, read at once
-        answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
-                                             *version.category_baselines.values(), *filter(None, [args.baseline])}))
-    boards: list[Board] = []
-    stats: list[full_stats.CategoryStats] = []
+    prepared = []
     for category in asked:
         scope = records.select(valid & (category_of == category))
         baseline = _baseline(scope, category, version, args.baseline)
@@ -147,7 +143,15 @@ def run(args: Any, version: BenchVersion) -> int:
         scope = missing_as_loss(scope, missing, category)
         if not len(scope):
             raise UserError(f"no judgments to score in category {category!r} besides the baseline's own")
-        rows = score_rows(scope, args.weight)
+        prepared.append((category, baseline, scope, scored, score_rows(scope, args.weight)))
+    check_expansion(sum(int(rows.copies.sum()) for *_, rows in prepared), args.weight, "score rows")
+    answers = AnswerFiles(bench, cache)
+    if features:  # every answer file style control may need, read at once
+        answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
+                                             *version.category_baselines.values(), *filter(None, [args.baseline])}))
+    boards: list[Board] = []
+    stats: list[full_stats.CategoryStats] = []
+    for category, baseline, scope, scored, rows in prepared:
         title = f"##### Category: {category} #####"
         if features:
             board = style_board(rows, baseline, title, args.num_rounds, SEED, features,

@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from arena_hard.core.parallel import thread_map
-from arena_hard.scoring import newton
+from arena_hard.scoring import newton, weighted_rows
 from arena_hard.scoring.v2 import style_identify
 
 FEATURES = ("length", "headers", "lists", "bold")
@@ -43,15 +43,24 @@ def raw_features(model_counts: np.ndarray, baseline_counts: np.ndarray) -> np.nd
     return features
 
 
-def zscore_params(row_features: np.ndarray, columns: tuple[int, ...]) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """The chosen columns that vary over the rows, with their mean and sample std over the rows (a
-    constant column is left out: upstream divides by a zero std there, or by the rounding error of its
-    mean, which numpy's std returns for most constants)."""
+def zscore_params(row_features: np.ndarray, columns: tuple[int, ...],
+                  copies: np.ndarray | None = None) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The chosen columns that vary over the rows, with their mean and sample std over the rows, row i
+    counted copies[i] times (a constant column is left out: upstream divides by a zero std there, or by
+    the rounding error of its mean, which numpy's std returns for most constants). With all copies 1,
+    these are np.mean's and np.std's very digits."""
     chosen = row_features[:, list(columns)]
-    std = chosen.std(axis=0, ddof=1) if len(chosen) > 1 else np.zeros(len(columns))
+    weights = np.ones(len(chosen)) if copies is None else copies.astype(float)
+    n = weights.sum()
+    if n > 1:
+        deviation = chosen - np.average(chosen, axis=0, weights=weights)
+        std = np.sqrt(np.sum(weights[:, None] * deviation ** 2, axis=0) / (n - 1))
+    else:
+        std = np.zeros(len(columns))
     varies = np.ptp(chosen, axis=0) > 0 if len(chosen) else np.zeros(len(columns), dtype=bool)
     keep = [i for i, s in enumerate(std) if varies[i] and np.isfinite(s)]
-    return [columns[i] for i in keep], chosen[:, keep].mean(axis=0), std[keep]
+    mean = np.average(chosen[:, keep], axis=0, weights=weights) if len(chosen) else np.zeros(len(keep))
+    return [columns[i] for i in keep], mean, std[keep]
 
 
 def _loss(eta: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -208,35 +217,38 @@ def fit_bt(model: np.ndarray, features: np.ndarray, outcome: np.ndarray, weight:
     return fit_bt_batch(unit_tables(model, features, n_models), outcome[None], weight[None], baseline, start)[0]
 
 
-def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, picks: np.ndarray,
+def pool_units(unit_of_row: np.ndarray, outcome: np.ndarray, drawn: np.ndarray,
                n_units: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each resample (a row of `picks`: the rows drawn), per unit: the number of draws and their mean
-    outcome (0 for a unit not drawn); (resamples x units) each."""
-    resamples = len(picks)
-    unit = (unit_of_row[picks] + n_units * np.arange(resamples)[:, None]).ravel()
-    weight = np.bincount(unit, minlength=resamples * n_units).astype(float)
-    wins = np.bincount(unit, weights=outcome[picks].ravel(), minlength=resamples * n_units)
+    """For each resample (a row of `drawn`: how many times each row was drawn), per unit: the number of
+    draws and their mean outcome (0 for a unit not drawn); (resamples x units) each."""
+    resamples = len(drawn)
+    unit = (unit_of_row[None, :] + n_units * np.arange(resamples)[:, None]).ravel()
+    weight = np.bincount(unit, weights=drawn.ravel().astype(float), minlength=resamples * n_units)
+    wins = np.bincount(unit, weights=(drawn * outcome).ravel(), minlength=resamples * n_units)
     mean = np.divide(wins, weight, out=np.zeros_like(wins), where=weight > 0)
     return weight.reshape(resamples, n_units), mean.reshape(resamples, n_units)
 
 
 def bootstrap_style(unit_of_row: np.ndarray, unit_model: np.ndarray, unit_features: np.ndarray,
                     outcome: np.ndarray, n_models: int, baseline: int, rng: np.random.RandomState,
-                    rounds: int) -> np.ndarray:
-    """(rounds, n_models + n_features) coefficients, one fit per bootstrap resample of the rows. The
-    resamples are drawn FITS_AT_ONCE rounds at a time, in order (the stream `randint(0, rows, (rounds,
-    rows))` draws), and each block is fitted on its own thread (parallel.thread_map). Blocks also keep
-    the arrays at a few MB, which the allocator reuses: with all rounds at once, arrays of over 10 MB had
-    the kernel map and zero fresh pages at every step."""
-    n_rows, n_units = len(unit_of_row), len(unit_model)
-    weight, mean = pool_units(unit_of_row, outcome, np.arange(n_rows)[None, :], n_units)
+                    rounds: int, copies: np.ndarray | None = None) -> np.ndarray:
+    """(rounds, n_models + n_features) coefficients, one fit per bootstrap resample of the rows, row i
+    standing for copies[i] identical rows (1 each when not given). The resamples are drawn round by
+    round, in order (the stream `randint(0, rows, (rounds, rows))` draws over the rows after the
+    expansion), and fitted FITS_AT_ONCE at a time, each block on its own thread (parallel.thread_map).
+    Blocks also keep the arrays at a few MB, which the allocator reuses: with all rounds at once, arrays
+    of over 10 MB had the kernel map and zero fresh pages at every step."""
+    copies = np.ones(len(unit_of_row), dtype=np.int64) if copies is None else copies
+    n_rows, n_units, starts = int(copies.sum()), len(unit_model), weighted_rows.first_copies(copies)
+    weight, mean = pool_units(unit_of_row, outcome, copies[None, :], n_units)
     tables = unit_tables(unit_model, unit_features, n_models)
     start = fit_bt_batch(tables, mean, weight, baseline)[0]
 
     def resamples() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for first in range(0, rounds, FITS_AT_ONCE):
-            picks = rng.randint(low=0, high=n_rows, size=(min(FITS_AT_ONCE, rounds - first), n_rows))
-            yield pool_units(unit_of_row, outcome, picks, n_units)
+            drawn = np.array([weighted_rows.drawn_counts(rng.randint(low=0, high=n_rows, size=n_rows), starts, n_rows)
+                              for _ in range(min(FITS_AT_ONCE, rounds - first))])
+            yield pool_units(unit_of_row, outcome, drawn, n_units)
 
     def fit(resample: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         weights, means = resample
