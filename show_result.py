@@ -76,8 +76,10 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                          f"{BATTLES_FILE} as saved: drop {' and '.join(given)}, or rerun without --load-battles")
     if args.weight is None:
         args.weight = DEFAULT_WEIGHT
-    if not 1 <= args.weight <= MAX_WEIGHT:
-        parser.error(f"--weight must be between 1 and {MAX_WEIGHT:,}")
+    if args.weight < 1:
+        parser.error("--weight must be at least 1")
+    if args.weight > MAX_WEIGHT:
+        parser.error(f"--weight must be at most {MAX_WEIGHT:,}")
     if not 1 <= args.num_rounds <= MAX_ROUNDS:
         parser.error(f"--num-rounds must be between 1 and {MAX_ROUNDS:,}")
     if args.judge_names:
