@@ -22,7 +22,8 @@ from arena_hard.core.bench_version import V0_1, V2_0, version_for
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.names import unique
 from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR, MAX_ROUNDS, MIN_ROUNDS
-from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT
+from arena_hard.scoring.verdict_labels import DEFAULT_WEIGHT, MAX_WEIGHT
+from arena_hard.scoring.weighted_rows import MAX_EXPANDED
 
 
 def parse_args(argv: Sequence[str] | None) -> Any:
@@ -41,8 +42,9 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--load-bootstrap", action="store_true",
                         help=f"take the bootstrap rounds from {BOOTSTRAP_FILE} (needs --load-battles)")
     parser.add_argument("--show-elo", action="store_true", help="print ratings (baseline = 1000) instead of win rates")
-    parser.add_argument("--weight", type=int, default=DEFAULT_WEIGHT,
-                        help="battles a strong verdict (A>>B) counts as (default: %(default)s)")
+    parser.add_argument("--weight", type=int, help=f"battles a strong verdict (A>>B) counts as (default: "
+                        f"{DEFAULT_WEIGHT}, at most {MAX_WEIGHT:,}; a run refuses a weight that makes over "
+                        f"{MAX_EXPANDED:,} battles or score rows, which every bootstrap round draws)")
     parser.add_argument("--num-rounds", type=int, default=100,
                         help=f"bootstrap rounds (default: %(default)s; from {MIN_ROUNDS} to {MAX_ROUNDS:,})")
     parser.add_argument("--output", action="store_true", help=f"also write CSV and JSON under {LEADERBOARD_DIR}/")
@@ -74,8 +76,18 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     args = parser.parse_args(argv)
     if args.load_bootstrap and not args.load_battles:
         parser.error("--load-bootstrap needs --load-battles (the saved rounds belong to the saved battles)")
+    if args.load_battles:
+        given = [flag for flag, value in (("--weight", args.weight is not None),
+                                          ("--first-game-only", args.first_game_only)) if value]
+        if given:
+            parser.error(f"{' and '.join(given)} shape the battles made from the judgments; --load-battles scores "
+                         f"{BATTLES_FILE} as saved: drop {' and '.join(given)}, or rerun without --load-battles")
+    if args.weight is None:
+        args.weight = DEFAULT_WEIGHT
     if args.weight < 1:
         parser.error("--weight must be at least 1")
+    if args.weight > MAX_WEIGHT:
+        parser.error(f"--weight must be at most {MAX_WEIGHT:,}")
     if not MIN_ROUNDS <= args.num_rounds <= MAX_ROUNDS:
         parser.error(f"--num-rounds must be between {MIN_ROUNDS} and {MAX_ROUNDS:,} (fewer rounds give no meaningful "
                      "confidence interval)")

@@ -17,7 +17,8 @@ def battles_of(tmp_path, rows, weight=3, first_game_only=False, model="m"):
     records, notes = combine_judges([[read_verdicts(path)]])
     battles = records_to_battles(records, "base", weight, first_game_only)
     return [(battles.question_ids[q], battles.models[a], battles.models[b], WINNERS[o])
-            for q, a, b, o in zip(battles.question, battles.model_a, battles.model_b, battles.outcome)], notes
+            for q, a, b, o, n in zip(battles.question, battles.model_a, battles.model_b, battles.outcome,
+                                     battles.copies) for _ in range(n)], notes  # upstream's list: rows x copies
 
 
 def test_game_one_puts_the_baseline_first_and_game_two_swaps(tmp_path):
@@ -89,7 +90,7 @@ def test_battles_file_round_trip(tmp_path):
     first = out.read_text().splitlines()[0]
     assert first == '{"question_id":"q1","model_a":"base","model_b":"m","winner":"model_a"}'
     loaded, metadata = read_battles(out)
-    assert metadata == [None] * len(battles)
+    assert metadata == [None] * len(battles.outcome)  # one per row (a row stands for its copies)
     for name in ("question", "model_a", "model_b", "outcome"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(battles, name))
 

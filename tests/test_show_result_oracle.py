@@ -1,6 +1,6 @@
 """show_result.py prints byte-identical lines to upstream v0.1's algorithm (ratings_oracle.upstream_leaderboard_lines:
 pandas, scikit-learn, upstream's seed, win-rate formula and rounding) on generated judgments, for the default
-flags, --show-elo, --first-game-only, --weight 1 and --num-rounds 20."""
+flags, --show-elo, --first-game-only, --weight 1 and 5 and --num-rounds 20."""
 from __future__ import annotations
 
 import functools
@@ -55,6 +55,7 @@ def oracle_ratings(root, weight: int, first_game_only: bool):
     (["--show-elo"], 3, False, 100, True),
     (["--first-game-only"], 3, True, 100, False),
     (["--weight", "1"], 1, False, 100, False),
+    (["--weight", "5"], 5, False, 100, False),  # upstream copies a strong verdict's battle 5 times; we weight it
     (["--num-rounds", "20"], 3, False, 20, False),
 ])
 def test_lines_are_byte_identical_to_upstreams_algorithm(generated, monkeypatch, capsys, flags, weight,

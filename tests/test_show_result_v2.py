@@ -11,6 +11,7 @@ import pytest
 
 import show_result
 from test_show_result import assert_one_line_error, run_script
+from show_result_fixtures import age_files, write_lines
 from v2_fixtures import BENCH, write_v2_bench
 from v2_oracle import oracle_output
 
@@ -56,6 +57,27 @@ def test_style_controlled_tables_equal_the_oracles(bench, capsys, features):
     names = [part.split()[0] for part in printed.split(", ")]
     assert names == (["length"] if "length" in features else []) + \
         (["headers", "lists", "bold"] if "markdown" in features else [])
+
+
+@pytest.mark.parametrize("features", [["length"], ["length", "markdown"]])
+def test_a_feature_collinear_with_the_models_is_fitted_as_upstream_and_noted(tmp_path, monkeypatch, capsys, features):
+    # every answer of each model one length (as a fake server gives): length is constant within each model's
+    # rows, so the judgments leave both models' scores free; the fit's Hessian was singular (LinAlgError)
+    write_v2_bench(tmp_path, ["model-a", "model-b"], {"creative_writing": 20}, age=False)
+    for model, length in {"model-a": 300, "model-b": 500, "gemini-2.0-flash-001": 400}.items():
+        path = tmp_path / "data" / BENCH / "model_answer" / f"{model}.jsonl"
+        answers = [json.loads(line) for line in path.read_text().splitlines()]
+        write_lines(path, ({**answer, "metadata": {**answer["metadata"], "token_len": length}} for answer in answers))
+    age_files(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    out, err = run(capsys, "-c", "creative_writing", "-f", *features, "--num-rounds", "20")
+    expected, coefficients = oracle_output(str(tmp_path), ["gpt-4.1"], ["creative_writing"], features, rounds=20)
+    assert category_blocks(out) == expected  # upstream's fit converges to the best fit nearest its start
+    printed = out.split("Feature Coefs: ")[1].splitlines()[0]
+    assert np.allclose([float(part.split()[1]) for part in printed.split(", ")], coefficients[0], atol=2e-4)
+    notes = [line for line in err.splitlines() if "collinear" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: in creative_writing, style feature length is collinear "
+                                                   "with the models") and "scores of model-a, model-b" in notes[0]
 
 
 def test_same_judgments_print_the_same_board_twice(bench, capsys):

@@ -34,7 +34,8 @@ def test_unknown_and_null_labels():
 
 def test_records_become_rows_game_2_first():
     codes = lambda *labels: np.array([verdict_labels.v2_code(label) for label in labels], dtype=np.int8)  # noqa: E731
-    record, halves = v2_battles.rows_of_games(codes("A>>B", "B<A"), codes("B<A", "A=B"))
+    record, halves, copies = v2_battles.rows_of_games(codes("A>>B", "B<A"), codes("B<A", "A=B"))
+    record, halves = np.repeat(record, copies), np.repeat(halves, copies)  # upstream's rows: a row x its copies
     # record 0: game 2 B<A -> [1]; game 1 A>>B -> 1 - [1, 1, 1]; record 1: game 2 A=B -> [0.5]; game 1 B<A -> [0]
     assert record.tolist() == [0, 0, 0, 0, 1, 1]
     assert (halves / 2).tolist() == [1, 0, 0, 0, 0.5, 0]

@@ -30,6 +30,7 @@ GAME_WINNER = ((BASELINE_WINS, BASELINE_WINS, TIE, MODEL_WINS, MODEL_WINS, NO_WI
                (MODEL_WINS, MODEL_WINS, TIE, BASELINE_WINS, BASELINE_WINS, NO_WINNER, NO_WINNER))
 STRONG = (True, False, False, False, True, False, False)
 DEFAULT_WEIGHT = 3  # battles a strong verdict counts as (show_result.py --weight)
+MAX_WEIGHT = 1000
 
 # Upstream v2.0 accepts ten labels, each a synonym of one of the five above, so a v2 game is read into the
 # same codes; a label outside its table is UNKNOWN (upstream stops with a KeyError on it).

@@ -70,7 +70,7 @@ def rate_scope(scope: Scope, args: Any, anchor: int, bootstrap_file: Path, battl
     if not args.style:
         ratings, coefficients = fit_ratings(battles, anchor), None
     else:
-        z, constant = style_control.style_features(*scope.style_counts, args.style)
+        z, constant = style_control.style_features(*scope.style_counts, args.style, battles.copies)
         if constant:
             note(f"{', '.join(constant)} is the same in every battle; left out of the style control")
         problem, theta, ratings = style_control.fit_style(battles, z, anchor)

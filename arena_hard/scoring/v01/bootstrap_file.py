@@ -16,7 +16,7 @@ from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_bytes, dumps_line, iter_jsonl
 from arena_hard.scoring.v01.battles import Battles
 from arena_hard.scoring.v01.fit import INIT_RATING
-from arena_hard.scoring.v01.saved_source import check_rounds_source, write_source
+from arena_hard.scoring.v01.saved_source import check_rounds_source, digest, write_source
 
 
 def load_bootstrap(path: Path, battles: Battles, anchor: int, source: dict[str, Any]) -> np.ndarray:
@@ -50,4 +50,4 @@ def save_bootstrap(path: Path, battles: Battles, bootstrap: np.ndarray, source: 
     data = b"".join(dumps_line({battles.models[m]: (float(r[m]) if np.isfinite(r[m]) else None) for m in order})
                     for r in bootstrap)
     atomic_write_bytes(path, [data])
-    write_source(path, data, source)
+    write_source(path, digest([data]), source)

@@ -4,9 +4,11 @@ so the chosen baseline is 1000, and their bootstrap over battles with upstream's
 
 Fast paths use sufficient statistics: when every battle is the anchor (model_a) against another model
 (a star), the maximum-likelihood rating is closed form, 1000 + 400 log10((2 wins + ties) /
-(2 losses + ties)); otherwise Newton's method (newton.minimize) on counts per (model_a, model_b, outcome). Bootstrap
-rounds draw `RandomState(42).randint(0, n, n)` round after round, which is exactly what upstream's
-`battles.sample(frac=1.0, replace=True)` draws after `np.random.seed(42)`, and count with bincount.
+(2 losses + ties)); otherwise Newton's method (newton.minimize) on counts per (model_a, model_b, outcome),
+each battle row counted with its copies. Bootstrap rounds draw `RandomState(42).randint(0, n, n)` over
+the n battles after the --weight expansion, round after round, which is exactly what upstream's
+`battles.sample(frac=1.0, replace=True)` draws after `np.random.seed(42)`; the draws are counted back
+onto the battle rows (weighted_rows) and the counts summed with bincount.
 
 A model that won (or lost) every battle has no finite maximum-likelihood rating; its rating is
 capped at RATING_CAP from the anchor. A model absent from a bootstrap round gets NaN for that round,
@@ -20,13 +22,13 @@ from typing import Iterator
 import numpy as np
 
 from arena_hard.core.errors import UserError
-from arena_hard.scoring import newton
+from arena_hard.scoring import newton, weighted_rows
 from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
 
 SCALE, BASE, INIT_RATING = 400.0, 10.0, 1000.0
 RATING_CAP = 4000.0  # Elo points either side of the anchor: a win rate within about 1e-10 of 0 or 1
 SEED = 42
-ROUNDS_PER_CHUNK = 8  # bootstrap rounds drawn at once (memory: 8 x battles x 8 bytes)
+DRAWS_PER_CHUNK = 1 << 19  # bootstrap indices drawn at once (4 MB), in whole rounds, at least one
 _NEWTON_TOLERANCE = 1e-11  # largest change of a natural-log rating in the last step
 _LN_BASE = math.log(BASE)
 
@@ -96,8 +98,9 @@ class _Pairs:
         self.code = pair.astype(np.int64) * 3 + battles.outcome
         self.n_pairs = len(keys)
 
-    def counts(self, codes: np.ndarray) -> np.ndarray:
-        return np.bincount(codes, minlength=3 * self.n_pairs).reshape(self.n_pairs, 3)
+    def counts(self, weights: np.ndarray) -> np.ndarray:
+        """counts[pair, outcome], each battle row counted `weights[row]` times."""
+        return np.bincount(self.code, weights, minlength=3 * self.n_pairs).reshape(self.n_pairs, 3)
 
 
 def unconnected_models(battles: Battles, anchor: int) -> list[str]:
@@ -119,44 +122,54 @@ def fit_ratings(battles: Battles, anchor: int) -> np.ndarray:
     """Each model's rating (NaN for a model without battles)."""
     n_models = len(battles.models)
     if is_star(battles, anchor):
-        return star_ratings(np.bincount(battles.model_b.astype(np.int64) * 3 + battles.outcome,
-                                        minlength=3 * n_models).reshape(n_models, 3), anchor)
+        return star_ratings(_star_counts(battles, battles.copies), anchor)
     unconnected = unconnected_models(battles, anchor)
     if unconnected:
         raise UserError(f"no chain of battles links {', '.join(unconnected)} to the baseline "
                         f"{battles.models[anchor]}; their ratings are undefined (choose another --baseline)")
     pairs = _Pairs(battles)
-    return pair_ratings(pairs.pa, pairs.pb, pairs.counts(pairs.code), n_models, anchor)
+    return pair_ratings(pairs.pa, pairs.pb, pairs.counts(battles.copies), n_models, anchor)
+
+
+def _star_counts(battles: Battles, weights: np.ndarray) -> np.ndarray:
+    """counts[model, outcome] of each model (as model_b) against the anchor, row i counted weights[i] times."""
+    n_models = len(battles.models)
+    return np.bincount(battles.model_b.astype(np.int64) * 3 + battles.outcome, weights,
+                       minlength=3 * n_models).reshape(n_models, 3)
 
 
 def resample_indices(n: int, rounds: int, seed: int = SEED) -> Iterator[np.ndarray]:
     """Each round's battle indices, upstream's stream: RandomState(seed).randint(0, n, n) per round
-    (identical to choice(n, n, replace=True)); yielded as (rounds in chunk, n) arrays."""
+    (identical to choice(n, n, replace=True)); yielded as (rounds in chunk, n) arrays, as many rounds
+    at once as DRAWS_PER_CHUNK holds (at least one): the stream is the same however it is cut."""
     state = np.random.RandomState(seed)
+    per_chunk = max(1, DRAWS_PER_CHUNK // max(n, 1))
     done = 0
     while done < rounds:
-        chunk = min(ROUNDS_PER_CHUNK, rounds - done)
+        chunk = min(per_chunk, rounds - done)
         yield state.randint(0, n, size=(chunk, n))
         done += chunk
 
 
-def bootstrap_ratings(battles: Battles, anchor: int, rounds: int, seed: int = SEED) -> np.ndarray:
-    """Ratings refitted on each of `rounds` resamples of the battles, shape (rounds, models)."""
-    n_models, n = len(battles.models), len(battles)
-    results = []
-    if is_star(battles, anchor):
-        code = battles.model_b.astype(np.int64) * 3 + battles.outcome
-        for indices in resample_indices(n, rounds, seed):
-            offset = (np.arange(len(indices)) * 3 * n_models)[:, None]
-            counts = np.bincount((code[indices] + offset).ravel(), minlength=len(indices) * 3 * n_models)
-            results.append(star_ratings(counts.reshape(len(indices), n_models, 3), anchor))
-        return np.concatenate(results)
-    pairs = _Pairs(battles)
-    start = (fit_ratings(battles, anchor) - INIT_RATING) * _LN_BASE / SCALE
+def resample_counts(copies: np.ndarray, rounds: int, seed: int = SEED) -> Iterator[np.ndarray]:
+    """Per round, how many times each battle row was drawn: resample_indices over the expanded
+    battles, a draw of any of row i's copies counting for row i."""
+    n, starts = int(copies.sum()), weighted_rows.first_copies(copies)
     for indices in resample_indices(n, rounds, seed):
         for row in indices:
-            results.append(pair_ratings(pairs.pa, pairs.pb, pairs.counts(pairs.code[row]), n_models, anchor, start))
-    return np.array(results)
+            yield weighted_rows.drawn_counts(row, starts, n)
+
+
+def bootstrap_ratings(battles: Battles, anchor: int, rounds: int, seed: int = SEED) -> np.ndarray:
+    """Ratings refitted on each of `rounds` resamples of the battles, shape (rounds, models)."""
+    n_models = len(battles.models)
+    if is_star(battles, anchor):
+        return np.array([star_ratings(_star_counts(battles, drawn), anchor)
+                         for drawn in resample_counts(battles.copies, rounds, seed)]).reshape(-1, n_models)
+    pairs = _Pairs(battles)
+    start = (fit_ratings(battles, anchor) - INIT_RATING) * _LN_BASE / SCALE
+    return np.array([pair_ratings(pairs.pa, pairs.pb, pairs.counts(drawn), n_models, anchor, start)
+                     for drawn in resample_counts(battles.copies, rounds, seed)]).reshape(-1, n_models)
 
 
 def rating_bounds(bootstrap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
 from arena_hard.scoring.judge_consistency import Consistency, judge_consistency
@@ -36,11 +34,12 @@ def game_counts(label_counts: Sequence[int], game: int) -> dict[str, int]:
 def battle_counts(battles: Battles) -> dict[str, tuple[int, int, int, int]]:
     """Per model: (battles, won, tied, lost), after the --weight expansion, seen from that model."""
     result = {}
+    copies = battles.copies
     for m in battles.present_models():
         as_a, as_b = battles.model_a == m, battles.model_b == m
-        won = int(np.sum(as_a & (battles.outcome == A_WINS)) + np.sum(as_b & (battles.outcome == B_WINS)))
-        lost = int(np.sum(as_a & (battles.outcome == B_WINS)) + np.sum(as_b & (battles.outcome == A_WINS)))
-        tied = int(np.sum((as_a | as_b) & (battles.outcome == TIE)))
+        won = int(copies[as_a & (battles.outcome == A_WINS)].sum() + copies[as_b & (battles.outcome == B_WINS)].sum())
+        lost = int(copies[as_a & (battles.outcome == B_WINS)].sum() + copies[as_b & (battles.outcome == A_WINS)].sum())
+        tied = int(copies[(as_a | as_b) & (battles.outcome == TIE)].sum())
         result[battles.models[m]] = (won + tied + lost, won, tied, lost)
     return result
 

@@ -26,9 +26,10 @@ from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADER
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
 from arena_hard.scoring.v01.battles import Battles, battle_lines, read_battles, records_to_battles
-from arena_hard.scoring.v01.saved_source import check_battles_source, digest, write_source
+from arena_hard.scoring.v01.saved_source import check_battles_source, digest, file_digest, write_source
 from arena_hard.scoring.v01.board import Scope, score_scope
 from arena_hard.scoring.verdict_labels import NO_VERDICT
+from arena_hard.scoring.weighted_rows import check_expansion
 
 
 def bench_questions(bench: Bench, records: Records | None, battles: Battles) -> list[str]:
@@ -79,10 +80,11 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: Benc
             note(f"{dropped} game(s) had no verdict (no score, or a label other than A>>B, A>B, A=B, B>A, B>>A) "
                  "and were left out")
         battles = records_to_battles(records, default_baseline, args.weight, args.first_game_only)
+        check_expansion(len(battles), args.weight, "battles")
         metadata = []
     own = battles.model_a == battles.model_b
     if own.any():
-        note(f"{int(own.sum())} battle(s) of a model against itself were left out")
+        note(f"{int(battles.copies[own].sum())} battle(s) of a model against itself were left out")
         battles = battles.select(~own)
         metadata = [m for m, drop in zip(metadata, own.tolist()) if not drop]
     if not len(battles):
@@ -175,15 +177,17 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
     scopes = category_scopes(args, bench, scope, filled) if args.category else [scope]
     writes: list[Callable[[], Any]] = []
     if args.load_battles:
-        data = BATTLES_FILE.read_bytes()
-    else:  # the saved battles change only when the whole run succeeded
-        data = b"".join(battle_lines(battles, style_control.metadata_json(*counts) if counts else None))
-        writes.append(lambda: write_source(BATTLES_FILE, data, {"bench": args.bench_name, "judges": list(judges)}))
-        writes.append(lambda: atomic_write_bytes(BATTLES_FILE, [data]))
+        battles_digest = file_digest(BATTLES_FILE)
+    else:  # the saved battles change only when the whole run succeeded; streamed, as they can be large
+        metadata_lines = style_control.metadata_json(*counts) if counts else None
+        battles_digest = digest(battle_lines(battles, metadata_lines))
+        writes.append(lambda: atomic_write_bytes(BATTLES_FILE, battle_lines(battles, metadata_lines)))
+        writes.append(lambda: write_source(BATTLES_FILE, battles_digest, {"bench": args.bench_name,
+                                                                          "judges": list(judges)}))
     reports = []
     for position, each in enumerate(scopes):
         if position:
             print()
-        reports.append(score_scope(each, args, answers, date, judges, digest(data), writes, quality))
+        reports.append(score_scope(each, args, answers, date, judges, battles_digest, writes, quality))
     print_reports(reports)
     return write_all(writes)

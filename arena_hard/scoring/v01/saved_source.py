@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_text
@@ -20,12 +20,22 @@ def source_path(saved_path: Path) -> Path:
     return Path(saved_path).with_suffix(".source.json")
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def digest(chunks: Iterable[bytes]) -> str:
+    """The SHA-256 of the bytes `chunks` make, taken in a stream (a battles file can be large)."""
+    hashed = hashlib.sha256()
+    for chunk in chunks:
+        hashed.update(chunk)
+    return hashed.hexdigest()
 
 
-def write_source(saved_path: Path, saved_bytes: bytes, fields: dict[str, Any]) -> None:
-    atomic_write_text(source_path(saved_path), json.dumps({**fields, "sha256": digest(saved_bytes)}) + "\n")
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def write_source(saved_path: Path, saved_digest: str, fields: dict[str, Any]) -> None:
+    """The record that the file at `saved_path`, whose SHA-256 is `saved_digest`, came from `fields`."""
+    atomic_write_text(source_path(saved_path), json.dumps({**fields, "sha256": saved_digest}) + "\n")
 
 
 def read_source(saved_path: Path) -> dict[str, Any] | None:
@@ -34,7 +44,7 @@ def read_source(saved_path: Path) -> dict[str, Any] | None:
     try:
         source = json.loads(source_path(saved_path).read_text(encoding="utf-8"))
         own = source.get("sha256", source.get("battles_sha256")) if isinstance(source, dict) else None  # older runs: battles_sha256
-        if own != digest(Path(saved_path).read_bytes()):
+        if own != file_digest(Path(saved_path)):
             return None
     except (OSError, ValueError):
         return None

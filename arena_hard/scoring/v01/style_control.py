@@ -3,7 +3,8 @@ the model columns, one column per style feature of the battle's two answers, and
 (sklearn's default C = 1.0) on every coefficient, no intercept.
 
 Per battle and feature, with a = model_a's (the baseline's) count and b = model_b's:
-d = (a - b) / (a + b + 1), standardised over all battles (mean 0, population std 1). Features:
+d = (a - b) / (a + b + 1), standardised over all battles, each row with its copies (mean 0, population
+std 1). Features:
 token length, headers (h1..h6), list items (ordered + unordered), bold spans (** and __); modes
 `style` (all four), `length` (token length), `markdown` (the other three). Battles with the same two
 models and features are pooled, and the penalised likelihood is maximised by Newton's method
@@ -22,7 +23,7 @@ import numpy as np
 from arena_hard.core.errors import UserError
 from arena_hard.scoring import newton
 from arena_hard.scoring.v01.battles import A_WINS, B_WINS, TIE, Battles
-from arena_hard.scoring.v01.fit import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_indices, sigmoid
+from arena_hard.scoring.v01.fit import INIT_RATING, SCALE, SEED, anchor_and_cap, resample_counts, sigmoid
 
 MODES = {"style": (0, 1, 2, 3), "length": (0,), "markdown": (1, 2, 3)}
 # Upstream's names for the printed coefficients (each is the coefficient of the a-vs-b difference).
@@ -83,14 +84,19 @@ def metadata_json(a_counts: np.ndarray, b_counts: np.ndarray) -> list[str]:
     return [encoded[i] for i in inverse.ravel().tolist()]
 
 
-def style_features(a_counts: np.ndarray, b_counts: np.ndarray, mode: str) -> tuple[np.ndarray, list[str]]:
-    """Standardised features (battles x k) for the mode, and the names of any feature that is the same
-    in every battle (its column is set to 0, so it takes no part; upstream would divide by zero)."""
+def style_features(a_counts: np.ndarray, b_counts: np.ndarray, mode: str,
+                   copies: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Standardised features (battle rows x k) for the mode, row i counted copies[i] times in the mean
+    and std, and the names of any feature that is the same in every battle (its column is set to 0, so
+    it takes no part; upstream would divide by zero, or by the rounding error of the mean, which
+    numpy's std returns for most constants)."""
     columns = list(MODES[mode])
     a, b = a_counts[:, columns], b_counts[:, columns]
     d = (a - b) / (a + b + 1.0)
-    mean, std = d.mean(axis=0), d.std(axis=0)
-    constant = std == 0
+    weights = np.ones(len(d)) if copies is None else copies  # with all 1, np.mean's and np.std's very digits
+    mean = np.average(d, axis=0, weights=weights)
+    std = np.sqrt(np.average((d - mean) ** 2, axis=0, weights=weights))
+    constant = np.ptp(d, axis=0) == 0 if len(d) else np.zeros(len(columns), dtype=bool)
     z = np.where(constant, 0.0, (d - mean) / np.where(constant, 1.0, std))
     return z, [COEFFICIENT_NAMES[c] for c, flat in zip(columns, constant) if flat]
 
@@ -113,10 +119,10 @@ class StyleProblem:
         return cls(len(battles.models), anchor, group.ravel(), unique[:, 0].astype(np.intp),
                    unique[:, 1].astype(np.intp), unique[:, 2:])
 
-    def counts(self, outcome: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        group = self.group if rows is None else self.group[rows]
-        outcome = outcome if rows is None else outcome[rows]
-        return np.bincount(group.astype(np.int64) * 3 + outcome, minlength=3 * len(self.ga)).reshape(-1, 3)
+    def counts(self, outcome: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """counts[group, outcome], battle row i counted weights[i] times."""
+        return np.bincount(self.group.astype(np.int64) * 3 + outcome, weights,
+                           minlength=3 * len(self.ga)).reshape(-1, 3)
 
     def _objective(self, theta: np.ndarray, won: np.ndarray, lost: np.ndarray) -> float:
         eta = self._eta(theta)
@@ -163,7 +169,7 @@ class StyleProblem:
 def fit_style(battles: Battles, z: np.ndarray, anchor: int) -> tuple[StyleProblem, np.ndarray, np.ndarray]:
     """The problem, its coefficients and the models' ratings (anchor = 1000)."""
     problem = StyleProblem.build(battles, z, anchor)
-    counts = problem.counts(battles.outcome)
+    counts = problem.counts(battles.outcome, battles.copies)
     theta = problem.fit(counts)
     return problem, theta, problem.ratings(theta, counts)
 
@@ -172,8 +178,7 @@ def bootstrap_style(problem: StyleProblem, battles: Battles, theta: np.ndarray, 
                     seed: int = SEED) -> np.ndarray:
     """Ratings refitted on each resample of the battles (features stay as standardised on all)."""
     results = []
-    for indices in resample_indices(len(battles), rounds, seed):
-        for row in indices:
-            counts = problem.counts(battles.outcome, row)
-            results.append(problem.ratings(problem.fit(counts, theta), counts))
+    for drawn in resample_counts(battles.copies, rounds, seed):
+        counts = problem.counts(battles.outcome, drawn)
+        results.append(problem.ratings(problem.fit(counts, theta), counts))
     return np.array(results)

@@ -27,13 +27,16 @@ class Board:
     center: str  # "mean" (win-rate bootstrap) or "median" (style control)
     coefficients: dict[str, float] | None = None
     dropped_features: list[str] = field(default_factory=list)
+    # the models and the features whose coefficients the rows leave free (style_identify)
+    loose_models: list[str] = field(default_factory=list)
+    loose_features: list[str] = field(default_factory=list)
 
 
 def winrate_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: int) -> Board:
     """Upstream's default leaderboard: mean of the bootstrap round means, 5% / 95% quantiles, the baseline
     appended at 50."""
     rng = np.random.RandomState(seed)
-    means = fit.bootstrap_means(rows.model, rows.halves, len(rows.models), rng, rounds)
+    means = fit.bootstrap_means(rows.model, rows.halves, len(rows.models), rng, rounds, rows.copies)
     score, lower, upper = fit.summarize(means, "mean")
     table = table_rows(rows.models, score, lower, upper) + [baseline_row(baseline)]
     per_model = {name: means[:, m] for m, name in enumerate(rows.models)}
@@ -59,19 +62,22 @@ def style_board(rows: ScoreRows, baseline: str, title: str, rounds: int, seed: i
     unit_raw = style_control.raw_features(model_counts.reshape(-1, 4), base_counts.reshape(-1, 4))
     unit_of_row = record_unit[rows.record]
     columns = tuple(sorted(c for group in groups for c in style_control.FEATURE_GROUPS[group]))
-    kept, mean, std = style_control.zscore_params(unit_raw[unit_of_row], columns)
+    kept, mean, std = style_control.zscore_params(unit_raw[unit_of_row], columns, rows.copies)
     unit_z = (unit_raw[:, kept] - mean) / std
     unit_model = np.array([position[model] for model, _ in units], dtype=np.int64)
+    loose = style_control.loose_coefficients(unit_of_row, unit_model, unit_z, len(names), position[baseline])
     rng = np.random.RandomState(seed)
     coefficients = style_control.bootstrap_style(unit_of_row, unit_model, unit_z, rows.halves / 2.0, len(names),
-                                            position[baseline], rng, rounds)
+                                                 position[baseline], rng, rounds, rows.copies)
     rates = style_control.win_rates(coefficients, len(names), position[baseline])
     score, lower, upper = fit.summarize(rates, "median")
     medians = np.percentile(coefficients[:, len(names):], 50.0, axis=0) if kept else []
     return Board(title, baseline, sort_rows(table_rows(names, score, lower, upper)),
                  {name: rates[:, m] for m, name in enumerate(names)}, "median",
                  {style_control.FEATURES[c]: float(v) for c, v in zip(kept, medians)},
-                 [style_control.FEATURES[c] for c in columns if c not in kept])
+                 [style_control.FEATURES[c] for c in columns if c not in kept],
+                 [name for name, free in zip(names, loose) if free],
+                 [style_control.FEATURES[c] for c, free in zip(kept, loose[len(names):]) if free])
 
 
 def overall_board(boards: Sequence[Board], weights: Sequence[float], title: str) -> Board:

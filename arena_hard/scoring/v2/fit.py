@@ -5,12 +5,15 @@ pandas' arithmetic so the same rounds print the same digits. Also this project's
 
 Bootstrap: in each round, every model's rows (in row order, models in sorted name order) are resampled
 with replacement within the model, drawing `randint(0, n, n)` from a numpy RandomState: the stream
-pandas' `groupby("model").sample(frac=1.0, replace=True)` draws. Reads and writes nothing."""
+pandas' `groupby("model").sample(frac=1.0, replace=True)` draws, n counting a strong verdict's rows
+`--weight` times; the draws are counted back onto the rows (weighted_rows). Reads and writes nothing."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from arena_hard.scoring import weighted_rows
 
 ROUNDS = 100
 SEED = 42
@@ -18,18 +21,24 @@ LOWER_Q, UPPER_Q = 0.05, 0.95
 
 
 def bootstrap_means(model_of_row: np.ndarray, halves: np.ndarray, n_models: int, rng: np.random.RandomState,
-                    rounds: int = ROUNDS) -> np.ndarray:
-    """(rounds, n_models) round means of each model's scores (halves: 0, 1, 2 for 0, 0.5, 1); NaN for a
-    model without rows. Model indices are positions in the sorted model names."""
+                    rounds: int = ROUNDS, copies: np.ndarray | None = None) -> np.ndarray:
+    """(rounds, n_models) round means of each model's scores (halves: 0, 1, 2 for 0, 0.5, 1), row i
+    standing for copies[i] identical rows (1 each when not given); NaN for a model without rows. Model
+    indices are positions in the sorted model names."""
+    copies = np.ones(len(halves), dtype=np.int64) if copies is None else copies
     order = np.argsort(model_of_row, kind="stable")
-    counts = np.bincount(model_of_row, minlength=n_models)
+    split = np.cumsum(np.bincount(model_of_row, minlength=n_models))[:-1]
+    groups = np.split(halves[order].astype(np.int64), split)
+    group_copies = np.split(copies[order], split)
+    counts = np.array([int(c.sum()) for c in group_copies], dtype=np.int64)  # upstream's rows per model
+    starts = [weighted_rows.first_copies(c) for c in group_copies]
     present = [m for m in range(n_models) if counts[m]]
-    groups = np.split(halves[order].astype(np.int64), np.cumsum(counts)[:-1])
     means = np.full((rounds, n_models), np.nan)
     sums = np.empty((rounds, len(present)))
     for r in range(rounds):
         for j, m in enumerate(present):  # the stream, model by model
-            sums[r, j] = groups[m][rng.randint(0, counts[m], size=counts[m])].sum()
+            drawn = weighted_rows.drawn_counts(rng.randint(0, counts[m], size=counts[m]), starts[m], counts[m])
+            sums[r, j] = drawn @ groups[m]
     means[:, present] = sums / 2 / counts[present]
     return means
 

@@ -31,6 +31,7 @@ from arena_hard.scoring.v2.board import Board, missing_as_loss, overall_board, s
 from arena_hard.scoring.v2.fit import SEED
 from arena_hard.scoring.v2.table import format_table
 from arena_hard.scoring.verdict_labels import NO_VERDICT, NOT_PLAYED, UNKNOWN, v2_code
+from arena_hard.scoring.weighted_rows import check_expansion
 
 V01_ONLY = ("show_elo", "load_battles", "load_bootstrap", "first_game_only")
 
@@ -93,6 +94,18 @@ def _coverage(records: Records, questions: list[str], category: str, all_models:
     return {m: len(questions) - len(missing[m]) for m in models}, (missing if add_losses else {})
 
 
+def _collinear(board: Board, category: str) -> str:
+    """The note on style features the rows cannot tell apart from the models or from each other."""
+    features = board.loose_features
+    which = f"style feature{'s' if len(features) > 1 else ''} {', '.join(features)} {'are' if len(features) > 1 else 'is'}"
+    if not board.loose_models:
+        return (f"in {category}, {which} collinear with each other within each model's rows: their coefficients are "
+                "split as upstream's fit converges to; no score depends on the split")
+    return (f"in {category}, {which} collinear with the models (constant within each model's rows, alone or combined): "
+            f"the judgments leave the style-controlled scores of {', '.join(board.loose_models)} undetermined; shown "
+            "is the best fit nearest upstream's starting point, the one upstream's fit converges to")
+
+
 def run(args: Any, version: BenchVersion, reference: Reference | None = None) -> int:
     """show_result.py for a bootstrap win-rate (v2.0) bench; `reference`: --reference read (quality_board)."""
     _check_flags(args)
@@ -119,12 +132,7 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
             raise UserError(f"no judgments in category {category!r}; the judgments' categories are: "
                             f"{', '.join(present) if present else '(none)'}")
     all_models = sorted(set(records.models))
-    answers = AnswerFiles(bench, cache)
-    if features:  # every answer file style control may need, read at once
-        answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
-                                             *version.category_baselines.values(), *filter(None, [args.baseline])}))
-    boards: list[Board] = []
-    stats: list[full_stats.CategoryStats] = []
+    prepared = []
     for category in asked:
         scope = records.select(valid & (category_of == category))
         baseline = _baseline(scope, category, version, args.baseline)
@@ -137,7 +145,15 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
         scope = missing_as_loss(scope, missing, category)
         if not len(scope):
             raise UserError(f"no judgments to score in category {category!r} besides the baseline's own")
-        rows = score_rows(scope, args.weight)
+        prepared.append((category, baseline, scope, scored, score_rows(scope, args.weight)))
+    check_expansion(sum(int(rows.copies.sum()) for *_, rows in prepared), args.weight, "score rows")
+    answers = AnswerFiles(bench, cache)
+    if features:  # every answer file style control may need, read at once
+        answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
+                                             *version.category_baselines.values(), *filter(None, [args.baseline])}))
+    boards: list[Board] = []
+    stats: list[full_stats.CategoryStats] = []
+    for category, baseline, scope, scored, rows in prepared:
         title = f"##### Category: {category} #####"
         if features:
             board = style_board(rows, baseline, title, args.num_rounds, SEED, features,
@@ -145,6 +161,8 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
             if board.dropped_features:
                 note(f"{', '.join(board.dropped_features)} is the same in every row of {category}; left out of "
                      "the style control")
+            if board.loose_features:
+                note(_collinear(board, category))
         else:
             board = winrate_board(rows, baseline, title, args.num_rounds, SEED)
         boards.append(board)
