@@ -5,6 +5,7 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
   POST /v1/chat/completions                                  OpenAI and OpenAI-compatible servers
   POST /openai/deployments/{deployment}/chat/completions     Azure OpenAI (?api-version=... is ignored)
   POST /v1/messages                                          Anthropic
+  POST /v1/embeddings                                        OpenAI embeddings, when given an `embedder`
   GET  /_fake/stats                                          `FakeAPIServer.stats()` as JSON (subprocess mode)
   GET  /_fake/requests                                       the request log as JSON (`FakeAPIServer.request_log()`)
 
@@ -15,7 +16,9 @@ unless the seeded `FaultPlan` turns it into a fault: any HTTP status (429 with o
 5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
 "Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
 empty answer, a web page with status 200 (a wrong api_base) (all sent after the same latency), or a stall (nothing is sent).
-Every request is logged (never the API key, only whether one was sent) with its outcome; the server
+An embeddings request is logged like a chat request whose user messages are its input texts, and
+answered by the `embedder` (texts -> one vector each; tests/fake_bench_builder.py has one), base64 or
+as lists of floats as the request's encoding_format asks. Every request is logged (never the API key, only whether one was sent) with its outcome; the server
 also tracks the most requests it had in flight at once.
 
 In a test: `with FakeAPIServer(responder, latency=..., faults=FaultPlan(...)) as server:` runs it in a
@@ -25,7 +28,9 @@ the base URL as the first line of stdout and serves until SIGTERM or SIGINT. Rea
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
+import base64
 import hashlib
 import http
 import json
@@ -353,6 +358,34 @@ def success_body(request: ParsedRequest, reply: Reply) -> dict[str, Any]:
             "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens}}
 
 
+Embedder = Callable[[str, Sequence[str]], Sequence[Sequence[float]]]  # (model, texts) -> one vector per text
+
+
+def parse_embedding_request(number: int, path: str, headers: Mapping[str, str],
+                            body: Mapping[str, Any]) -> ParsedRequest:
+    """An embeddings request as a ParsedRequest: its input texts are the user messages."""
+    texts = body.get("input")
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    return ParsedRequest(number=number, protocol=OPENAI, path=path, model=str(body.get("model") or ""), system=None,
+                         messages=tuple(Message("user", str(text)) for text in texts), temperature=None,
+                         max_tokens=None, params={k: v for k, v in body.items() if k not in ("model", "input")},
+                         has_api_key=any(name in headers for name in ("authorization", "x-api-key", "api-key")))
+
+
+def embedding_body(request: ParsedRequest, embedder: Embedder | None) -> dict[str, Any]:
+    if embedder is None:
+        raise ValueError("this fake server was started without an embedder")
+    texts = request.user_turns
+    vectors = embedder(request.model, texts)
+    as_base64 = request.params.get("encoding_format") == "base64"
+    data = [{"object": "embedding", "index": i,
+             "embedding": base64.b64encode(array.array("f", vector).tobytes()).decode("ascii") if as_base64
+             else [float(x) for x in vector]} for i, vector in enumerate(vectors)]
+    tokens = word_count(*texts)
+    return {"object": "list", "data": data, "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 _OPENAI_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_denied",
                        404: "invalid_request_error", 429: "rate_limit_exceeded"}
 _ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -431,8 +464,9 @@ class FakeAPIServer:
 
     def __init__(self, responder: Responder = answer_responder, *,
                  latency: float | Callable[[ParsedRequest], float] = 0.0,
-                 faults: FaultPlan = FaultPlan(), port: int = 0) -> None:
+                 faults: FaultPlan = FaultPlan(), port: int = 0, embedder: Embedder | None = None) -> None:
         self.responder = responder
+        self.embedder = embedder
         self.latency = latency
         self.faults = faults
         self.host = "127.0.0.1"
@@ -550,7 +584,8 @@ class FakeAPIServer:
         if method == "GET" and path == "/_fake/requests":
             return await self._send(writer, http_response(200, _json_bytes(self.request_log()),
                                                           keep_alive=keep_alive), keep_alive)
-        protocol = OPENAI if path.endswith("/chat/completions") else ANTHROPIC if path.endswith("/messages") else None
+        protocol = OPENAI if path.endswith(("/chat/completions", "/embeddings")) else \
+            ANTHROPIC if path.endswith("/messages") else None
         if method != "POST" or protocol is None:
             message = f"the fake API serves POST .../chat/completions and POST .../messages, not {method} {path}"
             return await self._send(writer, http_response(404, _json_bytes(error_body(OPENAI, 404, message)),
@@ -567,7 +602,8 @@ class FakeAPIServer:
                 self._outcomes[BAD_REQUEST] += 1
             return await self._send(writer, http_response(400, _json_bytes(error_body(
                 protocol, 400, "the request body is not a JSON object")), keep_alive=keep_alive), keep_alive)
-        request = parse_request(number, protocol, path, headers, payload)
+        request = (parse_embedding_request(number, path, headers, payload) if path.endswith("/embeddings")
+                   else parse_request(number, protocol, path, headers, payload))
         fault = self.faults.fault_for(request)
         with self._lock:
             self._in_flight += 1
@@ -605,11 +641,13 @@ class FakeAPIServer:
             page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
             return http_response(200, page, keep_alive=keep_alive, content_type="text/html"), HTML
         try:
-            reply = Reply("") if fault == EMPTY else self.responder(request)
+            if request.path.endswith("/embeddings"):
+                good = _json_bytes(embedding_body(request, self.embedder))
+            else:
+                good = _json_bytes(success_body(request, Reply("") if fault == EMPTY else self.responder(request)))
         except Exception as error:  # a bug in a test's responder: a 500 the test finds in `outcomes`
             body = error_body(request.protocol, 500, f"responder failed: {error!r}")
             return http_response(500, _json_bytes(body), keep_alive=keep_alive), RESPONDER_ERROR
-        good = _json_bytes(success_body(request, reply))
         if fault == DROP:
             return http_response(200, good[:len(good) // 2], keep_alive=False, content_length=len(good)), DROP
         if fault == MALFORMED:
