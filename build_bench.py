@@ -41,7 +41,8 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--allow-smaller", action="store_true",
                         help="write the bench even when fewer prompts than `size` pass the filters")
     parser.add_argument("--force", action="store_true",
-                        help="replace a question.jsonl that holds other questions (by default: stop)")
+                        help="replace a question.jsonl that holds other questions although the bench has answers "
+                             "(by default: stop)")
     parser.add_argument("--plot", metavar="FILE.png", type=Path,
                         help="also draw the topics by size and mean score (needs matplotlib)")
     parser.add_argument("--wait", action="store_true",

@@ -60,12 +60,13 @@ def question_bytes(records: Sequence[dict[str, Any]]) -> bytes:
     return b"".join(dumps_line(record) for record in records)
 
 
-def check_replaceable(path: Path, content: bytes, force: bool) -> None:
-    """A question file with other questions is replaced only with --force: answers and judgments of
-    the bench were made for it."""
-    if not force and path.exists() and path.read_bytes() != content:
-        raise UserError(f"{path} already holds other questions (answers and judgments may rest on them); "
-                        "rerun with --force to replace it, or choose another bench_name")
+def check_replaceable(path: Path, answer_dir: Path, content: bytes, force: bool) -> None:
+    """Once the bench has answers, its question file is replaced by other questions only with --force:
+    the answers and judgments were made for it."""
+    answered = answer_dir.is_dir() and any(answer_dir.glob("*.jsonl"))
+    if not force and answered and path.exists() and path.read_bytes() != content:
+        raise UserError(f"{path} holds other questions, and {answer_dir} answers to them; rerun with --force to "
+                        "replace it, or choose another bench_name")
 
 
 def write_bench(path: Path, content: bytes, report_path: Path, report: Report) -> None:

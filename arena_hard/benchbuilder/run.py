@@ -234,7 +234,7 @@ class Builder:
                    for i in chosen]
         content = output.question_bytes(records)
         question_file = self.bench.question_file
-        output.check_replaceable(question_file, content, self.options.force)
+        output.check_replaceable(question_file, self.bench.answer_dir, content, self.options.force)
         topics_sampled = sum(1 for row in report.topics if row.sampled)
         if self.options.dry_run:
             print(f"would write {len(records):,} questions from {topics_sampled} topics{cap} to {question_file}")

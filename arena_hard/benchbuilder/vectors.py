@@ -1,12 +1,12 @@
 """The on-disk cache of embeddings: every vector an embedding model returned, kept so that no prompt is
 embedded twice, whatever log it comes from next.
 
-One folder per `embedding_model` entry, data/<bench>/.bench_builder/embeddings/<entry>/, holding
+One folder per embedding model, data/<bench>/.bench_builder/embeddings/<model_name>/, holding
 `header.json` ({model_name, dimensions}) and `vectors.bin`: fixed-size records, the prompt's key (its
 sha256, 32 bytes) then its float32 vector. Records are appended one response at a time, each in one
 write, so a run killed at any moment leaves whole records and at most a cut-off tail, which the next
-writer drops. Read through a memory map: only the rows asked for are copied. A folder filled by
-another model of the same entry name, or vectors of another length, are refused with one line."""
+writer drops. Read through a memory map: only the rows asked for are copied. A folder whose header
+names another model, or vectors of another length than the folder's, are refused with one line."""
 from __future__ import annotations
 
 import json
@@ -32,9 +32,8 @@ class VectorStore:
         if self.header_path.exists():
             header = self._header()
             if header.get("model_name") != model_name:
-                raise UserError(f"{self.directory} holds vectors of {header.get('model_name')!r}, and the entry now "
-                                f"names {model_name!r}: delete that folder to embed again, or give the new model "
-                                "an entry of its own")
+                raise UserError(f"{self.directory} holds vectors of {header.get('model_name')!r}, not of "
+                                f"{model_name!r}: delete that folder to embed again")
             self.dimensions = header["dimensions"]
         if write and self.dimensions is not None:
             self._drop_cut_tail()
