@@ -19,7 +19,9 @@ import build_bench
 import gen_answer
 import gen_judgment
 import show_result
+from arena_hard.browser.data import BenchData
 from arena_hard.core.errors import run_main
+from arena_hard.core.records import Bench
 from fake_api_server import AnswerMarkers, FaultPlan, JudgeResponder
 from fake_batch_server import FakeBatchServer
 from fake_bench_builder import (CHEAP, HARD, NAMER, STRONG, TOPICS, PlantedEmbedder, bench_builder_responder,
@@ -127,6 +129,8 @@ def test_the_bench_holds_only_hard_topics_sampled_evenly_and_the_benchmark_scrip
     board = run("show_result.py", "--bench-name", BENCH, "--judge-name", "judge", "--baseline", "base", cwd=root)
     assert board.returncode == 0, board.stderr
     assert any(line.startswith("model-a") and "score:" in line for line in board.stdout.splitlines())
+    browsed = BenchData(Bench(BENCH, root / "data"), "judge", "base")  # qa_browser.py's clusters
+    assert {value for _, value in browsed.cluster_choices()} == {"", "Rust Lifetimes", "SQL Query Tuning"}
 
 
 def test_the_labeller_sends_upstreams_request(planted, upstream_bench_builder_dir, tmp_path):
@@ -217,6 +221,9 @@ def test_a_v2_bench_is_written_in_upstream_v2s_format_and_keyword_names_without_
     assert {q["category"] for q in questions} == {"hard_prompt"}
     assert all(len(q["uid"]) == 16 and topic_of(q["prompt"]).word in q["subcategory"] for q in questions)
     assert not any(r.request.model == NAMER for r in planted.requests)
+    browsed = BenchData(Bench("arena-hard-v2-mine", root / "data"), "judge", "base")
+    assert browsed.cluster_label == "Subcategory"
+    assert {value for _, value in browsed.cluster_choices()} == {""} | {q["subcategory"] for q in questions}
     assert (root / "topics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -51,7 +51,8 @@ class VectorStore:
 
     @property
     def _dtype(self) -> np.dtype:
-        return np.dtype([("key", f"S{KEY_BYTES}"), ("vector", "<f4", (self.dimensions,))])
+        # V (raw bytes), not S: S drops the trailing zero bytes of a key
+        return np.dtype([("key", f"V{KEY_BYTES}"), ("vector", "<f4", (self.dimensions,))])
 
     def _drop_cut_tail(self) -> None:
         if self.data_path.exists():

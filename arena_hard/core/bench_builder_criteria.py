@@ -17,7 +17,7 @@ from arena_hard.core.errors import UserError
 
 OFFICIAL_FILE = Path("config") / "official" / "category.py"
 CRITERIA_TAG = "criteria_v0.1"
-KIT_HINT = "run `python download_data.py --bench-builder` to fetch BenchBuilder's criteria"
+KIT_COMMAND = "python download_data.py --bench-builder"
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ def load_criteria(path: Path = OFFICIAL_FILE) -> Criteria:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: BenchBuilder's criteria are not there; {KIT_HINT}") from None
+        raise UserError(f"{path}: BenchBuilder's criteria are not there; run `{KIT_COMMAND}` to fetch them") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: cannot be read ({type(error).__name__}); {KIT_HINT} --force") from None
+        raise UserError(f"{path}: cannot be read ({type(error).__name__}); run `{KIT_COMMAND} --force`") from None
     try:
         return parse_category_file(source)
     except (SyntaxError, ValueError) as error:
-        raise UserError(f"{path}: not BenchBuilder's category.py ({error}); {KIT_HINT} --force") from None
+        raise UserError(f"{path}: not BenchBuilder's category.py ({error}); run `{KIT_COMMAND} --force`") from None
