@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
 import math
 import os
@@ -33,6 +32,7 @@ from arena_hard.benchbuilder.read_log import read_prompts  # noqa: E402
 from arena_hard.benchbuilder.vectors import VectorStore  # noqa: E402
 from arena_hard.core.bench_builder_criteria import load_criteria  # noqa: E402
 from arena_hard.core.endpoints import load_model_configs  # noqa: E402
+from bench_all_models import quietly_in, timed  # noqa: E402
 from bench_helpers import server_process  # noqa: E402
 from fake_bench_builder import CHEAP, planted_log  # noqa: E402
 from pipeline_helpers import model_entry, write_jsonl, write_yaml  # noqa: E402
@@ -41,23 +41,6 @@ REPO = Path(__file__).resolve().parents[1]
 CATEGORY = Path(os.environ.get("ARENA_UPSTREAM_V2_DIR", REPO.parent / "shared" / "upstream-lmarena-196f6b8")) / \
     "BenchBuilder" / "category.py"
 PROMPTS, LATENCY, BATCH, EMBED_PARALLEL, LABEL_PARALLEL = 10_000, 0.5, 64, 16, 128
-
-
-@contextlib.contextmanager
-def quiet(root: Path):
-    previous = os.getcwd()
-    os.chdir(root)
-    try:
-        with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
-            yield
-    finally:
-        os.chdir(previous)
-
-
-def timed(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def bare_sdk(url: str, embed_inputs: list[list[str]], label_messages: list[list[dict]]) -> tuple[float, float]:
@@ -106,7 +89,7 @@ def bench_requests(tmp: Path) -> None:
         criteria = load_criteria(root / "config" / "official" / "category.py")
         models = load_model_configs(root / "config" / "api_config.yaml", ("embedder", "cheap"))
         jobs = [calls.job(p.key, labelling.label_request(criteria, p.text)) for p in prompts]
-        with quiet(root):
+        with quietly_in(root):
             embed_prompts(VectorStore(tmp / "warm", "planted-embedder"), prompts[:BATCH], models["embedder"], BATCH)
             embedded = timed(lambda: embed_prompts(VectorStore(tmp / "vectors", "planted-embedder"), prompts,
                                                    models["embedder"], BATCH))
@@ -134,7 +117,7 @@ def bench_requests(tmp: Path) -> None:
 CLUSTER_CHILD = """
 import resource, sys, time
 sys.path.insert(0, {repo!r})
-from arena_hard.benchbuilder.cluster import ClusterSettings, cluster, normalise
+from arena_hard.benchbuilder.cluster import REDUCED_DIMENSIONS, ClusterSettings, cluster, normalise
 from arena_hard.benchbuilder.topic_names import keywords
 from arena_hard.benchbuilder.vectors import VectorStore
 import numpy as np
@@ -143,7 +126,7 @@ start = time.perf_counter()
 vectors = VectorStore({store!r}, "synthetic").matrix(keys)
 normalise(vectors)
 loaded = time.perf_counter()
-topics = cluster(vectors, ClusterSettings(32, 5, 0, "synthetic"))
+topics = cluster(vectors, ClusterSettings(32, REDUCED_DIMENSIONS, 0, "synthetic"))
 clustered = time.perf_counter()
 texts = [f"topic{{i % 300}} word{{i % 997}} term{{i % 89}} " * 8 for i in range(len(keys))]
 found = [int(t) for t in np.unique(topics) if t >= 0]

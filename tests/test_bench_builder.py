@@ -4,10 +4,7 @@ prompt. The bench it writes goes through gen_answer.py, gen_judgment.py and show
 a rerun asks nothing; bad input is one line and exit status 2 with nothing written."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import shutil
 import subprocess
 from collections import Counter
@@ -20,13 +17,13 @@ import gen_answer
 import gen_judgment
 import show_result
 from arena_hard.browser.data import BenchData
-from arena_hard.core.errors import run_main
 from arena_hard.core.records import Bench
 from fake_api_server import AnswerMarkers, FaultPlan, JudgeResponder
 from fake_batch_server import FakeBatchServer
 from fake_bench_builder import (CHEAP, HARD, NAMER, STRONG, TOPICS, PlantedEmbedder, bench_builder_responder,
                                 planted_log, topic_of)
-from pipeline_helpers import A_END, A_START, B_END, B_START, Workspace, model_entry, read_jsonl, write_jsonl, write_yaml
+from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, read_jsonl, run_in_process,
+                              write_jsonl, write_yaml)
 
 SCRIPTS = {"build_bench.py": build_bench.main, "gen_answer.py": gen_answer.main,
            "gen_judgment.py": gen_judgment.main, "show_result.py": show_result.main}
@@ -36,18 +33,7 @@ PER_TOPIC = 40
 
 
 def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The script's main as `python <script> args` in `cwd` runs it, in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            run_main(SCRIPTS[script], list(args))
-    except SystemExit as exit_:
-        status = exit_.code
-    finally:
-        os.chdir(previous)
-    return subprocess.CompletedProcess([script, *args], status, out.getvalue(), err.getvalue())
+    return run_in_process(SCRIPTS[script], *args, cwd=cwd)
 
 
 def settings(**changes) -> dict:

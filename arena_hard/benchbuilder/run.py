@@ -9,6 +9,7 @@ that needs calls says how many it would send and to which model, the later ones 
 and the run stops. Writes the caches, data/<bench>/question.jsonl and its report (output)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -212,8 +213,9 @@ class Builder:
                                                    for r in labels.values()) / len(labels)
                                          for name in self.criteria.names}
             candidates = result.kept
+        kept = Counter(topic_list[i] for i in candidates)
         for row in report.topics:
-            row.kept = sum(1 for i in candidates if topic_list[i] == row.topic)
+            row.kept = kept[row.topic]
         return candidates
 
     def _sample(self, prompts: list[Prompt], topics: np.ndarray, kept: list[int], names: dict[int, str],
@@ -227,8 +229,9 @@ class Builder:
                                 f"{settings.size:,} in {settings.source}; rerun with --allow-smaller to write them, "
                                 "or lower the thresholds, `size` or raise `per_topic`")
             print(f"note: writing {len(chosen):,} prompts, fewer than `size` {settings.size:,} (--allow-smaller)")
+        sampled = Counter(int(topics[i]) for i in chosen)
         for row in report.topics:
-            row.sampled = sum(1 for i in chosen if topics[i] == row.topic)
+            row.sampled = sampled[row.topic]
         report.sampled = len(chosen)
         records = [output.question_record(settings.bench_name, prompts[i].key, prompts[i].question, names[int(topics[i])])
                    for i in chosen]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from arena_hard.benchbuilder.cluster import REDUCED_DIMENSIONS
 from arena_hard.core.config_file import Section, is_int, is_number, load_yaml
 from arena_hard.core.errors import UserError
 
@@ -36,7 +37,7 @@ class BuilderSettings:
     per_topic: int | None  # at most this many prompts of one topic; None: no cap
     seed: int
     embedding_batch_size: int = 64  # texts per embeddings request
-    reduced_dimensions: int = 5  # PCA components the clustering works in
+    reduced_dimensions: int = REDUCED_DIMENSIONS  # PCA components the clustering works in
     source: Path = Path("config/bench_builder.yaml")
 
     @property
@@ -76,7 +77,7 @@ def load_settings(path: Path) -> BuilderSettings:
         per_topic=section.integer("per_topic", None),
         seed=section.get("seed", lambda v: is_int(v) and v >= 0, "an integer >= 0", 0),
         embedding_batch_size=section.integer("embedding_batch_size", 64),
-        reduced_dimensions=section.integer("reduced_dimensions", 5, minimum=2),
+        reduced_dimensions=section.integer("reduced_dimensions", REDUCED_DIMENSIONS, minimum=2),
         source=Path(path),
     )
 
