@@ -5,7 +5,7 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
   POST /v1/chat/completions                                  OpenAI and OpenAI-compatible servers
   POST /openai/deployments/{deployment}/chat/completions     Azure OpenAI (?api-version=... is ignored)
   POST /v1/messages                                          Anthropic
-  POST /v1/embeddings                                        OpenAI embeddings, when given an `embedder`
+  POST /v1/embeddings                                        OpenAI embeddings, when given an `embedder` (else 404)
   GET  /_fake/stats                                          `FakeAPIServer.stats()` as JSON (subprocess mode)
   GET  /_fake/requests                                       the request log as JSON (`FakeAPIServer.request_log()`)
 
@@ -372,9 +372,7 @@ def parse_embedding_request(number: int, path: str, headers: Mapping[str, str],
                          has_api_key=any(name in headers for name in ("authorization", "x-api-key", "api-key")))
 
 
-def embedding_body(request: ParsedRequest, embedder: Embedder | None) -> dict[str, Any]:
-    if embedder is None:
-        raise ValueError("this fake server was started without an embedder")
+def embedding_body(request: ParsedRequest, embedder: Embedder) -> dict[str, Any]:
     texts = request.user_turns
     vectors = embedder(request.model, texts)
     as_base64 = request.params.get("encoding_format") == "base64"
@@ -584,7 +582,8 @@ class FakeAPIServer:
         if method == "GET" and path == "/_fake/requests":
             return await self._send(writer, http_response(200, _json_bytes(self.request_log()),
                                                           keep_alive=keep_alive), keep_alive)
-        protocol = OPENAI if path.endswith(("/chat/completions", "/embeddings")) else \
+        embeddings = path.endswith("/embeddings") and self.embedder is not None  # else an unknown route
+        protocol = OPENAI if path.endswith("/chat/completions") or embeddings else \
             ANTHROPIC if path.endswith("/messages") else None
         if method != "POST" or protocol is None:
             message = f"the fake API serves POST .../chat/completions and POST .../messages, not {method} {path}"
@@ -602,7 +601,7 @@ class FakeAPIServer:
                 self._outcomes[BAD_REQUEST] += 1
             return await self._send(writer, http_response(400, _json_bytes(error_body(
                 protocol, 400, "the request body is not a JSON object")), keep_alive=keep_alive), keep_alive)
-        request = (parse_embedding_request(number, path, headers, payload) if path.endswith("/embeddings")
+        request = (parse_embedding_request(number, path, headers, payload) if embeddings
                    else parse_request(number, protocol, path, headers, payload))
         fault = self.faults.fault_for(request)
         with self._lock:

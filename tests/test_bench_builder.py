@@ -193,6 +193,11 @@ def test_labels_go_through_the_batch_api(planted, upstream_bench_builder_dir, tm
         result = run("build_bench.py", "--batch", "--poll-interval", "0", cwd=root)
         assert result.returncode == 0, result.stdout + result.stderr
         assert len(batches.submitted_ids()) == len(TOPICS) + 5 * PER_TOPIC + 3 * PER_TOPIC  # names, stages 1, 2
+        shutil.rmtree(root / "data" / BENCH / ".bench_builder" / "labels")
+        dry = run("build_bench.py", "--batch", "--dry-run", cwd=root)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        assert f"round 1: {5 * PER_TOPIC} requests in 1 batch(es)" in dry.stdout
+        assert len(batches.submitted_ids()) == len(TOPICS) + 8 * PER_TOPIC
     assert {topic_of(q["turns"][0]["content"]).word for q in questions_of(root)} == set(HARD)
     assert {r.request.path for r in planted.requests} == {"/v1/embeddings"}
 

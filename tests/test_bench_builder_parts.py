@@ -224,6 +224,20 @@ def test_the_topic_models_reply_becomes_a_name(reply, name):
 
 # ------------------------------------------------------------------------------ vector cache
 
+def test_vectors_are_read_as_base64_or_as_lists_in_index_order():
+    from types import SimpleNamespace
+
+    from arena_hard.models.embeddings import vectors_of
+
+    packed = __import__("base64").b64encode(np.array([1.5, -2.0], dtype="<f4").tobytes()).decode()
+    response = SimpleNamespace(data=[SimpleNamespace(index=1, embedding=[3.0, 4.0]),
+                                     SimpleNamespace(index=0, embedding=packed)], usage=SimpleNamespace(prompt_tokens=7))
+    result = vectors_of(response, 2)
+    assert [v.tolist() for v in result.vectors] == [[1.5, -2.0], [3.0, 4.0]] and result.prompt_tokens == 7
+    with pytest.raises(ValueError, match="1 vectors for 2 texts"):
+        vectors_of(SimpleNamespace(data=response.data[:1]), 2)
+
+
 def test_the_vector_cache_keeps_whole_records_and_refuses_another_model(tmp_path):
     store = VectorStore(tmp_path, "emb")
     keys = ["%064x" % i for i in range(3)]
