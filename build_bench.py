@@ -22,6 +22,7 @@ from arena_hard.core.bench_builder_criteria import OFFICIAL_FILE, load_criteria
 from arena_hard.core.endpoints import load_model_configs
 from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.output_lock import lock_outputs
+from arena_hard.core.png_chart import require_pyplot
 from arena_hard.core.records import Bench
 from arena_hard.generate.batch.runner import add_batch_arguments, batch_options, check_batch_models
 from arena_hard.models.embeddings import check_embedding_model
@@ -58,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_thresholds(settings, len(criteria.tags))
     models = load_model_configs(Path(args.endpoint_file), settings.models)
     check_embedding_model(models[settings.embedding_model])
+    if args.plot is not None:
+        require_pyplot()  # before any call, not after
     options = Options(args.dry_run, batch_options(args), args.batch or args.cancel, args.allow_smaller, args.force,
                       args.plot)
     check_batch_models([models[name] for name in settings.models

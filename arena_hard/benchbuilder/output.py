@@ -6,10 +6,9 @@ arena-hard-v2*, upstream v2.0's `uid`, `category` (hard_prompt, the category who
 v2.0 ships), `subcategory` (the topic's name), `prompt`. A question's id is the start of its prompt's
 sha256, so it does not change between runs. data/<bench>/bench_builder_report.json: the stages'
 counts, every topic with its size, mean score, prompts kept and sampled, and each criterion's share.
-Every file is written atomically. matplotlib is imported only for --plot."""
+Every file is written atomically. matplotlib is imported only for --plot (core.png_chart)."""
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Sequence
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_bytes, atomic_write_text, dumps_line
+from arena_hard.core.png_chart import require_pyplot, save_png
 
 V2_CATEGORY = "hard_prompt"
 REPORT_NAME = "bench_builder_report.json"
@@ -89,13 +89,7 @@ def summary_lines(report: Report, shown: int = 15) -> list[str]:
 
 def plot_topics(path: Path, report: Report) -> None:
     """Each topic as a dot: its size against its mean score, filled when prompts of it were sampled."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise UserError("--plot needs matplotlib: pip install -r requirements-optional.txt") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
+    pyplot = require_pyplot()
     rows = [row for row in report.topics if row.mean_score is not None]
     figure, axes = pyplot.subplots(figsize=(9, 6))
     for sampled, style in ((False, {"facecolors": "none", "edgecolors": "tab:gray"}), (True, {"color": "tab:blue"})):
@@ -110,8 +104,4 @@ def plot_topics(path: Path, report: Report) -> None:
     axes.set_title(f"{report.bench_name}: {len(report.topics)} topics, {report.sampled} prompts sampled")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    pyplot.close(figure)
-    atomic_write_bytes(Path(path), [buffer.getvalue()])
+    save_png(pyplot, figure, path)
