@@ -3,7 +3,8 @@ topic) share. Each item is a `CallJob` named by a key; its record is appended to
 moment it arrives, through the same run loop as gen_answer.py (generate.pipeline: concurrency,
 retries, streamed writes, report) or, with --batch, the same batch machinery (generate.batch). A key
 already in the cache is never asked again; a failed call writes nothing and is asked again on the
-next run. Reads and writes the cache file it is given."""
+next run. Reads and writes the cache file it is given.
+May import: arena_hard.core, arena_hard.models, arena_hard.generate (pipeline, batch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,7 +6,8 @@ its minimum cluster size (upstream's --min-topic-size). Prompts HDBSCAN leaves o
 
 The assignment is cached in data/<bench>/.bench_builder/clusters/<digest>.npy, named by a digest of
 the prompts (in order), the embedding model and the settings, so a rerun does not cluster again.
-Reads and writes that cache."""
+Reads and writes that cache.
+May import: arena_hard.core; numpy, scikit-learn (when clustering)."""
 from __future__ import annotations
 
 import hashlib

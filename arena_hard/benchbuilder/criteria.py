@@ -6,7 +6,8 @@ The request: the criteria instruction as system prompt, the prompt as the user m
 at most 32 tokens. The parse: the answer's Python lists of criterion numbers, written as upstream's
 pattern reads them (numbers from the criteria, separated by a comma and one space); exactly one
 distinct list is the answer's criteria, none is "No Match" and several different ones are "Multiple
-Match", recorded as such (every criterion false), never guessed. Pure functions; reads and writes nothing."""
+Match", recorded as such (every criterion false), never guessed. Pure functions; reads and writes nothing.
+May import: arena_hard.core, arena_hard.models.providers."""
 from __future__ import annotations
 
 import re

@@ -4,7 +4,8 @@ Prompts already in the vector cache (vectors.VectorStore) are not sent again; th
 requests of `embedding_batch_size` texts, as many at once as the entry's `parallel` allows (the one
 concurrency helper, models.concurrency), each response appended to the cache the moment it arrives.
 A request that fails for good is reported and its prompts are left for the next run. Writes the
-vector cache; reads the prompts it is given."""
+vector cache; reads the prompts it is given.
+May import: arena_hard.core, arena_hard.models, arena_hard.generate.pipeline; benchbuilder.read_log, .vectors."""
 from __future__ import annotations
 
 import asyncio

@@ -6,7 +6,8 @@ arena-hard-v2*, upstream v2.0's `uid`, `category` (hard_prompt, the category who
 v2.0 ships), `subcategory` (the topic's name), `prompt`. A question's id is the start of its prompt's
 sha256, so it does not change between runs. data/<bench>/bench_builder_report.json: the stages'
 counts, every topic with its size, mean score, prompts kept and sampled, and each criterion's share.
-Every file is written atomically. matplotlib is imported only for --plot (core.png_chart)."""
+Every file is written atomically. matplotlib is imported only for --plot (core.png_chart).
+May import: arena_hard.core; matplotlib (through core.png_chart, for --plot)."""
 from __future__ import annotations
 
 import json

@@ -7,7 +7,8 @@ requirements-optional.txt). A record's prompt comes from, in this order: Chatbot
 dropped, the user turns are joined (each followed by a newline), `<|endoftext|>` is defused, prompts of
 32 characters or fewer are dropped and the rest cut at 10,000 characters. Beyond upstream, exact
 duplicates (after whitespace normalisation) are dropped. Each prompt is named by the sha256 of its
-text, the key of every cache. Writes nothing."""
+text, the key of every cache. Writes nothing.
+May import: arena_hard.core; pandas (Parquet only)."""
 from __future__ import annotations
 
 import hashlib

@@ -6,7 +6,8 @@ A stage that needs API calls makes them, then the run goes on; when one of them 
 run stops there (exit status 1, nothing written) and the next run asks only for what is missing. With
 --dry-run every stage that needs no call runs (reading the caches, never writing them); the first
 that needs calls says how many it would send and to which model, the later ones at most how many,
-and the run stops. Writes the caches, data/<bench>/question.jsonl and its report (output)."""
+and the run stops. Writes the caches, data/<bench>/question.jsonl and its report (output).
+May import: arena_hard.core, arena_hard.models, arena_hard.generate, and every benchbuilder module."""
 from __future__ import annotations
 
 from collections import Counter
@@ -109,6 +110,8 @@ class Builder:
             raise UserError(f"{settings.input_file} has {len(prompts):,} usable prompts, fewer than `size` "
                             f"{settings.size:,}; lower `size`, or rerun with --allow-smaller to write what there is")
         vectors = self._embed(prompts)
+        print(f"cluster: {len(prompts):,} prompts, PCA to {settings.reduced_dimensions} components, HDBSCAN with "
+              f"min_topic_size {settings.min_topic_size} (or the cached topics of these prompts)", flush=True)
         topics = cached_cluster(self.state / "clusters", [p.key for p in prompts], vectors,
                                 ClusterSettings(settings.min_topic_size, settings.reduced_dimensions, settings.seed,
                                                 self.models[settings.embedding_model].model_name),

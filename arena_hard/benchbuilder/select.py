@@ -7,7 +7,8 @@ mean is >= its cluster_threshold. Outliers are never kept.
 Sample: `size` prompts spread as evenly as possible over the kept topics, at most `per_topic` from one
 (water-filling: every topic gets the same number, or all it has, and the few left over go to topics
 drawn at random), then which prompts within each topic, drawn at random; both draws seeded by `seed`,
-so the same inputs give the same bench. Reads and writes nothing."""
+so the same inputs give the same bench. Reads and writes nothing.
+May import: benchbuilder.cluster (OUTLIER)."""
 from __future__ import annotations
 
 import random

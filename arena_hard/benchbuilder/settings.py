@@ -1,6 +1,7 @@
 """The setting file of build_bench.py (config/bench_builder.yaml): which log, which models, how the
 bench is chosen. Each key is checked with a one-line error naming the file and the key; every model
-named must have an entry in the endpoint file (checked by the caller). Reads that file; writes nothing."""
+named must have an entry in the endpoint file (checked by the caller). Reads that file; writes nothing.
+May import: arena_hard.core; benchbuilder.cluster (a default)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,7 +4,8 @@ L1-normalised, times log(1 + the mean words per topic / the word's frequency ove
 when the setting file names a `topic_model`, a name from that model: one call per topic, showing it
 the topic's most central prompts (nearest its mean vector) and its keywords. The model's names are
 cached in data/<bench>/.bench_builder/topic_names/<model>.jsonl by a digest of the request, so a rerun
-asks nothing. Reads and writes that cache (through calls)."""
+asks nothing. Reads and writes that cache (through calls).
+May import: arena_hard.models.providers; benchbuilder.calls; numpy, scikit-learn (for keywords)."""
 from __future__ import annotations
 
 import hashlib

@@ -6,7 +6,8 @@ One folder per embedding model, data/<bench>/.bench_builder/embeddings/<model_na
 sha256, 32 bytes) then its float32 vector. Records are appended one response at a time, each in one
 write, so a run killed at any moment leaves whole records and at most a cut-off tail, which the next
 writer drops. Read through a memory map: only the rows asked for are copied. A folder whose header
-names another model, or vectors of another length than the folder's, are refused with one line."""
+names another model, or vectors of another length than the folder's, are refused with one line.
+May import: arena_hard.core; numpy."""
 from __future__ import annotations
 
 import json
