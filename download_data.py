@@ -4,6 +4,7 @@
     python download_data.py --pregenerated    # + answers of many models and their judgments
     python download_data.py --pregenerated --judge '*' --model 'claude-3*'
     python download_data.py --bench arena-hard-v2.0 [--pregenerated]   # the v2.0 kit (+ published data)
+    python download_data.py --bench-builder   # + BenchBuilder's labelling criteria, for build_bench.py
 
 Writes, relative to the working directory: data/arena-hard-v0.1/question.jsonl,
 data/arena-hard-v0.1/model_answer/gpt-4-0314.jsonl and config/official/judge_config.yaml (read by
@@ -12,7 +13,9 @@ the default config/judge_config.yaml), all from lm-sys/arena-hard-auto at commit
 config/official/arena-hard-v2.0.yaml and config/official/judge_utils.py from lmarena/arena-hard-auto
 at commit 196f6b8, and config/official/judge_settings.yaml derived from the latter; with
 --pregenerated also data/<bench>/model_answer/*.jsonl and data/<bench>/model_judgment/<judge>/*.jsonl
-from the Hugging Face dataset lmarena-ai/arena-hard-auto. Every file is verified against its checksum
+from the Hugging Face dataset lmarena-ai/arena-hard-auto; with --bench-builder also
+config/official/category.py (BenchBuilder/category.py of lmarena/arena-hard-auto at commit 196f6b8,
+whose criteria build_bench.py reads). Every file is verified against its checksum
 before it is renamed into place; files already there and verified are skipped. Prints one line per
 file and a summary; exits 0 only if everything requested is present and verified, 1 on network or
 server failures, 2 on failures the user can fix (a wrong address, a local file with other content)."""
@@ -25,6 +28,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
+from arena_hard.core.bench_builder_criteria import parse_category_file
 from arena_hard.core.bench_version import V0_1, version_for
 from arena_hard.download.derive import derive_judge_settings
 from arena_hard.core.errors import ArgumentParser, run_main
@@ -32,7 +36,8 @@ from arena_hard.download.file_sync import FAILED, sync_files
 from arena_hard.download.http_client import FetchError, HttpClient, Retrying
 from arena_hard.download.hub import HF_DATASET, HF_DEFAULT_REVISION, HF_ROOT, HubDataset, plan_pregenerated
 from arena_hard.download.hub_selection import Selection
-from arena_hard.download.official_kit import GITHUB_RAW_ROOT, JUDGE_UTILS, KITS, UPSTREAM_REPO, UrlTransfer, kit_files
+from arena_hard.download.official_kit import (GITHUB_RAW_ROOT, JUDGE_UTILS, KITS, UPSTREAM_REPO, V2_COMMIT,
+                                              V2_REPO, UrlTransfer, bench_builder_files, kit_files)
 from arena_hard.download.sync_report import exit_status, outcome_line, summary
 from arena_hard.core.retry_policy import RetryPolicy
 
@@ -84,6 +89,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--bench", default=V0_1.default_bench,
                         help=f"the bench: its official kit ({', '.join(KITS)}) and, with --pregenerated, its "
                              "folder on the Hub (default: %(default)s)")
+    parser.add_argument("--bench-builder", action="store_true",
+                        help="also fetch BenchBuilder's labelling criteria (BenchBuilder/category.py, pinned) to "
+                             "CONFIG_DIR/official/category.py, which build_bench.py reads")
     parser.add_argument("--judge", action="append", metavar="GLOB",
                         help="with --pregenerated: judgments by judges matching GLOB; repeatable; '*' for all "
                              f"(default: the bench's official judge, {V0_1.default_judge} for v0.1)")
@@ -121,6 +129,15 @@ def _base_url(parser: ArgumentParser, given: str | None, env_name: str, default:
     return from_env.rstrip("/")
 
 
+def criteria_line(path: Path) -> tuple[str, bool]:
+    """(the line to print, whether BenchBuilder's criteria can be read out of the verified file)."""
+    try:
+        criteria = parse_category_file(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as error:
+        return f"{'failed':<18} {path}: cannot read BenchBuilder's criteria out of it ({error})", False
+    return f"{'criteria':<18} {path}: {criteria.name_tag}, {len(criteria.tags)} criteria ({', '.join(criteria.names)})", True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -135,8 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrying = Retrying(RetryPolicy(max_attempts=args.retries + 1, backoff_base=1.0, backoff_max=60.0))
     kit = KITS.get(args.bench)
     kit_list = kit_files(base_url, args.data_dir, args.config_dir, args.bench) if kit else []
+    criteria_files = bench_builder_files(base_url, args.config_dir) if args.bench_builder else []
+    kit_list += criteria_files
     headers = [f"official kit: {kit.repo} at commit {kit.commit[:7]} from {base_url}" if kit else
                f"official kit: none for {args.bench}"]
+    if criteria_files:
+        headers.append(f"BenchBuilder's criteria: {V2_REPO} at commit {V2_COMMIT[:7]} from {base_url}")
     batches = [(UrlTransfer(HttpClient(args.timeout, retrying)), kit_list)]
     if args.pregenerated:
         hub = HubDataset(_base_url(parser, args.hf_base_url, HF_BASE_URL_ENV, HF_ROOT), args.hf_repo,
@@ -164,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         line, derived = derive_judge_settings(args.config_dir, dry_run=args.dry_run)
         print(line, flush=True)
         status = status or (0 if derived else 1)
+    criteria = [o for o in outcomes if o.file in criteria_files and o.status != FAILED]
+    if criteria and not args.dry_run:  # verified: the criteria must read out of it
+        line, read = criteria_line(criteria[0].file.destination)
+        print(line, flush=True)
+        status = status or (0 if read else 1)
     print(summary(outcomes))
     return status
 

@@ -27,15 +27,19 @@ UPSTREAM_V2_FILES = {
     "config/arena-hard-v2.0.yaml": "config/official/arena-hard-v2.0.yaml",
     "utils/judge_utils.py": "config/official/judge_utils.py",
 }
+# BenchBuilder's criteria (build_bench.py's tests), from the same v2.0 commit
+UPSTREAM_BENCH_BUILDER_FILES = {"BenchBuilder/category.py": "config/official/category.py"}
 HOW = {"ARENA_UPSTREAM_DIR": "python download_data.py --data-dir DIR/data --config-dir DIR/config, then the same "
                              "with --pregenerated --model gpt-4-0613 --model gpt-3.5-turbo-0125",
        "ARENA_UPSTREAM_V2_DIR": "python download_data.py --bench arena-hard-v2.0 --data-dir DIR/data --config-dir DIR/config"}
+HOW_BENCH_BUILDER = "python download_data.py --bench-builder --data-dir DIR/data --config-dir DIR/config"
 # The seed's notebook/benchmark_statistics.ipynb inputs: three bootstrap-statistics files, three name maps and
 # Chatbot Arena's table of 2024-03-29 as CSV.
 SEED_NOTEBOOK_DIR = Path(os.environ.get("ARENA_SEED_NOTEBOOK_DIR", REPO_ROOT.parent / "shared" / "seed-notebook"))
 
 
-def reference_folder(root: Path, files: dict[str, str | None], variable: str, factory: pytest.TempPathFactory) -> Path:
+def reference_folder(root: Path, files: dict[str, str | None], variable: str, factory: pytest.TempPathFactory,
+                     how: str | None = None) -> Path:
     """`root` in upstream's layout: itself when it is one, else (a download_data.py folder) a folder of links
     to its files at upstream's paths; when a file is missing, the test is skipped, saying how to provide it."""
     if all((root / path).is_file() for path in files):
@@ -43,7 +47,7 @@ def reference_folder(root: Path, files: dict[str, str | None], variable: str, fa
     missing = [downloaded or path for path, downloaded in files.items() if not (root / (downloaded or path)).is_file()]
     if missing:
         pytest.skip(f"upstream's reference files are not at {root} (no {missing[0]}): set {variable}=DIR after "
-                    f"{HOW[variable]} (see docs/testing.md)")
+                    f"{how or HOW[variable]} (see docs/testing.md)")
     view = factory.mktemp(variable.lower())
     for path, downloaded in files.items():
         (view / path).parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +66,13 @@ def upstream_v2_dir(tmp_path_factory) -> Path:
     """Upstream v2.0's files at lmarena/arena-hard-auto commit 196f6b8: questions, o3-mini's answers, the judge
     config, utils/judge_utils.py."""
     return reference_folder(UPSTREAM_V2_DIR, UPSTREAM_V2_FILES, "ARENA_UPSTREAM_V2_DIR", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def upstream_bench_builder_dir(tmp_path_factory) -> Path:
+    """Upstream's BenchBuilder/category.py at lmarena/arena-hard-auto commit 196f6b8 (the criteria)."""
+    return reference_folder(UPSTREAM_V2_DIR, UPSTREAM_BENCH_BUILDER_FILES, "ARENA_UPSTREAM_V2_DIR", tmp_path_factory,
+                            HOW_BENCH_BUILDER)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ It speaks HTTP/1.1 with keep-alive on 127.0.0.1, so the real `openai` and `anthr
   POST /v1/chat/completions                                  OpenAI and OpenAI-compatible servers
   POST /openai/deployments/{deployment}/chat/completions     Azure OpenAI (?api-version=... is ignored)
   POST /v1/messages                                          Anthropic
+  POST /v1/embeddings                                        OpenAI embeddings, when given an `embedder` (else 404)
   GET  /_fake/stats                                          `FakeAPIServer.stats()` as JSON (subprocess mode)
   GET  /_fake/requests                                       the request log as JSON (`FakeAPIServer.request_log()`)
   GET  /health                                               200 (what a local SGLang/vLLM server's start waits for)
@@ -20,7 +21,9 @@ NaN: shapes real servers send now and then); any other path gets a 404, as a bas
 Faults: any HTTP status (429 with or without Retry-After, 5xx, 400/401/403/404...), an error whose message quotes the API key the request sent (as OpenAI's 401
 "Incorrect API key provided: sk-..." does), a connection dropped mid-body, a malformed JSON body or an
 empty answer, a web page with status 200 (a wrong api_base) (all sent after the same latency), or a stall (nothing is sent).
-Every request is logged (never the API key, only whether one was sent) with its outcome; the server
+An embeddings request is logged like a chat request whose user messages are its input texts, and
+answered by the `embedder` (texts -> one vector each; tests/fake_bench_builder.py has one), base64 or
+as lists of floats as the request's encoding_format asks. Every request is logged (never the API key, only whether one was sent) with its outcome; the server
 also tracks the most requests it had in flight at once.
 
 In a test: `with FakeAPIServer(responder, latency=..., faults=FaultPlan(...)) as server:` runs it in a
@@ -30,7 +33,9 @@ the base URL as the first line of stdout and serves until SIGTERM or SIGINT. Rea
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
+import base64
 import hashlib
 import http
 import json
@@ -365,6 +370,32 @@ def success_body(request: ParsedRequest, reply: Reply) -> Any:
             "usage": usage if reply.usage is None else dict(reply.usage)}
 
 
+Embedder = Callable[[str, Sequence[str]], Sequence[Sequence[float]]]  # (model, texts) -> one vector per text
+
+
+def parse_embedding_request(number: int, path: str, headers: Mapping[str, str],
+                            body: Mapping[str, Any]) -> ParsedRequest:
+    """An embeddings request as a ParsedRequest: its input texts are the user messages."""
+    texts = body.get("input")
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    return ParsedRequest(number=number, protocol=OPENAI, path=path, model=str(body.get("model") or ""), system=None,
+                         messages=tuple(Message("user", str(text)) for text in texts), temperature=None,
+                         max_tokens=None, params={k: v for k, v in body.items() if k not in ("model", "input")},
+                         has_api_key=any(name in headers for name in ("authorization", "x-api-key", "api-key")))
+
+
+def embedding_body(request: ParsedRequest, embedder: Embedder) -> dict[str, Any]:
+    texts = request.user_turns
+    vectors = embedder(request.model, texts)
+    as_base64 = request.params.get("encoding_format") == "base64"
+    data = [{"object": "embedding", "index": i,
+             "embedding": base64.b64encode(array.array("f", vector).tobytes()).decode("ascii") if as_base64
+             else [float(x) for x in vector]} for i, vector in enumerate(vectors)]
+    tokens = word_count(*texts)
+    return {"object": "list", "data": data, "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
 _OPENAI_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_denied",
                        404: "invalid_request_error", 429: "rate_limit_exceeded"}
 _ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -455,8 +486,9 @@ class FakeAPIServer:
 
     def __init__(self, responder: Responder = answer_responder, *,
                  latency: float | Callable[[ParsedRequest], float] = 0.0,
-                 faults: FaultPlan = FaultPlan(), port: int = 0) -> None:
+                 faults: FaultPlan = FaultPlan(), port: int = 0, embedder: Embedder | None = None) -> None:
         self.responder = responder
+        self.embedder = embedder
         self.latency = latency
         self.faults = faults
         self.host = "127.0.0.1"
@@ -567,6 +599,8 @@ class FakeAPIServer:
     # --- protocol hooks (a subclass adds protocols) ---
     def protocol_of(self, method: str, path: str) -> str | None:
         """The protocol of an API request, or None (404)."""
+        if method == "POST" and self.embedder is not None and path.endswith("/embeddings"):
+            return OPENAI
         return api_protocol(path) if method == "POST" else None
 
     def route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any] | None:
@@ -581,10 +615,15 @@ class FakeAPIServer:
 
     def parse(self, number: int, protocol: str, target: str, headers: Mapping[str, str],
               body: Mapping[str, Any]) -> ParsedRequest:
-        return parse_request(number, protocol, urlsplit(target).path, headers, body)
+        path = urlsplit(target).path
+        if self.embedder is not None and path.endswith("/embeddings"):
+            return parse_embedding_request(number, path, headers, body)
+        return parse_request(number, protocol, path, headers, body)
 
     def success_payload(self, request: ParsedRequest, reply: Reply) -> tuple[bytes, str]:
         """The body and content type of a good reply."""
+        if request.path.endswith("/embeddings"):
+            return _json_bytes(embedding_body(request, self.embedder)), "application/json"
         return _json_bytes(success_body(request, reply)), "application/json"
 
     def error_response(self, protocol: str, status: int, message: str, *, keep_alive: bool,
@@ -656,11 +695,11 @@ class FakeAPIServer:
             page = b"<!doctype html><html><body><h1>Welcome</h1></body></html>"
             return http_response(200, page, keep_alive=keep_alive, content_type="text/html"), HTML
         try:
-            reply = Reply("") if fault == EMPTY else self.responder(request)
-        except Exception as error:  # a bug in a test's responder: a 500 the test finds in `outcomes`
+            reply = Reply("") if fault == EMPTY or request.path.endswith("/embeddings") else self.responder(request)
+            good, content_type = self.success_payload(request, reply)
+        except Exception as error:  # a bug in a test's responder or embedder: a 500 the test finds in `outcomes`
             return self.error_response(request.protocol, 500, f"responder failed: {error!r}",
                                        keep_alive=keep_alive), RESPONDER_ERROR
-        good, content_type = self.success_payload(request, reply)
         if fault == DROP:
             return http_response(200, good[:len(good) // 2], keep_alive=False, content_length=len(good),
                                  content_type=content_type), DROP

@@ -2,6 +2,8 @@
 bench and the configs, and running a script as a user would (a subprocess in that directory)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -9,10 +11,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
+from arena_hard.core.errors import run_main
 from tests.conftest import REPO_ROOT
 
 BENCH = "tiny-bench"
@@ -101,6 +104,22 @@ def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     """Run a top-level script as a user would: `python <repo>/<script> args` in `cwd`."""
     return subprocess.run([sys.executable, str(REPO_ROOT / script), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def run_in_process(main: Callable[[Sequence[str] | None], int], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A script's main as `python <script> args` in `cwd` runs it (exit status, stdout, stderr), in this
+    process: the SDKs are imported once for the whole test file."""
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            run_main(main, list(args))
+    except SystemExit as exit_:
+        status = exit_.code
+    finally:
+        os.chdir(previous)
+    return subprocess.CompletedProcess([main.__module__, *args], status, out.getvalue(), err.getvalue())
 
 
 def copy_for_demo(destination: Path) -> Path:

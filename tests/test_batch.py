@@ -3,10 +3,7 @@ this process, or as subprocesses where they are killed or interrupted), the real
 clients, and tests/fake_batch_server.py, whose batches advance by status polls, not by the clock."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,12 +13,11 @@ import pytest
 
 import gen_answer
 import gen_judgment
-from arena_hard.core.errors import run_main
 
 from fake_api_server import AnswerMarkers, FakeAPIServer, JudgeResponder, answer_responder
 from fake_batch_server import FakeBatchServer
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, question, questions, read_jsonl,
-                              write_jsonl)
+                              run_in_process, write_jsonl)
 from tests.conftest import REPO_ROOT
 
 MARKERS = AnswerMarkers(A_START, A_END, B_START, B_END)
@@ -33,19 +29,8 @@ SCRIPTS = {"gen_answer.py": gen_answer.main, "gen_judgment.py": gen_judgment.mai
 
 
 def run_script(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The script's main as `python <script> args` in `cwd` runs it (exit status, stdout, stderr), in
-    this process: the SDKs are imported once for the whole file."""
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            run_main(SCRIPTS[script], list(args))
-    except SystemExit as exit_:
-        status = exit_.code
-    finally:
-        os.chdir(previous)
-    return subprocess.CompletedProcess([script, *args], status, out.getvalue(), err.getvalue())
+    """The script's main as `python <script> args` in `cwd` runs it, in this process."""
+    return run_in_process(SCRIPTS[script], *args, cwd=cwd)
 
 
 def entry(fake_url: str, api_type: str, **extra):

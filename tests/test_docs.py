@@ -14,11 +14,13 @@ from unittest import mock
 
 import pytest
 
-from conftest import REPO_ROOT, UPSTREAM_FILES, UPSTREAM_V2_FILES, reference_folder
+from conftest import (HOW_BENCH_BUILDER, REPO_ROOT, UPSTREAM_BENCH_BUILDER_FILES, UPSTREAM_FILES, UPSTREAM_V2_FILES,
+                      reference_folder)
 from test_download import run_script as run_download, server  # noqa: F401 (fixture)
 from test_download_v2 import V2_PREFIX
 
-SCRIPTS = ("gen_answer", "gen_judgment", "show_result", "qa_browser", "download_data", "demo", "benchmark_quality")
+SCRIPTS = ("gen_answer", "gen_judgment", "show_result", "qa_browser", "download_data", "demo", "benchmark_quality",
+           "build_bench")
 DOCS = REPO_ROOT / "docs"
 MANUAL = [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -142,16 +144,18 @@ def test_a_folder_download_data_filled_serves_as_the_upstream_reference_files(se
                                                                              tmp_path, tmp_path_factory):
     server.raw_roots[V2_PREFIX] = upstream_v2_dir
     folder = tmp_path / "reference"
-    for bench in ("arena-hard-v0.1", "arena-hard-v2.0"):
-        result = run_download(tmp_path, "--bench", bench, "--base-url", server.url,
+    for bench, extra in (("arena-hard-v0.1", ()), ("arena-hard-v2.0", ("--bench-builder",))):
+        result = run_download(tmp_path, "--bench", bench, "--base-url", server.url, *extra,
                               "--data-dir", str(folder / "data"), "--config-dir", str(folder / "config"))
         assert result.returncode == 0, result.stdout + result.stderr
     for model in ("gpt-4-0613", "gpt-3.5-turbo-0125"):  # from the Hub with --pregenerated; not in the fake Hub
         path = f"data/arena-hard-v0.1/model_answer/{model}.jsonl"
         shutil.copy(upstream_dir / path, folder / path)
-    for files, variable, reference in ((UPSTREAM_FILES, "ARENA_UPSTREAM_DIR", upstream_dir),
-                                       (UPSTREAM_V2_FILES, "ARENA_UPSTREAM_V2_DIR", upstream_v2_dir)):
-        view = reference_folder(folder, files, variable, tmp_path_factory)
+    for files, variable, reference, how in ((UPSTREAM_FILES, "ARENA_UPSTREAM_DIR", upstream_dir, None),
+                                            (UPSTREAM_V2_FILES, "ARENA_UPSTREAM_V2_DIR", upstream_v2_dir, None),
+                                            (UPSTREAM_BENCH_BUILDER_FILES, "ARENA_UPSTREAM_V2_DIR", upstream_v2_dir,
+                                             HOW_BENCH_BUILDER)):
+        view = reference_folder(folder, files, variable, tmp_path_factory, how)
         assert [path for path in files if (view / path).read_bytes() != (reference / path).read_bytes()] == []
 
 

@@ -1,6 +1,7 @@
 """The package layout holds: imports parsed with ast (top-level and inside functions alike) form no
 cycle, each subpackage imports only what its __init__.py docstring allows ("May import: ..."), and the
-allowances are the layers core < models < generate, core < scoring < browser, core < download. Also: the
+allowances are the layers core < models < generate < benchbuilder, core < scoring < browser, core < download.
+Also: the
 v0.1 defaults appear as string literals only in arena_hard/core/bench_version.py, and the api_types the
 endpoint file accepts (core) are those with a provider (models). In scoring/, each bench version's
 leaderboard has a folder (v01/, v2/) holding the same role modules; a version folder never imports
@@ -14,9 +15,9 @@ from pathlib import Path
 from conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "arena_hard"
-SUBPACKAGES = ("core", "models", "generate", "scoring", "download", "browser")
+SUBPACKAGES = ("core", "models", "generate", "scoring", "download", "browser", "benchbuilder")
 LAYERS = {"core": set(), "models": {"core"}, "generate": {"core", "models"}, "scoring": {"core"},
-          "browser": {"core", "scoring"}, "download": {"core"}}
+          "browser": {"core", "scoring"}, "download": {"core"}, "benchbuilder": {"core", "models", "generate"}}
 V0_1_DEFAULTS = ("arena-hard-v0.1", "gpt-4-1106-preview", "gpt-4-0314")
 
 

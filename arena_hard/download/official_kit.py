@@ -5,7 +5,9 @@ written below: for arena-hard-v0.1 (lm-sys/arena-hard-auto at efc012e) the quest
 gpt-4-0314's official answers and the official judge configuration; for arena-hard-v2.0
 (lmarena/arena-hard-auto at 196f6b8) the question set, the baseline o3-mini-2025-01-31's official
 answers, the judge configuration and utils/judge_utils.py (from which download.derive writes the
-per-category judge settings). `kit_files` says where each goes: data/<bench>/question.jsonl,
+per-category judge settings); and, for BenchBuilder (download_data.py --bench-builder),
+BenchBuilder/category.py of the v2.0 repository, whose labelling criteria build_bench.py reads out of it
+(`bench_builder_files`). `kit_files` says where each goes: data/<bench>/question.jsonl,
 data/<bench>/model_answer/<baseline>.jsonl and config/official/ (where the repository's own configs
 read the official wording from). `UrlTransfer` fetches a file over HTTP (http_client.HttpClient, with its retries) and
 hashes it on the way, writing it through a temporary file that is renamed into place only once the
@@ -30,6 +32,8 @@ V2_REPO = "lmarena/arena-hard-auto"
 V2_COMMIT = "196f6b826783b3da7310e361a805fa36f0be83f3"
 V2_BENCH = V2_0.default_bench
 JUDGE_UTILS = "judge_utils.py"  # under config/official/: the source of the v2.0 judge settings
+# BenchBuilder's criteria: (upstream path, sha256), placed at config/official/category.py
+BENCH_BUILDER_FILE = ("BenchBuilder/category.py", "a67229302cba196e1e613446a1db341b5bbf95534a20c6c0d534e018786ba969")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,13 @@ def kit_files(base_url: str, data_dir: Path, config_dir: Path, bench: str = V0_1
              (upstream.answer_file(kit.baseline).as_posix(), kit.baseline_sha256, local.answer_file(kit.baseline))]
     files += [(path, sha256, Path(config_dir) / destination) for path, sha256, destination in kit.configs]
     return [RemoteFile(f"{root}/{path}", destination, Checksum(SHA256, sha256)) for path, sha256, destination in files]
+
+
+def bench_builder_files(base_url: str, config_dir: Path) -> list[RemoteFile]:
+    """BenchBuilder's category.py at the pinned v2.0 commit, to <config_dir>/official/category.py."""
+    path, sha256 = BENCH_BUILDER_FILE
+    return [RemoteFile(f"{base_url.rstrip('/')}/{V2_REPO}/{V2_COMMIT}/{path}",
+                       Path(config_dir) / "official" / Path(path).name, Checksum(SHA256, sha256))]
 
 
 @dataclass(frozen=True)

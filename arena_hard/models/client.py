@@ -75,6 +75,7 @@ class ModelClient:
     def __post_init__(self) -> None:
         self._call = PROVIDERS[self.config.api_type].call
         self._unapplied = PROVIDERS[self.config.api_type].unapplied
+        self._unsendable = unsendable
         self._warned: set[str] = set()
         self._slots = [_EndpointSlot(make_client(self.config, endpoint), dataclasses.replace(
             self.config, model_name=endpoint.model_name or self.config.model_name)) for endpoint in self.config.endpoints]
@@ -125,7 +126,7 @@ class ModelClient:
     async def chat(self, request: ChatRequest, *shares: Usage) -> ChatResult:
         """The result of `request`, counted in this client's usage and in each of `shares` too."""
         self._warn(self._unapplied(self.config, request))
-        problem = unsendable(request)
+        problem = self._unsendable(request)
         if problem is not None:
             raise CallFailed(classify(Unsendable(problem), self.redact), 0)
         tallies = (self.usage, *shares)

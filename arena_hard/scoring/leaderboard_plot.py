@@ -2,26 +2,14 @@
 score and a bar for its confidence interval, the baseline's level marked. Rows are any objects with
 `model`, `score`, `lower` and `upper` (both bench versions' tables).
 
-Needs matplotlib (requirements-optional.txt), imported only here and only when a plot is asked for.
-Writes the PNG atomically."""
+Needs matplotlib (requirements-optional.txt), imported only when a plot is asked for
+(core.png_chart). Writes the PNG atomically."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Sequence
 
-from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_bytes
-
-
-def require_pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise UserError("--plot needs matplotlib: pip install -r requirements-optional.txt") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-    return pyplot
+from arena_hard.core.png_chart import require_pyplot, save_png
 
 
 def plot_leaderboard(path: Path, rows: Sequence[Any], title: str, show_elo: bool, baseline_level: float) -> None:
@@ -44,11 +32,3 @@ def plot_leaderboard(path: Path, rows: Sequence[Any], title: str, show_elo: bool
     axes.grid(axis="x", alpha=0.3)
     save_png(pyplot, figure, path)
 
-
-def save_png(pyplot: Any, figure: Any, path: Path) -> None:
-    """Lay the figure out and write it as a PNG, atomically; the figure is closed."""
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    pyplot.close(figure)
-    atomic_write_bytes(Path(path), [buffer.getvalue()])
