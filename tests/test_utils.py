@@ -20,7 +20,8 @@ def test_upstream_helpers_on_the_official_files(upstream_dir):
 
 
 def test_providers_are_looked_up_by_api_type_and_share_one_signature(tmp_path):
-    assert sorted(utils.PROVIDERS) == ["anthropic", "azure", "mock", "openai"]
+    assert sorted(utils.PROVIDERS) == ["anthropic", "azure", "bedrock", "cohere", "meta", "mock", "openai", "sglang", "vertex",
+                                      "vllm"]
     model = model_config(tmp_path / "api.yaml", "m", {"api_type": "mock", "mock": {"style": "terse"}})
 
     async def ask() -> utils.ChatResult:
