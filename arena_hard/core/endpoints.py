@@ -2,7 +2,9 @@
 to reach it (api_type, endpoints, keys) and how hard to push it (parallel, timeout, retries), validated
 into ModelConfig records with one-line errors that name the file and key. Strings may use
 `${ENV_VAR}` so keys stay out of files; such a value is never printed. The `mock` options are
-checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_ROLES).
+checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_ROLES). `price`
+(USD per million tokens: `{input, output, cached_input}`, or 0 for a model that costs nothing)
+overrides the price database (arena_hard.models.prices).
 Reads that file; writes nothing."""
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from arena_hard.core.config_file import Section, is_number, load_yaml
 from arena_hard.core.errors import UserError
 from arena_hard.core.names import check_name
 from arena_hard.core.retry_policy import RetryPolicy
+from arena_hard.core.usage import Rates
 
 API_TYPES = ("openai", "azure", "anthropic", "mock")
 MAX_TEMPERATURE = {"openai": 2.0, "azure": 2.0, "anthropic": 1.0}  # what each provider accepts
@@ -58,6 +61,7 @@ class ModelConfig:
     source: str = "the endpoint file"  # the file the entry comes from, for messages
     api_key_env: str | None = None  # the vendor's key variable (upstream's deepseek, xai, ...); else the SDK's
     reasoner: bool = False  # sends no temperature, and max_tokens only when the entry sets it (upstream v2.0)
+    price: Rates | None = None  # the entry's `price`, overriding the price database
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -68,7 +72,7 @@ class ModelConfig:
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
                "temperature", "reasoning_effort", "thinking_budget", "extra_body", "extra_headers", "timeout",
                "max_attempts",
-               "backoff_base", "backoff_max", "mock", "batch"}
+               "backoff_base", "backoff_max", "mock", "batch", "price"}
 
 
 def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] | None = None) -> Any:
@@ -160,7 +164,25 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         source=str(path),
         api_key_env=alias.key_env if alias else None,
         reasoner=alias.reasoner if alias else False,
+        price=_price(section),
     )
+
+
+def _price(section: Section) -> Rates | None:
+    """The entry's `price`: 0 (free), or {input, output, cached_input (default: input)} in USD per
+    million tokens."""
+    value = section.data.get("price")
+    if value is None:
+        return None
+    if is_number(value) and value == 0:
+        return Rates(0.0, 0.0, 0.0)
+    expected = "0 (a model that costs nothing) or {input: USD, output: USD, cached_input: USD} per million tokens"
+    if not isinstance(value, dict):
+        raise UserError(f"{section.where('price')} must be {expected}")
+    rates = Section(section.path, value, f"{section.prefix}price.", hidden=section.hidden)
+    rates.warn_unknown({"input", "output", "cached_input"})
+    input_rate, output_rate = rates.number("input"), rates.number("output")
+    return Rates(input_rate, output_rate, rates.number("cached_input", input_rate))
 
 
 def _check_mock_options(section: Section) -> None:
