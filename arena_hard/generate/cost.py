@@ -168,7 +168,7 @@ class Budget:
 def check_budget(limit: float | None, expected: float | None, estimate: str) -> None:
     """Refuse a run whose estimate's expected cost is over --max-cost, before any call."""
     if limit is not None and expected is not None and expected > limit:
-        raise UserError(f"--max-cost {money(limit)}: this run is expected to cost more ({estimate}); raise "
+        raise UserError(f"--max-cost {money(limit)}: this run is expected to cost {estimate}, more than that; raise "
                         "--max-cost or narrow the run (--dry-run shows the estimate per model)")
 
 

@@ -165,7 +165,7 @@ def settle_estimate(script: str, args: Any, estimates: Sequence[Estimate]) -> No
     if args.dry_run:
         print(line)
         write_report(args.report, script, [], estimate=[e.as_json() for e in estimates])
-    check_budget(args.max_cost, expected, line.removeprefix("estimate: "))
+    check_budget(args.max_cost, expected, line.removeprefix("estimate: total: "))
 
 
 # --- what is on disk ---------------------------------------------------------------------------
