@@ -10,7 +10,7 @@ import pytest
 
 import gen_answer
 import gen_judgment
-from arena_hard.core.usage import Rates, Tokens
+from arena_hard.core.usage import Rates, Tokens, money
 from arena_hard.models.prices import database_rates
 from cost_replay import compare, replay
 from fake_api_server import AnswerMarkers, FakeAPIServer, JudgeResponder, ParsedRequest, Reply, answer_responder
@@ -242,3 +242,28 @@ def test_a_replayed_v01_run_costs_what_the_estimate_said_within_its_range(tmp_pa
         assert low <= actual <= high, script
         _, low, high, actual = result["cost"]
         assert low <= actual <= high, script
+
+
+def test_show_result_full_stats_shows_answer_tokens_and_judging_cost_from_the_records(ws, fake_api):
+    server = fake_api(JudgeResponder(AnswerMarkers(A_START, A_END, B_START, B_END)))
+    ws.write_questions(questions(12))
+    entries = {name: model_entry(server.openai_base_url, model_name=name, price=PRICE) for name in ("base", "m")}
+    ws.write_api_config({**entries, "judge": model_entry(server.openai_base_url, price={"input": 1, "output": 2})})
+    ws.write_answer_config(["base", "m"])
+    assert gen_answer.main([]) == 0
+    ws.write_judge_config("judge", "base", ["m"])
+    assert gen_judgment.main([]) == 0
+    result = run_script("show_result.py", "--bench-name", ws.bench, "--judge-name", "judge", "--full-stats",
+                        "--num-rounds", "20", cwd=ws.root)
+    assert result.returncode == 0, result.stderr
+    table = result.stdout[result.stdout.index("Cost from the records' usage (judge judging):"):].splitlines()
+    answers = read_jsonl(ws.answer_file("m"))
+    judgments = read_jsonl(ws.judgment_file("judge", "m"))
+    tokens = sum((Tokens.of(r["usage"]) for r in answers), Tokens())
+    answer_cost = sum(r["usage"]["cost_usd"] for r in answers)
+    judge_tokens = sum((Tokens.of(r["usage"]) for r in judgments), Tokens())
+    judge_cost = sum(r["usage"]["cost_usd"] for r in judgments)
+    row = next(line for line in table if line.startswith("m "))
+    assert row.endswith(f"| {tokens.prompt_tokens} in + {tokens.completion_tokens} out, {money(answer_cost)} | "
+                        f"{judge_tokens.prompt_tokens} in + {judge_tokens.completion_tokens} out, {money(judge_cost)}")
+    assert next(line for line in table if line.startswith("base ")).endswith("| -")  # never judged

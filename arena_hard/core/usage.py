@@ -51,6 +51,13 @@ def total(items: Iterable[Tokens]) -> Tokens:
     return result
 
 
+def money(value: float | None) -> str:
+    """US dollars as shown to the user: cents from $1 up, four decimals below."""
+    if value is None:
+        return "unknown"
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
 def recorded_cost(usage: Any) -> float | None:
     """The cost a record's `usage` says its calls had, or None when it says none."""
     cost = usage.get(COST_KEY) if isinstance(usage, dict) else None

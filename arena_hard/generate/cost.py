@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_text
-from arena_hard.core.usage import COST_KEY, Rates, Tokens
+from arena_hard.core.usage import COST_KEY, Rates, Tokens, money
 from arena_hard.models.client import Usage
 from arena_hard.models.prices import Price, price_of, unknown_price_note
 
@@ -72,12 +72,6 @@ def priced(record: dict[str, Any], price: Price | None) -> dict[str, Any]:
     if price is not None and tokens is not None:
         record["usage"][COST_KEY] = round(price.rates.cost(tokens), 8)
     return record
-
-
-def money(value: float | None) -> str:
-    if value is None:
-        return "unknown"
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
 @dataclass(frozen=True)

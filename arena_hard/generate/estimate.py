@@ -23,8 +23,8 @@ from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.core.records import record_id
 from arena_hard.core.tokens import count_tokens
-from arena_hard.core.usage import Rates, Tokens
-from arena_hard.generate.cost import check_budget, money, write_report
+from arena_hard.core.usage import Rates, Tokens, money
+from arena_hard.generate.cost import check_budget, write_report
 from arena_hard.models.prices import Price
 
 MESSAGE_OVERHEAD, REQUEST_OVERHEAD = 4, 3  # tokens a chat API adds per message and per request (OpenAI's format)
