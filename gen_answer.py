@@ -6,8 +6,11 @@ format (v0.1; upstream v2.0's for a v2.0 bench, see arena_hard/generate/answers_
 question as each answer arrives, then sorted. All models answer at once, each through its own
 endpoints and `parallel` (--sequential: one after the other). Questions already answered are skipped,
 so a rerun after a crash or a failure only asks what is missing. Each answer file is locked while
-written (a second run on it stops, or with --wait waits). Exit status 0 when every question of
-every model has an answer (and after a --cancel), 1 when some failed (listed), 2 on a config or data error.
+written (a second run on it stops, or with --wait waits). At the end, the bill: calls, tokens and cost
+per model and in total (generate/cost.py; --report FILE.json); --dry-run adds the estimate of the cost
+(generate/estimate.py), and --max-cost refuses a run expected to cost more and stops starting requests
+once it is reached. Exit status 0 when every question of every model has an answer (and after a
+--cancel), 1 when some failed (listed) or the budget stopped the run, 2 on a config or data error.
 A `local_engine: true` model's SGLang/vLLM servers are started for its turn and stopped after it
 (arena_hard/generate/local_engine.py), their logs in data/<bench>/model_answer/.engine/."""
 from __future__ import annotations
@@ -29,11 +32,15 @@ from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2, local_engine
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
                                               describe_batches, refuse_open_batches, run_batches, uses_batch)
+from arena_hard.generate.cost import Budget, Pricing, add_cost_arguments, check_cost_arguments, settle_bill
+from arena_hard.generate.estimate import settle_estimate
+from arena_hard.generate.estimate_plans import answer_estimate, baseline_outputs
 from arena_hard.generate.pipeline import ModelRun, open_output
 from arena_hard.generate.resume import AnswerCheck
 from arena_hard.core.records import Bench, Question, load_questions
 from arena_hard.core.textstats import conv_metadata, count_tokens
 from arena_hard.core.tokens import check_encoding
+from arena_hard.core.usage import Tokens, total
 from utils import ChatRequest, ModelClient, check_credentials
 
 TIKTOKEN_NAMES = ("cl100k_base", "tiktoken")
@@ -64,6 +71,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                         help="if another run is writing a model's answer file, wait for it to end, then ask only "
                              "what is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
+    add_cost_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -119,9 +127,9 @@ def plan_jobs(questions: Sequence[Question], settings: AnswerSettings, model: Mo
 def answer_job(client: ModelClient, num_choices: int) -> Callable[[AnswerJob], Any]:
     model = client.config
 
-    async def one_choice(job: AnswerJob, index: int) -> tuple[dict[str, Any], int, int]:
+    async def one_choice(job: AnswerJob, index: int) -> tuple[dict[str, Any], Tokens]:
         messages: list[dict[str, str]] = [{"role": "system", "content": model.system_prompt}] if model.system_prompt else []
-        turns, prompt_tokens, completion_tokens = [], 0, 0
+        turns, tokens = [], Tokens()
         for user_turn in job.question.turns:
             messages.append({"role": "user", "content": user_turn})
             result = await client.chat(ChatRequest(tuple(messages), job.temperature, job.max_tokens))
@@ -130,14 +138,13 @@ def answer_job(client: ModelClient, num_choices: int) -> Callable[[AnswerJob], A
             if result.reasoning:
                 turn["reasoning"] = result.reasoning
             turns.append(turn)
-            prompt_tokens += result.prompt_tokens
-            completion_tokens += result.completion_tokens
-        return {"index": index, "turns": turns}, prompt_tokens, completion_tokens
+            tokens += result.tokens
+        return {"index": index, "turns": turns}, tokens
 
     async def run(job: AnswerJob) -> dict[str, Any]:
         # One choice after the other: if one fails for good, the rest are never paid for.
         outcomes = [await one_choice(job, i) for i in range(num_choices)]
-        choices = [choice for choice, _, _ in outcomes]
+        choices = [choice for choice, _ in outcomes]
         last_turn = choices[0]["turns"][-1]
         return {
             "question_id": job.question.question_id,
@@ -146,8 +153,7 @@ def answer_job(client: ModelClient, num_choices: int) -> Callable[[AnswerJob], A
             "choices": choices,
             "tstamp": time.time(),
             "conv_metadata": conv_metadata(last_turn["content"], last_turn["token_len"]),
-            "usage": {"prompt_tokens": sum(p for _, p, _ in outcomes),
-                      "completion_tokens": sum(c for _, _, c in outcomes)},
+            "usage": total(tokens for _, tokens in outcomes).record(),
         }
 
     return run
@@ -165,6 +171,7 @@ def describe_plan(name: str, total: int, todo: Sequence[AnswerJob], model: Model
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    check_cost_arguments(args)
     settings = load_answer_settings(Path(args.setting_file))
     models = load_model_configs(Path(args.endpoint_file), settings.model_list)
     bench = Bench(settings.bench_name)
@@ -180,15 +187,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = {name: plan_jobs(questions, settings, models[name], args.setting_file) for name in settings.model_list}
     outputs = {name: bench.answer_file(name) for name in settings.model_list}
     if version.record_format == "v2":
-        make_job = functools.partial(answers_v2.answer_job, encoding=version.token_encoding)
+        make_job, calls_per_turn = functools.partial(answers_v2.answer_job, encoding=version.token_encoding), 1
     else:
         make_job = functools.partial(answer_job, num_choices=settings.num_choices)
+        calls_per_turn = settings.num_choices
+    pricing, batched = Pricing(), (lambda model: uses_batch(args, model))
+    if args.max_cost is not None:
+        pricing.require(list(models.values()), batched)
+    estimating = args.dry_run or args.max_cost is not None
+    baselines = baseline_outputs(bench, version, questions) if estimating else {}
     with nullcontext() if args.dry_run else lock_outputs(list(outputs.values()), args.wait):
         # and so is what writing a record needs (its token counts' encoding), once the outputs are ours, so
         # that no paid answer waits on a missing file
         check_encoding(version.token_encoding)
         refuse_open_batches([(name, output) for name, output in outputs.items() if not uses_batch(args, models[name])])
-        runs, batch_tasks = [], []
+        runs, batch_tasks, estimates = [], [], []
         checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)
                   for name, output in outputs.items()}
         done_by_model = {name: open_output(output, checks[name], repair=not args.dry_run)
@@ -208,15 +221,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if extra:
                     print(f"note: {output}: {extra} answer(s) for questions not in {bench.question_file}; kept in the "
                           "file, left out of this run and of the leaderboard", file=sys.stderr)
-            if uses_batch(args, models[name]):
-                batch_tasks.append(BatchTask(models[name], todo, make_job, output, name, "answered"))
+            model, batch = models[name], batched(models[name])
+            if estimating:
+                estimates.append(answer_estimate(name, model, todo, calls_per_turn, output, baselines,
+                                                 version.token_encoding, pricing(model, batch)))
+                if args.dry_run:
+                    print(estimates[-1].describe())
+            if batch:
+                batch_tasks.append(BatchTask(model, todo, make_job, output, name, "answered", pricing(model, True)))
             elif not args.dry_run:
-                runs.append(ModelRun(name, models[name], todo, make_job, output, "answered"))
+                expect = estimates[-1].expected if estimates else ModelRun.expect
+                runs.append(ModelRun(name, model, todo, make_job, output, "answered", pricing(model), expect))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
-        reports = local_engine.run_in_turns(runs, args.sequential, bench.answer_dir / ".engine")
-        if batch_tasks and not args.dry_run:
-            reports += run_batches(batch_tasks, batch_options(args)).values()
+        settle_estimate("gen_answer.py", args, estimates)
+        if args.dry_run:
+            return 0
+        budget = Budget(args.max_cost) if args.max_cost is not None else None
+        reports = local_engine.run_in_turns(runs, args.sequential, bench.answer_dir / ".engine", budget)
+        batch_reports = run_batches(batch_tasks, batch_options(args)) if batch_tasks else {}
+        within_budget = settle_bill("gen_answer.py", args.report,
+                                    [(run, report, False) for run, report in zip(runs, reports)]
+                                    + [(task, batch_reports[task.label], True) for task in batch_tasks], budget)
+        reports += batch_reports.values()
+    if not within_budget:
+        return 1
     if any(report.failures for report in reports):
         print("some answers are missing (listed above); rerun to ask only for those", file=sys.stderr)
         return 1

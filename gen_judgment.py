@@ -15,8 +15,11 @@ judging_v01.py.
 interrupted or failed judgment never pays for a game twice. A record with no verdict in any game
 counts as not judged (arena_hard/generate/judged.py): the run says how many, and the next run judges
 it again. A `local_engine: true` judge's servers run while it judges (arena_hard/generate/local_engine.py).
-Exit status 0 when every requested judgment exists with all its games and a verdict (and
-after a --cancel), 1 when some are missing (listed), 2 on a config or data error."""
+At the end, the bill: the judge's calls, tokens and cost per model judged and in total
+(generate/cost.py; --report FILE.json); --dry-run adds the estimate of the cost, and --max-cost refuses
+a run expected to cost more and stops starting judgments once it is reached. Exit status 0 when every
+requested judgment exists with all its games and a verdict (and after a --cancel), 1 when some are
+missing (listed) or the budget stopped the run, 2 on a config or data error."""
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
-from arena_hard.core.bench_version import version_for
+from arena_hard.core.bench_version import BenchVersion, version_for
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
 from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
@@ -42,6 +45,10 @@ from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, ba
 from arena_hard.generate.game_log import GameLog
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
 from arena_hard.generate.judged import JudgedCheck
+from arena_hard.generate.cost import Budget, Pricing, add_cost_arguments, check_cost_arguments, settle_bill
+from arena_hard.generate.estimate import settle_estimate
+from arena_hard.generate.estimate_plans import judge_sample, judgment_estimate
+from arena_hard.generate.judging_status import ModelPlan, announce, report_without_verdict, status_line
 from arena_hard.generate.pipeline import ModelRun, finish_output, open_output, run_models
 from arena_hard.scoring.judgment_records import combine_judges
 from arena_hard.scoring.judge_consistency import judge_consistency
@@ -70,6 +77,7 @@ def parse_args(argv: Sequence[str] | None) -> Any:
                         help="if another run is writing a judgment file, wait for it to end, then judge only what "
                              "is still missing (by default: stop, naming the file and the other process)")
     add_batch_arguments(parser)
+    add_cost_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -128,15 +136,6 @@ def judge_and_questions(args: Any, settings: Any) -> tuple[ModelConfig, Bench, l
 
 
 @dataclass(frozen=True)
-class ModelPlan:
-    model: str
-    jobs: list[Any]
-    missing: list[str]  # question ids without an answer from the model, the baseline or a reference
-    output: Path
-    check: JudgedCheck
-
-
-@dataclass(frozen=True)
 class Judging:
     """What a judge config asks, either version: the judge, each model's plan, and the version's pieces."""
     judge: ModelConfig
@@ -145,6 +144,9 @@ class Judging:
     judge_job: Callable[[Any, GameLog, bool], Callable]  # (client, game log, live) -> the job of a question
     game_keys: Callable[[Any], list[str]]  # a job -> its games' keys in the game log
     code_of: Callable[[Any], int]  # a game's score -> its verdict code
+    conversations: Callable[[Any], list[list[dict[str, str]]]]  # a job -> each game's opening messages
+    version: BenchVersion
+    max_tokens: int | None  # of a judge call
 
 
 def prepare_v2(args: Any, data: dict[str, Any]) -> Judging:
@@ -157,7 +159,8 @@ def prepare_v2(args: Any, data: dict[str, Any]) -> Judging:
         plans.append(ModelPlan(entry.model, entry.jobs, entry.missing, output, check))
     return Judging(judge, plans, functools.partial(judge_plan_v2.describe_plan, settings=settings),
                    lambda client, log, live: judging_v2.judge_job(client, settings, log, live),
-                   lambda job: judging_v2.game_keys(job, settings, judge), v2_verdict_code)
+                   lambda job: judging_v2.game_keys(job, settings, judge), v2_verdict_code,
+                   lambda job: judging_v2.game_messages(job, settings), version_for(bench.name), settings.max_tokens)
 
 
 def prepare_v01(args: Any) -> Judging:
@@ -185,7 +188,9 @@ def prepare_v01(args: Any) -> Judging:
         plans.append(ModelPlan(model, jobs, missing, output, check))
     return Judging(judge, plans, functools.partial(judging_v01.describe_plan, settings=settings),
                    lambda client, log, live: judging_v01.judge_job(client, settings, log, live),
-                   lambda job: judging_v01.game_keys(job, settings, judge), label_code)
+                   lambda job: judging_v01.game_keys(job, settings, judge), label_code,
+                   lambda job: judging_v01.game_conversations(job, settings), version_for(bench.name),
+                   settings.max_tokens)
 
 
 def kept_games(judging: Judging, todo: Sequence[Any], log: GameLog) -> set[tuple[str, int]]:
@@ -196,70 +201,39 @@ def kept_games(judging: Judging, todo: Sequence[Any], log: GameLog) -> set[tuple
             for number, key in enumerate(judging.game_keys(job), 1) if log.get(key) is not None}
 
 
-def announce(plan: ModelPlan, log: GameLog, kept: int) -> None:
-    """What is known about a model's judgments before the judge is asked anything; `kept`: the games
-    of its judgments to make that an earlier run played."""
-    model, output = plan.model, plan.output
-    redo = plan.check.without_verdict_among(job.question.question_id for job in plan.jobs)
-    if redo:
-        print(f"{model}: {len(redo)} judgment(s) in {output} have no verdict in any game; they are judged "
-              "again (check regex_pattern if this repeats)", file=sys.stderr)
-    if plan.missing:
-        shown = ", ".join(plan.missing[:5]) + (", ..." if len(plan.missing) > 5 else "")
-        print(f"{model}: skipped {len(plan.missing)} question(s) with no answer from the model, the baseline or a "
-              f"reference ({shown})", file=sys.stderr)
-    if kept:
-        print(f"{model}: {kept} game(s) played by an earlier run are kept in {log.path}; they are not asked again",
-              file=sys.stderr)
-
-
-def status_line(plan: ModelPlan, todo: Sequence[Any]) -> str:
-    """Where a model's judgments stand as a direct run starts."""
-    judged, total = len(plan.jobs) - len(todo), len(plan.jobs)
-    if todo:
-        return f"{plan.model}: {judged} of {total} already judged; output to {plan.output}"
-    if not total:
-        return (f"{plan.model}: nothing to judge: none of its {len(plan.missing)} question(s) has every answer a "
-                "judgment needs (listed above)")
-    lacking = f"; {len(plan.missing)} more question(s) lack an answer (listed above)" if plan.missing else ""
-    return f"{plan.model}: all {total} judgments already made ({plan.output}){lacking}"
-
-
-def report_without_verdict(plan: ModelPlan, code_of: Callable[[Any], int]) -> bool:
-    """After a run: say how many of the model's requested judgments have no verdict in any game (they
-    count as not judged); True when there are none."""
-    check = JudgedCheck(plan.output, plan.check.games_per_record, verdict_test(code_of))
-    open_output(plan.output, check, repair=False)
-    lacking = check.without_verdict_among(job.question.question_id for job in plan.jobs)
-    if lacking:
-        shown = ", ".join(lacking[:5]) + (", ..." if len(lacking) > 5 else "")
-        print(f"{plan.model}: {len(lacking)} judgment(s) have no verdict in any game ({shown}); they count as not "
-              "judged, and the next run judges them again (check the judge's replies and regex_pattern)",
-              file=sys.stderr)
-    return not lacking
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    check_cost_arguments(args)
     data = load_yaml(Path(args.setting_file))
     judging = prepare_v2(args, data) if is_v2_judge_config(data) else prepare_v01(args)
     batch = uses_batch(args, judging.judge)
+    pricing = Pricing()
+    if args.max_cost is not None:
+        pricing.require([judging.judge], lambda model: batch)
+    price = pricing(judging.judge, batch)
     complete = True
-    runs, batch_tasks, asked = [], [], []
+    runs, batch_tasks, asked, estimates = [], [], [], []
     with nullcontext() if args.dry_run else lock_outputs([plan.output for plan in judging.plans], args.wait):
         if not batch:
             refuse_open_batches([(plan.model, plan.output) for plan in judging.plans])
         done = {plan.model: open_output(plan.output, plan.check, repair=not args.dry_run)  # all read before any output
                 for plan in judging.plans}
         logs = {plan.model: GameLog(plan.output, plan.check.judged, write=not args.dry_run) for plan in judging.plans}
+        estimating = args.dry_run or args.max_cost is not None
+        outputs = [plan.output for plan in judging.plans]
+        sample = judge_sample(outputs[0].parent, outputs) if estimating and outputs else []
         for plan in judging.plans:
             model, log = plan.model, logs[plan.model]
             todo = [job for job in plan.jobs if job.question.question_id not in done[model]]
             kept = kept_games(judging, todo, log)
             announce(plan, log, 0 if args.dry_run else len(kept))  # a dry run's line counts them
             complete = complete and not plan.missing
+            if estimating:
+                estimates.append(judgment_estimate(model, judging.judge, todo, judging.conversations, kept, sample,
+                                                   judging.version, judging.max_tokens, price))
             if args.dry_run:
                 print(judging.describe(model, len(plan.jobs), todo, len(plan.missing), kept=kept))
+                print(estimates[-1].describe())
             else:
                 print(status_line(plan, todo))
                 if not todo:
@@ -268,24 +242,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                 asked.append(plan)
             make_job = functools.partial(judging.judge_job, log=log, live=not batch)  # a batch replay keeps no game
             if batch:  # every model's judgments share the judge's batches
-                batch_tasks.append(BatchTask(judging.judge, todo, make_job, plan.output, model, "judged"))
+                batch_tasks.append(BatchTask(judging.judge, todo, make_job, plan.output, model, "judged", price))
             elif not args.dry_run:
-                runs.append(ModelRun(model, judging.judge, todo, make_job, plan.output, "judged"))
+                expect = estimates[-1].expected if estimates else ModelRun.expect
+                runs.append(ModelRun(model, judging.judge, todo, make_job, plan.output, "judged", price, expect))
         if batch_tasks and args.dry_run:
             print("\n".join(describe_batches(batch_tasks)))
+        settle_estimate("gen_judgment.py", args, estimates)
+        budget = Budget(args.max_cost) if args.max_cost is not None else None
         # one stream through the judge's client for every model: its `parallel` is the one limit (a local judge's
         # servers, local_engine: true, are up meanwhile)
-        with local_engine.serving_runs(runs, judging.plans[0].output.parent / ".engine") as runs:
-            reports = run_models(runs, after_report=lambda run: print_verdict_stats(run.label, run.output,
-                                                                                    judging.code_of))
-        if batch_tasks and not args.dry_run:
-            for model, report in run_batches(batch_tasks, batch_options(args)).items():
-                if logs[model].output.exists():
-                    print_verdict_stats(model, logs[model].output, judging.code_of)
-                reports.append(report)
+        with local_engine.serving_runs(runs, judging.plans[0].output.parent / ".engine") as started:
+            reports = run_models(started, after_report=lambda run: print_verdict_stats(run.label, run.output,
+                                                                                       judging.code_of), budget=budget)
+        batch_reports = run_batches(batch_tasks, batch_options(args)) if batch_tasks and not args.dry_run else {}
+        for model in batch_reports:
+            if logs[model].output.exists():
+                print_verdict_stats(model, logs[model].output, judging.code_of)
+        within_budget = args.dry_run or settle_bill(
+            "gen_judgment.py", args.report, [(run, report, False) for run, report in zip(runs, reports)]
+            + [(task, batch_reports[task.label], True) for task in batch_tasks], budget)
+        reports += batch_reports.values()
         for plan in asked:
             logs[plan.model].settle()
-            complete = report_without_verdict(plan, judging.code_of) and complete
+            complete = report_without_verdict(plan, verdict_test(judging.code_of)) and complete
+    if not within_budget:
+        return 1
     if not args.cancel and (not complete or any(report.failures for report in reports)):  # a cancel means to stop
         print("some judgments are missing (listed above); rerun to judge only those", file=sys.stderr)
         return 1

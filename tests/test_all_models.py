@@ -60,7 +60,8 @@ def setup_judging(ws, server, count=12, models=MODELS, parallel=2):
             {"question_id": r["question_id"], "model_id": model,
              "choices": [{"index": 0, "turns": [{"content": f"[{model}] says: " + "word " * (3 + i % 4)}]}]}
             for i, r in enumerate(rows)])
-    ws.write_api_config({JUDGE: model_entry(server.openai_base_url, parallel=parallel)})
+    # priced, so that no note on an unknown price (issue 23) comes before the progress bars
+    ws.write_api_config({JUDGE: model_entry(server.openai_base_url, parallel=parallel, price=0)})
     ws.write_judge_config(JUDGE, "base", list(models))
 
 

@@ -311,7 +311,9 @@ def test_usage_that_is_no_token_count_is_dropped_and_the_answer_kept(ws, fake_ap
     assert gen_answer.main([]) == 0
     records = {r["question_id"]: r for r in read_jsonl(ws.answer_file("m"))}
     assert records["q001"]["choices"][0]["turns"][0]["content"] == "A paid answer."
-    assert records["q001"]["usage"] == {"prompt_tokens": 0, "completion_tokens": 3}
+    # issue 23 added the cached and reasoning parts of the counts to the record's usage
+    assert records["q001"]["usage"] == {"prompt_tokens": 0, "completion_tokens": 3, "cached_tokens": 0,
+                                        "reasoning_tokens": 0}
     captured = capsys.readouterr()
     assert f"warning: m: the API reported usage {names[0]} " in captured.err and "the answer is kept" in captured.err
     assert len(server.requests) == 3

@@ -6,7 +6,8 @@ checked here against what arena_hard.models.mock implements (MOCK_STYLES, MOCK_R
 to one provider (PROVIDER_KEYS): Vertex AI's `project_id` and `regions`, Bedrock's `aws_region` (each
 region becomes an endpoint of its own), a local server's `local_engine` and its options
 (core.engine_config); an api_type whose optional SDK is not installed is refused here, --dry-run
-included. Reads that file; writes nothing."""
+included. `price` (USD per million tokens: `{input, output, cached_input}`, or 0 for a model that costs
+nothing) overrides the price database (arena_hard.models.prices). Reads that file; writes nothing."""
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ from arena_hard.core.engine_config import ENGINE_KEYS, LocalEngine, local_engine
 from arena_hard.core.errors import UserError
 from arena_hard.core.names import check_name
 from arena_hard.core.retry_policy import RetryPolicy
+from arena_hard.core.usage import Rates
 
 API_TYPES = ("openai", "azure", "anthropic", "cohere", "meta", "vertex", "bedrock", "sglang", "vllm", "mock")
 MAX_TEMPERATURE = {"openai": 2.0, "azure": 2.0, "anthropic": 1.0}  # what each provider accepts
@@ -75,6 +77,7 @@ class ModelConfig:
     project_id: str | None = None  # Vertex AI's project
     engine: LocalEngine | None = None  # `local_engine: true`: the run starts the server (endpoints come then)
     end_think_token: str | None = None  # sglang/vllm: the text before it is the thought, as upstream
+    price: Rates | None = None  # the entry's `price`, overriding the price database
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -86,7 +89,7 @@ class ModelConfig:
 _MODEL_KEYS = {"model_name", "endpoints", "api_type", "parallel", "system_prompt", "tokenizer", "max_tokens",
                "temperature", "reasoning_effort", "thinking_budget", "extra_body", "extra_headers", "timeout",
                "max_attempts",
-               "backoff_base", "backoff_max", "mock", "batch", *PROVIDER_KEYS}
+               "backoff_base", "backoff_max", "mock", "batch", "price", *PROVIDER_KEYS}
 
 
 def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] | None = None) -> Any:
@@ -220,7 +223,25 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         project_id=str(project_id).strip() if project_id is not None else None,
         engine=engine,
         end_think_token=section.text("end_think_token", None) if api_type in ("sglang", "vllm") else None,
+        price=_price(section),
     )
+
+
+def _price(section: Section) -> Rates | None:
+    """The entry's `price`: 0 (free), or {input, output, cached_input (default: input)} in USD per
+    million tokens."""
+    value = section.data.get("price")
+    if value is None:
+        return None
+    if is_number(value) and value == 0:
+        return Rates(0.0, 0.0, 0.0)
+    expected = "0 (a model that costs nothing) or {input: USD, output: USD, cached_input: USD} per million tokens"
+    if not isinstance(value, dict):
+        raise UserError(f"{section.where('price')} must be {expected}")
+    rates = Section(section.path, value, f"{section.prefix}price.", hidden=section.hidden)
+    rates.warn_unknown({"input", "output", "cached_input"})
+    input_rate, output_rate = rates.number("input"), rates.number("output")
+    return Rates(input_rate, output_rate, rates.number("cached_input", input_rate))
 
 
 def _check_mock_options(section: Section) -> None:

@@ -47,7 +47,7 @@ def answer_record(question: Question, model: str, messages: list[dict[str, Any]]
         "messages": [*messages, {"role": "assistant", "content": content}],
         "tstamp": time.time(),
         "metadata": answer_metadata(result.content, encoding),
-        "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens},
+        "usage": result.tokens.record(),
     }
 
 

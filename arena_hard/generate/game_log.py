@@ -9,7 +9,8 @@ The next run plays only the games it lacks, so an interrupt, a crash or a game 2
 never costs a finished game again. Its two games are played at once (`play_games`).
 
 A line: {"key", "question_id", "game" (1 or 2), "played": the game as the record holds it,
-"prompt_tokens", "completion_tokens"}. `key` hashes everything the game's requests and verdict depend
+"prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"} (the last two may be
+missing in lines of earlier versions). `key` hashes everything the game's requests and verdict depend
 on (`game_key`: the judge's model settings, the question, model, baseline, game number, the opening
 messages, temperature, max_tokens and the verdict rules), so a changed config, answer or judge never
 reuses a stale game. `settle` drops the games the judgment file no longer needs (the question's
@@ -28,6 +29,7 @@ from typing import Any, Awaitable, Callable, Collection, Iterator, Sequence
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.jsonl import JsonlAppender, atomic_write_jsonl, iter_jsonl
 from arena_hard.core.records import record_id
+from arena_hard.core.usage import Tokens, total
 from arena_hard.generate.pipeline import repair_file
 from arena_hard.models.providers import ChatRequest
 
@@ -54,14 +56,23 @@ def game_key(judge: ModelConfig, game: int, request: ChatRequest, *parts: Any) -
 @dataclass(frozen=True)
 class Played:
     game: dict[str, Any]  # as the judgment record holds it
-    prompt_tokens: int
+    prompt_tokens: int  # the counts of core.usage.Tokens, summed over the game's calls
     completion_tokens: int
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def tokens(self) -> Tokens:
+        return Tokens(self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens)
+
+
+def played(game: dict[str, Any], tokens: Tokens) -> Played:
+    return Played(game, **tokens.record())
 
 
 def usage(games: Sequence[Played]) -> dict[str, int]:
     """A judgment record's `usage`: its games' tokens summed."""
-    return {"prompt_tokens": sum(played.prompt_tokens for played in games),
-            "completion_tokens": sum(played.completion_tokens for played in games)}
+    return total(played.tokens for played in games).record()
 
 
 @dataclass(frozen=True)
@@ -73,17 +84,17 @@ class _Kept:
 
     def line(self) -> dict[str, Any]:
         return {"key": self.key, "question_id": self.question_id, "game": self.number, "played": self.played.game,
-                "prompt_tokens": self.played.prompt_tokens, "completion_tokens": self.played.completion_tokens}
+                **self.played.tokens.record()}
 
 
 def _kept(line: dict[str, Any]) -> _Kept | None:
     """The game of a side-file line, or None for a line this module did not write."""
     key, qid, number, game = line.get("key"), line.get("question_id"), line.get("game"), line.get("played")
-    tokens = [line.get("prompt_tokens"), line.get("completion_tokens")]
+    tokens = Tokens.of(line)
     if not (isinstance(key, str) and isinstance(qid, str) and isinstance(number, int) and isinstance(game, dict)
-            and all(isinstance(t, int) and not isinstance(t, bool) for t in tokens)):
+            and tokens is not None and "completion_tokens" in line):
         return None
-    return _Kept(key, qid, number, Played(game, *tokens))
+    return _Kept(key, qid, number, played(game, tokens))
 
 
 class GameLog:

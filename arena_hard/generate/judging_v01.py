@@ -19,7 +19,8 @@ from arena_hard.core.config import JudgeSettings
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.records import Answer, Question
 from arena_hard.core.textstats import count_tokens
-from arena_hard.generate.game_log import GameLog, Played, game_key, kept_games, play_games, usage
+from arena_hard.core.usage import Tokens
+from arena_hard.generate.game_log import GameLog, Played, game_key, kept_games, play_games, played, usage
 from arena_hard.generate.judge_game import CONTINUE_PROMPT, fill_template, game_prompt_args, parse_verdict
 from arena_hard.models.client import ModelClient
 from arena_hard.models.providers import ChatRequest
@@ -73,20 +74,19 @@ def judge_job(client: ModelClient, settings: JudgeSettings, log: GameLog | None 
     """The job of one question; `live`: a direct run (see game_log.play_games)."""
     async def play(conversation: list[dict[str, str]]) -> Played:
         conversation = list(conversation)
-        judgment, prompt_tokens, completion_tokens = "", 0, 0
+        judgment, tokens = "", Tokens()
         for attempt in range(settings.number_of_judgment_attempts):
             if attempt:
                 conversation.append({"role": "user", "content": settings.reask_prompt or CONTINUE_PROMPT})
             result = await client.chat(_request(conversation, settings))
-            prompt_tokens += result.prompt_tokens
-            completion_tokens += result.completion_tokens
+            tokens += result.tokens
             judgment += "\n" + result.content  # upstream's layout: each output after a newline
             conversation.append({"role": "assistant", "content": result.content})
             verdict = parse_verdict(judgment, settings.regex_patterns)
             if not verdict.ask_again:
                 break
         game = {"user_prompt": conversation[1]["content"], "judgment": judgment, "score": verdict.label}
-        return Played(game, prompt_tokens, completion_tokens)
+        return played(game, tokens)
 
     async def run(job: JudgeJob) -> dict[str, Any]:
         conversations = game_conversations(job, settings)

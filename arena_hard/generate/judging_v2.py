@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable, Sequence
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.judge_config_v2 import V2JudgeSettings
 from arena_hard.core.records import Answer, Question
-from arena_hard.generate.game_log import GameLog, Played, game_key, play_games, usage
+from arena_hard.generate.game_log import GameLog, Played, game_key, play_games, played, usage
 from arena_hard.generate.judge_game import fill_template
 from arena_hard.models.client import ModelClient
 from arena_hard.models.providers import ChatRequest
@@ -84,7 +84,7 @@ def judge_job(client: ModelClient, settings: V2JudgeSettings, log: GameLog | Non
             judgment["thought"] = result.reasoning
         game = {"score": parse_verdict_v2(result.content, settings.regex_patterns), "judgment": judgment,
                 "prompt": messages}
-        return Played(game, result.prompt_tokens, result.completion_tokens)
+        return played(game, result.tokens)
 
     async def run(job: JudgeJobV2) -> dict[str, Any]:
         games = game_messages(job, settings)

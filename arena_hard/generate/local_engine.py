@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.core.names import file_stem
+from arena_hard.generate.cost import Budget
 from arena_hard.generate.pipeline import ModelRun, RunReport, run_models
 
 HOST = "127.0.0.1"
@@ -273,16 +274,17 @@ def serving_runs(runs: Sequence[ModelRun], log_dir: Path) -> Iterator[list[Model
         yield [dataclasses.replace(run, model=served.get(run.model.name, run.model)) for run in runs]
 
 
-def run_in_turns(runs: Sequence[ModelRun], sequential: bool, log_dir: Path) -> list[RunReport]:
+def run_in_turns(runs: Sequence[ModelRun], sequential: bool, log_dir: Path,
+                 budget: Budget | None = None) -> list[RunReport]:
     """run_models over `runs`, a local model's servers up only for its turn: the API models together with
-    the first local model, then each other local model alone (--sequential: every run alone). Reports
-    come back in the order of `runs`."""
+    the first local model, then each other local model alone (--sequential: every run alone); `budget`
+    (--max-cost) spans every turn. Reports come back in the order of `runs`."""
     local = [run for run in runs if run.model.engine is not None]
     remote = [run for run in runs if run.model.engine is None]
     turns = [[run] for run in runs] if sequential else [remote + local[:1], *([run] for run in local[1:])]
     reports: dict[int, RunReport] = {}
     for turn in turns:
         with serving_runs(turn, log_dir) as started:
-            for run, report in zip(turn, run_models(started)):
+            for run, report in zip(turn, run_models(started, budget=budget)):
                 reports[id(run)] = report
     return [reports[id(run)] for run in runs]

@@ -11,7 +11,9 @@ atomically. One progress bar per run shows its done/failed counts; failures are 
 and reported per run, as are the questions whose reply was cut at the token limit (kept as they are).
 A job that fails writes no record, so a rerun retries it (a judge job keeps the games it did finish:
 generate/game_log.py); a job whose question or answers hold text no API can be sent fails before any
-call, naming the file and line."""
+call, naming the file and line. Each record's `usage` gets its cost at the run's price (generate/cost.py);
+with a Budget (--max-cost) a job starts only when the budget admits its expected cost, and once it
+does not, no other job starts: those are reported as held back, the jobs in flight finish and are written."""
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +33,9 @@ from arena_hard.models.retry import Unsendable, classify
 from arena_hard.core.jsonl import JsonlAppender, repair_tail, rewrite_sorted_unique
 from arena_hard.core.data_files import require_folders, write_target
 from arena_hard.core.records import Answer, Question, record_id, unsendable
+from arena_hard.generate.cost import Budget, priced
 from arena_hard.generate.resume import completed_questions
+from arena_hard.models.prices import Price
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class RunReport:
     failures: list[JobFailure] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     truncated: list[str] = field(default_factory=list)  # questions written with a reply cut at the token limit
+    held_back: int = 0  # jobs never started because the budget (--max-cost) was reached
 
 
 def repair_file(path: Path) -> None:
@@ -98,16 +103,18 @@ class ModelRun:
     make_job: MakeJob
     output: Path
     verb: str  # "answered", "judged": for the report
+    price: Price | None = None  # the model's, for the cost in each record's usage
+    expect: Callable[[Any], float] = lambda job: 0.0  # a job's expected cost, for the budget
 
 
 def run_models(runs: Sequence[ModelRun], sequential: bool = False,
-               after_report: Callable[[ModelRun], None] | None = None) -> list[RunReport]:
+               after_report: Callable[[ModelRun], None] | None = None, budget: Budget | None = None) -> list[RunReport]:
     """Run every run at once, or one after another when `sequential`; print each run's report (then
     `after_report(run)`) in the order of `runs`, and return the reports in that order."""
     batches = [[run] for run in runs] if sequential or not runs else [list(runs)]
     reports: list[RunReport] = []
     for batch in batches:
-        for run, report in zip(batch, asyncio.run(_run_batch(batch))):
+        for run, report in zip(batch, asyncio.run(_run_batch(batch, budget))):
             print_report(run.label, run.verb, report)
             if after_report is not None:
                 after_report(run)
@@ -129,9 +136,11 @@ def _unsendable_inputs(job: Any) -> str | None:
 class _RunState:
     """One run under way: its client, its open output, what is left."""
 
-    def __init__(self, run: ModelRun, client: ModelClient, bar: Any):
-        self.run, self.bar, self.client = run, bar, client
+    def __init__(self, run: ModelRun, client: ModelClient, bar: Any, budget: Budget | None):
+        self.run, self.bar, self.client, self.budget = run, bar, client, budget
         self.report = RunReport()
+        if budget is not None:
+            budget.meter(self.report.usage, run.price)
         self.remaining = len(run.jobs)
         self.appender = JsonlAppender(run.output) if self.remaining else None
         if not self.remaining:
@@ -145,7 +154,17 @@ class _RunState:
         share = ClientShare(self.client, within=self.report.usage)
         return await self.run.make_job(share)(job), share.usage
 
+    def admit(self, job: QuestionJob) -> bool:
+        """Whether the budget lets `job` start (always, without one); a job held back is done with."""
+        if self.budget is None or self.budget.admit(self.run.expect(job)):
+            return True
+        self.report.held_back += 1
+        self._done()
+        return False
+
     def record(self, job: QuestionJob, outcome: Any) -> None:
+        if self.budget is not None:
+            self.budget.release(self.run.expect(job))
         if isinstance(outcome, CallFailed):
             self.report.failures.append(JobFailure(job.question.question_id, outcome.failure.describe(),
                                                    outcome.attempts, outcome.attempts > 0))
@@ -153,10 +172,13 @@ class _RunState:
             raise outcome
         else:
             record, usage = outcome
-            self.appender.write(record)
+            self.appender.write(priced(record, self.run.price))
             self.report.written += 1
             if usage.truncated:
                 self.report.truncated.append(job.question.question_id)
+        self._done()
+
+    def _done(self) -> None:
         self.remaining -= 1
         self.bar.set_postfix(done=self.report.written, failed=len(self.report.failures), refresh=False)
         self.bar.update(1)
@@ -173,14 +195,14 @@ class _RunState:
             self.appender = None
 
 
-async def _run_batch(runs: Sequence[ModelRun]) -> list[RunReport]:
+async def _run_batch(runs: Sequence[ModelRun], budget: Budget | None) -> list[RunReport]:
     clients: dict[str, ModelClient] = {}
     for run in runs:
         clients.setdefault(run.model.name, ModelClient(run.model))
     width = max(len(run.label) for run in runs)
     bars = [tqdm(total=len(run.jobs), desc=run.label.ljust(width), unit="q", disable=None, file=sys.stderr,
                  position=i, dynamic_ncols=True) for i, run in enumerate(runs)]
-    states = [_RunState(run, clients[run.model.name], bar) for run, bar in zip(runs, bars)]
+    states = [_RunState(run, clients[run.model.name], bar, budget) for run, bar in zip(runs, bars)]
     streams = [asyncio.ensure_future(_stream(client, [s for s in states if s.run.model.name == name]))
                for name, client in clients.items()]
     try:
@@ -200,7 +222,8 @@ async def _run_batch(runs: Sequence[ModelRun]) -> list[RunReport]:
 
 async def _stream(client: ModelClient, states: Sequence[_RunState]) -> None:
     """Every job of `states` through `client`, taking turns between them."""
-    items = interleave([[(state, job) for job in state.run.jobs] for state in states])
+    items = (item for item in interleave([[(state, job) for job in state.run.jobs] for state in states])
+             if item[0].admit(item[1]))  # asked as each job is about to start
     async for (state, job), outcome in map_unordered(lambda item: item[0].run_job(item[1]), items,
                                                      2 * client.config.parallel):
         state.record(job, outcome)
@@ -211,7 +234,7 @@ def print_report(label: str, verb: str, report: RunReport) -> None:
     line per cause (the model was stopped, text no API takes), and the replies cut at the token limit."""
     usage = report.usage
     print(f"{label}: {report.written} {verb}, {len(report.failures)} failed; {usage.calls} calls, "
-          f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens")
+          f"{usage.tokens.prompt_tokens:,} prompt + {usage.tokens.completion_tokens:,} completion tokens")
     unsent: dict[str, int] = defaultdict(int)
     for failure in report.failures:
         if failure.sent:
@@ -222,6 +245,9 @@ def print_report(label: str, verb: str, report: RunReport) -> None:
             unsent[failure.message] += 1
     for message, count in unsent.items():
         print(f"  not sent: {count} question(s) of {label}, because {message}", file=sys.stderr)
+    if report.held_back:
+        print(f"  not sent: {report.held_back} question(s) of {label}, because the budget (--max-cost) was reached",
+              file=sys.stderr)
     if report.truncated:
         print(f"  truncated: {len(report.truncated)} question(s) of {label} ({', '.join(sorted(report.truncated))}) "
               "got a reply cut at the token limit (finish_reason length), stored as it is; to ask again, raise "

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arena_hard.core.endpoints import ModelConfig
+from arena_hard.core.usage import Tokens
 from arena_hard.models.providers import PROVIDERS, ChatRequest, ChatResult, make_client, unsendable
 from arena_hard.models.retry import MODEL, REQUEST, RETRY, Failure, Unsendable, classify
 
@@ -54,13 +55,11 @@ class _EndpointSlot:
 @dataclass
 class Usage:
     calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    tokens: Tokens = field(default_factory=Tokens)
     truncated: int = 0  # replies cut at the token limit, kept as they are
 
     def add(self, result: ChatResult) -> None:
-        self.prompt_tokens += result.prompt_tokens
-        self.completion_tokens += result.completion_tokens
+        self.tokens += result.tokens
         self.truncated += result.truncated
 
 

@@ -4,7 +4,9 @@
 output). Content as a list of parts is read as its text parts joined (thinking parts are the
 reasoning); a reply cut at the token limit is kept and marked `truncated`; usage that is no token
 count (NaN, negative, overflowing, text) is dropped with a note and the answer kept, since it was
-paid for; a reply with no answer in it is an exception arena_hard.models.retry classifies: the
+paid for; the parts of the counts read from a prompt cache or spent on reasoning (OpenAI's
+`*_tokens_details`, Anthropic's cache reads, which it counts apart from input_tokens) are kept too;
+a reply with no answer in it is an exception arena_hard.models.retry classifies: the
 provider's own error sent with status 200 (ProviderError, showing its message), a choice without a
 message or content that is not text (BadReply), no text at all (EmptyResponse), a body that is not
 the API's (NotAnApi). Reads and writes nothing."""
@@ -14,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from arena_hard.core.usage import Tokens
 from arena_hard.models.retry import API_BASE_HINT, BadReply, EmptyResponse, NotAnApi, ProviderError
 
 _THINK = re.compile(r"^\s*<think>(.*?)</think>\s*", re.DOTALL)
@@ -28,6 +31,12 @@ class ChatResult:
     completion_tokens: int
     truncated: bool = False  # stopped at the token limit (finish_reason length, stop_reason max_tokens)
     usage_note: str | None = None  # why the usage the API reported was not counted (then it counts as 0)
+    cached_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens, spent on reasoning
+
+    @property
+    def tokens(self) -> Tokens:
+        return Tokens(self.prompt_tokens, self.completion_tokens, self.cached_tokens, self.reasoning_tokens)
 
 
 def split_reasoning(content: str, reasoning: str | None) -> tuple[str, str | None]:
@@ -63,12 +72,24 @@ def usage_counts(**counts: Any) -> tuple[int, int, str | None]:
 
 
 def chat_result(content: str | None, reasoning: str | None, usage: tuple[int, int, str | None],
-                truncated: bool) -> ChatResult:
+                truncated: bool, parts: tuple[int, int] = (0, 0)) -> ChatResult:
+    """`parts`: (cached, reasoning) tokens, the parts of the prompt and completion counts the API
+    reports on their own (`_usage_parts`)."""
     content, reasoning = split_reasoning(content or "", reasoning)
     if not content.strip():
         raise EmptyResponse("the API returned no answer text")
     prompt_tokens, completion_tokens, note = usage
-    return ChatResult(content, reasoning, prompt_tokens, completion_tokens, truncated, note)
+    cached, reasoning_tokens = (min(part, whole) for part, whole in zip(parts, (prompt_tokens, completion_tokens)))
+    return ChatResult(content, reasoning, prompt_tokens, completion_tokens, truncated, note, cached, reasoning_tokens)
+
+
+def _usage_parts(usage: Any, cached: tuple[str, str], reasoning: tuple[str, str]) -> tuple[int, int]:
+    """(cached, reasoning) tokens of a usage object, each at `(details field, count field)`; a part
+    not reported, or not a count, is 0 (it only shifts tokens between two prices of one count)."""
+    def part(path: tuple[str, str]) -> int:
+        details = _field(usage, path[0]) if usage is not None else None
+        return (_token_count(_field(details, path[1])) or 0) if details is not None else 0
+    return part(cached), part(reasoning)
 
 
 def _field(value: Any, name: str) -> Any:
@@ -150,7 +171,9 @@ def openai_result(response: Any) -> ChatResult:
     usage = response.usage
     return chat_result(content, reasoning if isinstance(reasoning, str) else None,
                        usage_counts(prompt_tokens=_field(usage, "prompt_tokens"), completion_tokens=_field(usage, "completion_tokens")),
-                       _field(choices[0], "finish_reason") == "length")
+                       _field(choices[0], "finish_reason") == "length",
+                       _usage_parts(usage, ("prompt_tokens_details", "cached_tokens"),
+                                    ("completion_tokens_details", "reasoning_tokens")))
 
 
 def anthropic_result(response: Any) -> ChatResult:
@@ -160,6 +183,11 @@ def anthropic_result(response: Any) -> ChatResult:
     if not isinstance(blocks, list):
         raise BadReply(f"the reply's content is {_kind(blocks)}, not a list of content blocks")
     usage = response.usage
+    # Anthropic counts cache reads and writes apart from input_tokens; prompt_tokens holds all three
+    cache_read, cache_write = (_token_count(_field(usage, name) or 0) or 0 for name in
+                               ("cache_read_input_tokens", "cache_creation_input_tokens"))
+    prompt, completion, note = usage_counts(input_tokens=_field(usage, "input_tokens"), output_tokens=_field(usage, "output_tokens"))
     return chat_result(_parts_text(blocks, "text", "content"), _parts_text(blocks, "thinking", "content") or None,
-                       usage_counts(input_tokens=_field(usage, "input_tokens"), output_tokens=_field(usage, "output_tokens")),
-                       _field(response, "stop_reason") in ("max_tokens", "model_context_window_exceeded"))
+                       (prompt + cache_read + cache_write, completion, note),
+                       _field(response, "stop_reason") in ("max_tokens", "model_context_window_exceeded"),
+                       (cache_read, 0))

@@ -10,7 +10,9 @@ anything again. `--cancel` cancels the open batches, collects what they finished
 sums up in one line what is left. Ctrl-C, or the poll timeout, leaves the batches running and says
 how to collect them. At the end each output is rewritten sorted and reported as a direct run would
 be; the state folder goes once nothing in it is needed any more. A direct run of an output that an
-open batch holds requests of is refused (`refuse_open_batches`): it would pay for them again."""
+open batch holds requests of is refused (`refuse_open_batches`): it would pay for them again. Each
+record's `usage` gets its cost at the batch price, and the report counts the calls the record's
+results came from (collected in this run or an earlier one)."""
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +31,9 @@ from arena_hard.generate.batch.poll import POLL_BACKOFF_MAX, Clock, Poller, Poll
 from arena_hard.generate.batch.remote import BatchClients, cancel_open, recover_planned, say, submit
 from arena_hard.generate.batch.replay import ReplayClient, replay
 from arena_hard.generate.batch.store import BatchStore
+from arena_hard.generate.cost import priced
 from arena_hard.generate.pipeline import JobFailure, MakeJob, RunReport, finish_output, print_report
+from arena_hard.models.prices import Price
 from arena_hard.models.providers import PROVIDERS
 
 DEFAULT_POLL_INTERVAL = 60.0
@@ -44,6 +48,7 @@ class BatchTask:
     output: Path
     label: str
     verb: str
+    price: Price | None = None  # the model's batch price, for the cost in each record's usage
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,12 @@ def _replay_outputs(store: BatchStore, outputs: Sequence[_Output], writer: Round
             if outcome.record is not None:
                 if output.appender is None:
                     output.appender = JsonlAppender(output.task.output)
-                output.appender.write(outcome.record)
+                output.appender.write(priced(outcome.record, output.task.price))
                 report = output.report
                 report.written += 1
                 report.usage.calls += len(output.client.used)
-                report.usage.prompt_tokens += sum(r.prompt_tokens for r in output.client.used)
-                report.usage.completion_tokens += sum(r.completion_tokens for r in output.client.used)
+                for result in output.client.used:
+                    report.usage.add(result)
             elif outcome.failed is not None:
                 output.report.failures.append(JobFailure(job.question.question_id, outcome.failed.failure.describe(),
                                                          outcome.failed.attempts, True))

@@ -155,7 +155,8 @@ class BatchStore:
         place = self._results.get(custom_id)
         if place is not None:
             line = json.loads(os.pread(self._results_fd_for_read(), place[1], place[0]))
-            return ChatResult(line["content"], line.get("reasoning"), line["prompt_tokens"], line["completion_tokens"])
+            return ChatResult(line["content"], line.get("reasoning"), line["prompt_tokens"], line["completion_tokens"],
+                              cached_tokens=line.get("cached_tokens", 0), reasoning_tokens=line.get("reasoning_tokens", 0))
         failure = self._failures.get(custom_id)
         if failure is not None:
             tries = len(self._failed_in[custom_id])
@@ -225,8 +226,7 @@ class BatchStore:
     def add_result(self, custom_id: str, local_id: str, outcome: ChatResult | Failure) -> None:
         if isinstance(outcome, ChatResult):
             line = {"custom_id": custom_id, "batch": local_id, "ok": True, "content": outcome.content,
-                    "reasoning": outcome.reasoning, "prompt_tokens": outcome.prompt_tokens,
-                    "completion_tokens": outcome.completion_tokens}
+                    "reasoning": outcome.reasoning, **outcome.tokens.record()}
         else:
             line = {"custom_id": custom_id, "batch": local_id, "ok": False, "status": outcome.status,
                     "error": outcome.message}

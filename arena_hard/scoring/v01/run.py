@@ -23,6 +23,7 @@ from arena_hard.scoring.coverage import missing_as_loss
 from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.quality_board import Reference, match_run, print_reports
 from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR
+from arena_hard.scoring.usage_stats import print_usage
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
 from arena_hard.scoring.v01.battles import Battles, battle_lines, read_battles, records_to_battles
@@ -189,5 +190,7 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
         if position:
             print()
         reports.append(score_scope(each, args, answers, date, judges, battles_digest, writes, quality))
+    if args.full_stats and not args.load_battles:
+        print_usage(bench, judges, [battles.models[m] for m in battles.present_models()])
     print_reports(reports)
     return write_all(writes)

@@ -25,6 +25,7 @@ from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.quality_board import Reference, board_report, match_run, print_reports
 from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
+from arena_hard.scoring.usage_stats import print_usage
 from arena_hard.scoring.v2 import full_stats, output
 from arena_hard.scoring.v2.battles import score_rows
 from arena_hard.scoring.v2.board import Board, missing_as_loss, overall_board, style_board, winrate_board
@@ -188,6 +189,7 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
         for entry in stats:
             print()
             print("\n".join(full_stats.full_stats_lines(entry, boards[stats.index(entry)], tokens)))
+        print_usage(bench, judges, list(dict.fromkeys(row.model for board in boards for row in board.rows)))
     reports = [board_report(reference, pairs, output.shown(board), f"{args.bench_name} {name}")
                for board, name in zip(boards, asked + ["overall"])] if reference else []
     print_reports(reports)
