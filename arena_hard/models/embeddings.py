@@ -19,6 +19,7 @@ import numpy as np
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import lone_surrogate
+from arena_hard.core.usage import Tokens
 from arena_hard.models.client import ModelClient
 from arena_hard.models.retry import NotAnApi
 
@@ -37,6 +38,10 @@ class EmbeddingResult:
     completion_tokens: int = 0
     truncated: bool = False  # what the client counts of every result (ChatResult's fields); never for embeddings
     usage_note: str | None = None
+
+    @property
+    def tokens(self) -> Tokens:
+        return Tokens(self.prompt_tokens, self.completion_tokens)
 
 
 def _vector(value: Any) -> np.ndarray:
