@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.config import AnswerSettings, check_category_temperature, load_answer_settings
 from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
-from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.errors import ArgumentParser, UserError, note, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2, local_engine
 from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
@@ -219,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: {len(questions) - len(todo)} of {len(questions)} already answered; output to {output}")
                 extra = len(set(done) - {question.question_id for question in questions})
                 if extra:
-                    print(f"note: {output}: {extra} answer(s) for questions not in {bench.question_file}; kept in the "
-                          "file, left out of this run and of the leaderboard", file=sys.stderr)
+                    note(f"{output}: {extra} answer(s) for questions not in {bench.question_file}; kept in the "
+                         "file, left out of this run and of the leaderboard")
             model, batch = models[name], batched(models[name])
             if estimating:
                 estimates.append(answer_estimate(name, model, todo, calls_per_turn, output, baselines,

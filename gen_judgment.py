@@ -34,7 +34,7 @@ from arena_hard.core.bench_version import BenchVersion, version_for
 from arena_hard.core.config import JudgeSettings, load_judge_settings
 from arena_hard.core.config_file import load_yaml
 from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model_configs
-from arena_hard.core.errors import ArgumentParser, UserError, run_main
+from arena_hard.core.errors import ArgumentParser, UserError, note, run_main
 from arena_hard.core.judge_config_v2 import V2JudgeSettings, is_v2_judge_config, load_v2_judge_settings
 from arena_hard.core.names import unique
 from arena_hard.core.output_lock import lock_outputs
@@ -100,8 +100,8 @@ def with_flags(args: Any, settings: Settings) -> Settings:
     if args.model_list:
         settings = dataclasses.replace(settings, model_list=unique(args.model_list, "--model-list"))
     if getattr(settings, "baseline", False) and settings.baseline_model in settings.model_list:  # v0.1's one baseline
-        print(f"note: the baseline {settings.baseline_model!r} is in the model list; it is not judged against "
-              "itself", file=sys.stderr)
+        note(f"the baseline {settings.baseline_model!r} is in the model list; it is not judged against "
+             "itself")
         settings = dataclasses.replace(settings, model_list=tuple(m for m in settings.model_list
                                                                   if m != settings.baseline_model))
     if not settings.model_list:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, note
 
 _KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"))
@@ -50,9 +49,8 @@ def jsonl_files(directory: Path) -> list[Path]:
         (files if path.is_file() else skipped).append(path)
     if skipped:
         names = ", ".join(path.name for path in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-        print(f"note: {directory}: skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} named *.jsonl "
-              f"that {'is not a regular file' if len(skipped) == 1 else 'are not regular files'} ({names})",
-              file=sys.stderr)
+        note(f"{directory}: skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} named *.jsonl "
+             f"that {'is not a regular file' if len(skipped) == 1 else 'are not regular files'} ({names})")
     return files
 
 

@@ -15,12 +15,11 @@ around): such twins would be two leaderboard rows nobody can tell apart. Reads a
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from typing import Iterable, Mapping
 from urllib.parse import unquote
 
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, note
 
 _UNSAFE = re.compile(r"^\.|[/\\%\x00-\x1f\x7f]")
 # 255 bytes per file name, less ".jsonl" and the ".<name>.XXXXXXXX.tmp" of an atomic rewrite.
@@ -82,7 +81,7 @@ def unique(names: Iterable[str], where: str) -> tuple[str, ...]:
     for name in names:
         check_name(name, where)
         if name in kept:
-            print(f"note: {where} lists {name!r} more than once; it is used once", file=sys.stderr)
+            note(f"{where} lists {name!r} more than once; it is used once")
         else:
             kept.append(name)
     refuse_twins({name: where for name in kept})

@@ -9,10 +9,10 @@ each, answers written under other settings: fewer choices than `num_choices`, fe
 question now has, or the other record format than the bench's. Reads the file it is given."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from arena_hard.core.errors import note
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.core.records import Question, mixed_formats, record_format, record_id
 
@@ -37,11 +37,11 @@ def completed_questions(path: Path, is_complete: Callable[[dict[str, Any]], bool
     repeated = [f"{question_id} at lines {', '.join(map(str, numbers))}"
                 for question_id, numbers in lines.items() if len(numbers) > 1]
     if repeated:
-        print(f"note: {path}: {len(repeated)} question(s) have more than one record ({_listed(repeated)}); the last "
-              "of each is used, and the earlier ones are dropped when the file is rewritten sorted", file=sys.stderr)
+        note(f"{path}: {len(repeated)} question(s) have more than one record ({_listed(repeated)}); the last "
+             "of each is used, and the earlier ones are dropped when the file is rewritten sorted")
     mixed = mixed_formats(formats, path)
     if mixed:
-        print(f"note: {mixed}", file=sys.stderr)
+        note(mixed)
     return {question_id for question_id, done in complete.items() if done}
 
 
@@ -73,11 +73,11 @@ class AnswerCheck:
                      if q in self.turns and turns < self.turns[q]]
         keep = "they are kept as they are and not asked again (delete those lines to ask anew)"
         if few_choices and self.version == "v0.1":
-            print(f"note: {self.path}: {len(few_choices)} answer(s) hold fewer choices than num_choices "
-                  f"{self.num_choices} ({_listed(few_choices)}); {keep}", file=sys.stderr)
+            note(f"{self.path}: {len(few_choices)} answer(s) hold fewer choices than num_choices "
+                 f"{self.num_choices} ({_listed(few_choices)}); {keep}")
         if few_turns:
-            print(f"note: {self.path}: {len(few_turns)} answer(s) answer fewer turns than their question now has "
-                  f"({_listed(few_turns)}); {keep}", file=sys.stderr)
+            note(f"{self.path}: {len(few_turns)} answer(s) answer fewer turns than their question now has "
+                 f"({_listed(few_turns)}); {keep}")
         if self.other_format and self.other_format == self.records:  # a file mixing both has had its note
-            print(f"note: {self.path}: its answers are not in the {self.version} record format this bench's answers "
-                  "are written in; new answers are, so the file will mix both (both are read)", file=sys.stderr)
+            note(f"{self.path}: its answers are not in the {self.version} record format this bench's answers "
+                 "are written in; new answers are, so the file will mix both (both are read)")
