@@ -74,10 +74,12 @@ def _game_counts(tables: Sequence[VerdictTable]) -> list[str]:
 
 def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
                  fill: Callable[[Records], Records] | None = None, code_of: Callable[[Any], int] = label_code,
-                 kind: str = "judgments", default_baseline: str | None = None) -> tuple[Records, list[str]]:
+                 kind: str = "judgments", default_baseline: str | None = None,
+                 questions: set[str] | None = None) -> tuple[Records, list[str]]:
     """Every judge's records, pooled judge after judge, within a judge later duplicates replacing earlier
     ones (see combine_judges); records of questions question.jsonl does not hold, and records of a model
-    against itself (its baseline: the record's, else `default_baseline`), are left out; `fill`, when
+    against itself (its baseline: the record's, else `default_baseline`), are left out (`questions`: the
+    bench's question ids, bench_question_ids); `fill`, when
     given, completes each judge's records (--missing-as-loss). The notes say what was left out, which
     records hold other than two games, which judgment files' records name another model than the file
     does, and which files mix both record formats; two models whose names print the same are refused.
@@ -86,7 +88,6 @@ def load_records(bench: Bench, judges: Sequence[str], cache: FileCache,
     everything = [path for judge in judges for path in files[judge]]
     payloads = iter(cache.get_many(kind, everything, functools.partial(verdict_payload, code_of=code_of)))
     parts, notes, named_by = [], [], {}
-    questions = bench_question_ids(bench)
     for judge in judges:
         tables = [VerdictTable.from_payload(str(path), next(payloads)) for path in files[judge]]
         for table in tables:
@@ -130,9 +131,9 @@ class AnswerFiles:
 
     BUILDERS = {"answer-tokens": token_lens, "answer-style": style_table}
 
-    def __init__(self, bench: Bench, cache: FileCache):
+    def __init__(self, bench: Bench, cache: FileCache, questions: set[str] | None):
         self.bench, self.cache = bench, cache
-        self.questions = bench_question_ids(bench)  # answers to other questions are left out of the average
+        self.questions = questions  # bench_question_ids: answers to other questions are left out of the average
         self._payloads: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, model) -> payload
 
     def read(self, kind: str, models: Iterable[str]) -> None:

@@ -24,7 +24,7 @@ from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.quality_board import Reference, match_run, print_reports
 from arena_hard.scoring.result_files import BATTLES_FILE, BOOTSTRAP_FILE, LEADERBOARD_DIR
 from arena_hard.scoring.usage_stats import print_usage
-from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records, question_categories
+from arena_hard.scoring.score_inputs import AnswerFiles, bench_question_ids, cache_for, load_records, question_categories
 from arena_hard.scoring.v01 import style_control
 from arena_hard.scoring.v01.battles import Battles, battle_lines, read_battles, records_to_battles
 from arena_hard.scoring.v01.saved_source import check_battles_source, digest, file_digest, write_source
@@ -51,7 +51,7 @@ def loss_baseline(args: Any, tables_baselines: Sequence[str | None]) -> str | No
     return named[0] if named else None
 
 
-def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: BenchVersion
+def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: BenchVersion, bench_ids: set[str] | None
                    ) -> tuple[Battles, Records | None, list, dict[str, set[str]]]:
     """Battles (self-battles dropped), their judgment records (None when loaded), saved conv_metadata,
     and per model the questions --missing-as-loss filled in."""
@@ -71,7 +71,8 @@ def gather_battles(args: Any, bench: Bench, judges: Sequence[str], version: Benc
                     filled.setdefault(model, set()).update(ids)
                 return part
         default_baseline = args.baseline or version.default_baseline
-        records, notes = load_records(bench, judges, cache_for(bench), fill, default_baseline=default_baseline)
+        records, notes = load_records(bench, judges, cache_for(bench), fill, default_baseline=default_baseline,
+                                      questions=bench_ids)
         for message in notes:
             note(message)
         dropped = int(np.sum(records.game1 == NO_VERDICT))
@@ -160,8 +161,8 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
         require_pyplot()
     bench = Bench(args.bench_name)
     judges = args.judge_names or [args.judge_name or version.default_judge]
-    answers = AnswerFiles(bench, cache_for(bench))
-    battles, records, metadata, filled = gather_battles(args, bench, judges, version)
+    answers = AnswerFiles(bench, cache_for(bench), bench_question_ids(bench))
+    battles, records, metadata, filled = gather_battles(args, bench, judges, version, answers.questions)
     quality = None
     if reference is not None:  # the models checked against the reference before any fit
         quality = reference, match_run(reference, [battles.models[m] for m in battles.present_models()])

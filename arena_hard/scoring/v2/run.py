@@ -24,7 +24,7 @@ from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.judge_consistency import judge_consistency
 from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.quality_board import Reference, board_report, match_run, print_reports
-from arena_hard.scoring.score_inputs import AnswerFiles, cache_for, load_records
+from arena_hard.scoring.score_inputs import AnswerFiles, bench_question_ids, cache_for, load_records
 from arena_hard.scoring.usage_stats import print_usage
 from arena_hard.scoring.v2 import full_stats, output
 from arena_hard.scoring.v2.battles import score_rows
@@ -115,7 +115,9 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
     asked = args.category or [version.default_category]
     features = control_features(args)
     cache = cache_for(bench)
-    records, notes = load_records(bench, judges, cache, code_of=v2_code, kind="judgments-v2")
+    answers = AnswerFiles(bench, cache, bench_question_ids(bench))
+    records, notes = load_records(bench, judges, cache, code_of=v2_code, kind="judgments-v2",
+                                  questions=answers.questions)
     for message in notes:
         note(message)
     null = np.isin(records.game1, (NO_VERDICT, NOT_PLAYED)) | np.isin(records.game2, (NO_VERDICT, NOT_PLAYED))
@@ -148,7 +150,6 @@ def run(args: Any, version: BenchVersion, reference: Reference | None = None) ->
             raise UserError(f"no judgments to score in category {category!r} besides the baseline's own")
         prepared.append((category, baseline, scope, scored, score_rows(scope, args.weight)))
     check_expansion(sum(int(rows.copies.sum()) for *_, rows in prepared), args.weight, "score rows")
-    answers = AnswerFiles(bench, cache)
     if features:  # every answer file style control may need, read at once
         answers.read("answer-style", sorted({*all_models, *filter(None, records.baselines),
                                              *version.category_baselines.values(), *filter(None, [args.baseline])}))
