@@ -7,15 +7,19 @@ data/<bench_name>/question.jsonl, which gen_answer.py, gen_judgment.py, show_res
 qa_browser.py read unchanged, data/<bench_name>/bench_builder_report.json, and its caches under
 data/<bench_name>/.bench_builder/ (vectors, topic assignments, topic names, labels), so that a rerun
 asks nothing twice and a larger log only embeds and labels its new prompts. Stages: read, embed,
-cluster and name topics, label and filter (one or more stages), sample. Exit status 0 when the bench
-is written (or the dry run printed), 1 when calls failed (listed; rerun to ask only for those), 2 on
-a config or data error."""
+cluster and name topics, label and filter (one or more stages), sample. At the end, the bill: calls,
+tokens and cost per stage and in total (--report FILE.json); --dry-run adds each stage's estimate, and
+--max-cost refuses a run whose first paid stage is expected to cost more and stops starting calls once
+it is reached (benchbuilder/cost.py). Exit status 0 when the bench is written (or the dry run
+printed), 1 when calls failed (listed; rerun to ask only for those) or the budget stopped the run, 2
+on a config or data error."""
 from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
 
+from arena_hard.benchbuilder.cost import Costs
 from arena_hard.benchbuilder.run import Builder, Options
 from arena_hard.benchbuilder.settings import check_thresholds, load_settings
 from arena_hard.core.bench_builder_criteria import OFFICIAL_FILE, load_criteria
@@ -25,6 +29,7 @@ from arena_hard.core.output_lock import lock_outputs
 from arena_hard.core.png_chart import require_pyplot
 from arena_hard.core.records import Bench
 from arena_hard.generate.batch.runner import add_batch_arguments, batch_options, check_batch_models
+from arena_hard.generate.cost import Pricing, add_cost_arguments, check_cost_arguments
 from arena_hard.models.embeddings import check_embedding_model
 from arena_hard.models.providers import check_credentials
 
@@ -49,11 +54,13 @@ def parse_args(argv: Sequence[str] | None) -> Any:
     parser.add_argument("--wait", action="store_true",
                         help="if another run is building the same bench, wait for it to end (by default: stop)")
     add_batch_arguments(parser)
+    add_cost_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    check_cost_arguments(args)
     settings = load_settings(Path(args.setting_file))
     criteria = load_criteria(OFFICIAL_FILE)
     check_thresholds(settings, len(criteria.tags))
@@ -68,9 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.dry_run:
         for model in models.values():
             check_credentials(model)
+    pricing = Pricing([settings.embedding_model])
+    if args.max_cost is not None:
+        pricing.require([models[name] for name in settings.models],
+                        lambda model: model.name != settings.embedding_model and options.uses_batch(model))
+    costs = Costs(pricing, args.dry_run, args.max_cost, args.report)
     question_file = Bench(settings.bench_name).question_file
     with nullcontext() if args.dry_run else lock_outputs([question_file], args.wait):
-        return Builder(settings, models, criteria, options).run()
+        return Builder(settings, models, criteria, options, costs).run()
 
 
 if __name__ == "__main__":

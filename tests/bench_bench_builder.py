@@ -27,11 +27,13 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 import build_bench  # noqa: E402
 from arena_hard.benchbuilder import calls, criteria as labelling  # noqa: E402
+from arena_hard.benchbuilder.cost import LABEL_OUTPUT, Costs  # noqa: E402
 from arena_hard.benchbuilder.embed import batches, embed_prompts  # noqa: E402
 from arena_hard.benchbuilder.read_log import read_prompts  # noqa: E402
 from arena_hard.benchbuilder.vectors import VectorStore  # noqa: E402
 from arena_hard.core.bench_builder_criteria import load_criteria  # noqa: E402
 from arena_hard.core.endpoints import load_model_configs  # noqa: E402
+from arena_hard.generate.cost import Pricing  # noqa: E402
 from bench_all_models import quietly_in, timed  # noqa: E402
 from bench_helpers import server_process  # noqa: E402
 from fake_bench_builder import CHEAP, planted_log  # noqa: E402
@@ -89,14 +91,19 @@ def bench_requests(tmp: Path) -> None:
         criteria = load_criteria(root / "config" / "official" / "category.py")
         models = load_model_configs(root / "config" / "api_config.yaml", ("embedder", "cheap"))
         jobs = [calls.job(p.key, labelling.label_request(criteria, p.text)) for p in prompts]
+        requests = batches(prompts, BATCH)
         with quietly_in(root):
-            embed_prompts(VectorStore(tmp / "warm", "planted-embedder"), prompts[:BATCH], models["embedder"], BATCH)
-            embedded = timed(lambda: embed_prompts(VectorStore(tmp / "vectors", "planted-embedder"), prompts,
-                                                   models["embedder"], BATCH))
+            costs = Costs(Pricing(), dry_run=False)  # no budget: the estimates only carry the (unknown) price
+            embedding, labels = (costs.embedding("embed", models["embedder"], requests),
+                                 costs.chat("label", models["cheap"], False, jobs, (), LABEL_OUTPUT, ""))
+            embed_prompts(VectorStore(tmp / "warm", "planted-embedder"), requests[:1], models["embedder"], embedding,
+                          None)
+            embedded = timed(lambda: embed_prompts(VectorStore(tmp / "vectors", "planted-embedder"), requests,
+                                                   models["embedder"], embedding, None))
             labelled = timed(lambda: calls.run_calls("label", models["cheap"], jobs, lambda key, answer:
                                                      labelling.label_record(criteria, key, answer),
-                                                     tmp / "labels.jsonl", "labelled", None))
-        bare_embed, bare_label = bare_sdk(url, [[p.text for p in b] for b in batches(prompts, BATCH)],
+                                                     tmp / "labels.jsonl", "labelled", None, labels, None))
+        bare_embed, bare_label = bare_sdk(url, [[p.text for p in b] for b in requests],
                                           [list(job.request.messages) for job in jobs])
         command = timed(lambda: subprocess.run([sys.executable, str(REPO / "build_bench.py")], cwd=root,
                                                capture_output=True, check=True))

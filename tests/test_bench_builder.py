@@ -30,6 +30,8 @@ SCRIPTS = {"build_bench.py": build_bench.main, "gen_answer.py": gen_answer.main,
 BENCH = "my-bench"
 LOG = "logs/arena.jsonl"
 PER_TOPIC = 40
+PRICES = {"embedder": {"input": 0.02, "output": 0}, "cheap": {"input": 0.15, "output": 0.6},
+          "strong": {"input": 2.5, "output": 10.0}, "namer": {"input": 0.4, "output": 1.6}}  # USD per million tokens
 
 
 def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -53,9 +55,10 @@ def workspace(root: Path, category_dir: Path, url: str, log: list[dict] | None =
     write_jsonl(root / LOG, planted_log(PER_TOPIC) if log is None else log)
     labels = label_url or f"{url}/v1"
     write_yaml(root / "config" / "api_config.yaml", {
-        "embedder": model_entry(f"{url}/v1", model_name="planted-embedder", parallel=4),
-        "cheap": model_entry(labels, model_name=CHEAP), "strong": model_entry(labels, model_name=STRONG),
-        "namer": model_entry(labels, model_name=NAMER)})
+        "embedder": model_entry(f"{url}/v1", model_name="planted-embedder", parallel=4, price=PRICES["embedder"]),
+        "cheap": model_entry(labels, model_name=CHEAP, price=PRICES["cheap"]),
+        "strong": model_entry(labels, model_name=STRONG, price=PRICES["strong"]),
+        "namer": model_entry(labels, model_name=NAMER, price=PRICES["namer"])})
     write_yaml(root / "config" / "bench_builder.yaml", settings(**changes))
     return root
 

@@ -208,7 +208,8 @@ def test_max_cost_refuses_to_start_when_the_estimate_is_over_it(ws, fake_api):
     assert server.requests == [] and not ws.answer_file("m").exists()
     ws.write_api_config({"m": model_entry(server.openai_base_url)})  # no price: a budget cannot be kept
     result = run_script("gen_answer.py", "--max-cost", "1", cwd=ws.root)
-    assert result.returncode == 2 and "--max-cost needs the price of 'm'" in result.stderr
+    assert result.returncode == 2 and result.stderr.startswith("error: --max-cost needs the price of 'm'")
+    assert result.stderr.count("\n") == 1  # the error alone, not also the note about the unknown price
 
 
 def test_the_dry_run_estimate_names_its_tokenizer_and_where_its_output_guess_comes_from(ws, fake_api, capsys):

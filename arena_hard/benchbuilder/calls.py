@@ -3,7 +3,9 @@ topic) share. Each item is a `CallJob` named by a key; its record is appended to
 moment it arrives, through the same run loop as gen_answer.py (generate.pipeline: concurrency,
 retries, streamed writes, report) or, with --batch, the same batch machinery (generate.batch). A key
 already in the cache is never asked again; a failed call writes nothing and is asked again on the
-next run. Reads and writes the cache file it is given.
+next run. Each record keeps the `usage` of its call, and its cost at the model's price; with a
+Budget (--max-cost) a call starts only while the budget admits it (generate.pipeline). Reads and
+writes the cache file it is given.
 May import: arena_hard.core, arena_hard.models, arena_hard.generate (pipeline, batch)."""
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.core.records import Question, record_id
 from arena_hard.generate.batch.runner import BatchOptions, BatchTask, describe_batches, run_batches
+from arena_hard.generate.cost import Budget
+from arena_hard.generate.estimate import Estimate
 from arena_hard.generate.pipeline import ModelRun, RunReport, open_output, run_models
 from arena_hard.models.client import ClientShare
 from arena_hard.models.providers import ChatRequest
@@ -45,17 +49,20 @@ def _make_job(to_record: ToRecord) -> Callable[[ClientShare], Any]:
     def make(client: ClientShare) -> Any:
         async def run(item: CallJob) -> dict[str, Any]:
             result = await client.chat(item.request)
-            return to_record(item.question.question_id, result.content)
+            return {**to_record(item.question.question_id, result.content), "usage": result.tokens.record()}
         return run
     return make
 
 
 def run_calls(label: str, model: ModelConfig, jobs: Sequence[CallJob], to_record: ToRecord, output: Path, verb: str,
-              batch: BatchOptions | None) -> RunReport:
-    """Ask every job, through the batch API when `batch` is given; the records go to `output`."""
+              batch: BatchOptions | None, estimate: Estimate, budget: Budget | None) -> RunReport:
+    """Ask every job, through the batch API when `batch` is given; the records go to `output`, priced
+    at the estimate's price; `estimate` gives each job's expected cost to the budget."""
+    make = _make_job(to_record)
     if batch is not None:
-        return run_batches([BatchTask(model, jobs, _make_job(to_record), output, label, verb)], batch)[label]
-    return run_models([ModelRun(label, model, jobs, _make_job(to_record), output, verb)])[0]
+        return run_batches([BatchTask(model, jobs, make, output, label, verb, estimate.price)], batch)[label]
+    return run_models([ModelRun(label, model, jobs, make, output, verb, estimate.price, estimate.expected)],
+                      budget=budget)[0]
 
 
 def describe_batch(label: str, model: ModelConfig, jobs: Sequence[CallJob], output: Path) -> list[str]:

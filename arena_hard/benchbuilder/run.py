@@ -6,7 +6,10 @@ A stage that needs API calls makes them, then the run goes on; when one of them 
 run stops there (exit status 1, nothing written) and the next run asks only for what is missing. With
 --dry-run every stage that needs no call runs (reading the caches, never writing them); the first
 that needs calls says how many it would send and to which model, the later ones at most how many,
-and the run stops. Writes the caches, data/<bench>/question.jsonl and its report (output).
+and the run stops. What the calls cost (benchbuilder.cost): each stage's estimate before its calls
+(printed in a dry run, the later stages as a ceiling), --max-cost across the stages, and the bill at
+the end, also when the run stopped. Writes the caches, data/<bench>/question.jsonl and its report
+(output), and the --report file.
 May import: arena_hard.core, arena_hard.models, arena_hard.generate, and every benchbuilder module."""
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from arena_hard.benchbuilder import calls, criteria as labelling, output, topic_names
+from arena_hard.benchbuilder.cost import LABEL_OUTPUT, NAME_OUTPUT, Costs, earlier_outputs
 from arena_hard.benchbuilder.cluster import OUTLIER, ClusterSettings, cached_cluster, normalise
 from arena_hard.benchbuilder.embed import batches, embed_prompts, missing
 from arena_hard.benchbuilder.read_log import Prompt, read_prompts
@@ -63,38 +67,51 @@ class Builder:
     models: dict[str, ModelConfig]
     criteria: Criteria
     options: Options
+    costs: Costs
 
     def __post_init__(self) -> None:
         self.bench = Bench(self.settings.bench_name)
         self.state = self.bench.directory / STATE_DIR
 
     def run(self) -> int:
+        """The exit status: 0 when the bench is written (or the dry run done), 1 when calls failed or
+        the budget stopped the run; the bill (or the dry run's estimate) is settled either way."""
+        status = 0
         try:
             self._run()
         except Stop as stop:
-            return stop.status
-        return 0
+            status = stop.status
+        finally:
+            within_budget = self.costs.settle()
+        return status if within_budget else 1
 
     # --- helpers -------------------------------------------------------------------------------
-    def _stop_dry(self, prompts: int, after: int) -> None:
-        """In a dry run: the later stages as upper bounds, then stop."""
+    def _stop_dry(self, prompts: Sequence[Prompt], after: int) -> None:
+        """In a dry run: the later stages as upper bounds (all of `prompts`), then stop."""
         for index, stage in enumerate(self.settings.stages[after:], after + 1):
-            print(f"stage {index}: would label at most {prompts:,} prompts (those the stages before keep) "
-                  f"with {stage.label_model}")
+            model = self.models[stage.label_model]
+            self.costs.label_ceiling(index, model, self.options.uses_batch(model), self.criteria, prompts)
         raise Stop(0)
 
-    def _calls(self, label: str, model: str, jobs: Sequence[calls.CallJob], to_record: calls.ToRecord,
-               path: Path, verb: str) -> None:
-        batch = self.options.uses_batch(self.models[model])
+    def _calls(self, label: str, model_key: str, jobs: Sequence[calls.CallJob], to_record: calls.ToRecord,
+               path: Path, verb: str, cache: dict[str, dict[str, Any]], output_guess: Any, what: str) -> None:
+        """Ask `jobs` of the model (its earlier replies in `cache` guess the output), or, in a dry run,
+        say what that would cost; a call that failed or that the budget held back stops the run."""
+        model = self.models[model_key]
+        batch = self.options.uses_batch(model)
+        estimate = self.costs.chat(label, model, batch, jobs, earlier_outputs(cache.values()), output_guess, what)
+        self.costs.before(estimate)
         if self.options.dry_run:
             if batch:
-                print("\n".join(calls.describe_batch(label, self.models[model], jobs, path)))
+                print("\n".join(calls.describe_batch(label, model, jobs, path)))
             return
-        report = calls.run_calls(label, self.models[model], jobs, to_record, path, verb,
-                                 self.options.batch if batch else None)
+        report = calls.run_calls(label, model, jobs, to_record, path, verb, self.options.batch if batch else None,
+                                 estimate, self.costs.budget)
+        self.costs.paid(estimate, report, batch)
         if report.failures:
             print(f"{label}: {len(report.failures)} call(s) failed (listed above); nothing written: rerun to ask "
                   "only for those", flush=True)
+        if report.failures or report.held_back:
             raise Stop(1)
 
     # --- the stages ----------------------------------------------------------------------------
@@ -138,19 +155,28 @@ class Builder:
         store = VectorStore(self.state / "embeddings" / file_stem(model.model_name), model.model_name,
                             write=not self.options.dry_run)
         todo = missing(store, prompts)
-        requests = len(batches(todo, self.settings.embedding_batch_size))
+        requests = batches(todo, self.settings.embedding_batch_size)
         print(f"embed: {len(prompts) - len(todo):,} of {len(prompts):,} prompts already embedded; {len(todo):,} "
-              f"to embed in {requests:,} requests to {model.name}", flush=True)
-        if todo and self.options.dry_run:
+              f"to embed in {len(requests):,} requests to {model.name}", flush=True)
+        if not todo:
+            return self._vectors(store, prompts)
+        estimate = self.costs.embedding(f"embed ({model.name})", model, requests)
+        self.costs.before(estimate)
+        if self.options.dry_run:
             if self.settings.topic_model:
-                print(f"names: would name each topic with {self.settings.topic_model} (one call per topic)")
-            self._stop_dry(len(prompts), 0)
-        if todo:
-            result = embed_prompts(store, todo, model, self.settings.embedding_batch_size)
-            print_report(f"embed ({model.name})", "embedded", result)
-            if result.failures:
-                print("some prompts are not embedded (listed above); nothing written: rerun to embed only those")
-                raise Stop(1)
+                namer = self.models[self.settings.topic_model]
+                self.costs.name_ceiling(namer, self.options.uses_batch(namer), prompts, self.settings.min_topic_size)
+            self._stop_dry(prompts, 0)
+        result = embed_prompts(store, requests, model, estimate, self.costs.budget)
+        self.costs.paid(estimate, result)
+        print_report(estimate.label, "embedded", result)
+        if result.failures:
+            print("some prompts are not embedded (listed above); nothing written: rerun to embed only those")
+        if result.failures or result.held_back:
+            raise Stop(1)
+        return self._vectors(store, prompts)
+
+    def _vectors(self, store: VectorStore, prompts: list[Prompt]) -> np.ndarray:
         vectors = store.matrix([prompt.key for prompt in prompts])
         normalise(vectors)
         return vectors
@@ -169,9 +195,10 @@ class Builder:
         print(f"names: {len(jobs) - len(todo)} of {len(jobs)} topics already named; {len(todo)} to name with "
               f"{model}", flush=True)
         if todo:
-            self._calls(f"names ({model})", model, todo, topic_names.name_record, path, "named")
+            self._calls(f"names ({model})", model, todo, topic_names.name_record, path, "named", cache, NAME_OUTPUT,
+                        "a short name")
             if self.options.dry_run:
-                self._stop_dry(sum(map(len, members.values())), 0)
+                self._stop_dry([prompts[i] for m in members.values() for i in m], 0)
             cache = calls.cached(path, False)
         return {topic: cache[job.question.question_id]["name"] or topic_names.keyword_name(words[topic])
                 for topic, job in jobs.items()}
@@ -185,9 +212,10 @@ class Builder:
         if todo:
             jobs = [calls.job(prompts[i].key, labelling.label_request(self.criteria, prompts[i].text)) for i in todo]
             self._calls(f"stage {number} ({stage.label_model})", stage.label_model, jobs,
-                        lambda key, answer: labelling.label_record(self.criteria, key, answer), path, "labelled")
+                        lambda key, answer: labelling.label_record(self.criteria, key, answer), path, "labelled",
+                        cache, LABEL_OUTPUT, "a list of criteria")
             if self.options.dry_run:
-                self._stop_dry(len(candidates), number)
+                self._stop_dry([prompts[i] for i in candidates], number)
             cache = calls.cached(path, False)
         return {i: cache[prompts[i].key] for i in candidates}
 

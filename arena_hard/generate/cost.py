@@ -16,7 +16,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
@@ -45,23 +45,31 @@ def check_cost_arguments(args: Any) -> None:
 
 
 class Pricing:
-    """Each model's price, looked up once per (model, batch); an unknown price is said once."""
+    """Each model's price, looked up once per (model, batch); an unknown price is said once. The
+    entries named in `embedding_models` are priced as embedding models (input only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, embedding_models: Collection[str] = ()) -> None:
         self._prices: dict[tuple[str, bool], Price | None] = {}
+        self._embedding = frozenset(embedding_models)
+        self._said: set[str] = set()
 
-    def __call__(self, model: ModelConfig, batch: bool = False) -> Price | None:
+    def _lookup(self, model: ModelConfig, batch: bool) -> Price | None:
         key = (model.name, batch)
         if key not in self._prices:
-            self._prices[key] = price_of(model, batch)
-            if self._prices[key] is None and not any(k[0] == model.name for k in self._prices if k != key):
-                print(unknown_price_note(model), file=sys.stderr)
+            self._prices[key] = price_of(model, batch, model.name in self._embedding)
         return self._prices[key]
+
+    def __call__(self, model: ModelConfig, batch: bool = False) -> Price | None:
+        price = self._lookup(model, batch)
+        if price is None and model.name not in self._said:
+            self._said.add(model.name)
+            print(unknown_price_note(model), file=sys.stderr)
+        return price
 
     def require(self, models: Sequence[ModelConfig], batch: Any) -> None:
         """--max-cost needs a price for every model (`batch(model)`: whether it runs in batch mode)."""
         for model in models:
-            if self(model, batch(model)) is None:
+            if self._lookup(model, batch(model)) is None:
                 raise UserError(f"--max-cost needs the price of {model.name!r}, which is unknown: set "
                                 f"`{model.name}.price: {{input: USD, output: USD}}` per million tokens in {model.source}")
 

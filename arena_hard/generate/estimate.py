@@ -13,6 +13,7 @@ says how it was measured), from half to twice it. Re-asks of a judge are not cou
 prompt caching (the cached part is unknown beforehand). Reads the answer and judgment files."""
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -76,7 +77,8 @@ def tokenizer_for(model: ModelConfig) -> Tokenizer:
             pass
     exact = encoding in ("cl100k_base", "o200k_base")
     encoding = encoding if exact else "o200k_base"
-    return Tokenizer(lambda text: count_tokens(text, encoding), encoding, exact)
+    # remembered: a run's requests repeat the same system prompt (a judge's, a labeller's) in every call
+    return Tokenizer(functools.lru_cache(maxsize=64)(functools.partial(count_tokens, encoding=encoding)), encoding, exact)
 
 
 def sample_guess(values: Sequence[float], calls: int) -> Guess:

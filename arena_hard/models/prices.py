@@ -8,7 +8,9 @@ api_type's own (openai, azure, anthropic). A model served elsewhere (a local ser
 database does not know) has no price there: None, and the caller says so once and shows it as
 unknown. A batch run is priced at the provider's batch rate: the database's batch price when it has
 one, else the half of the direct price that OpenAI, Azure OpenAI and Anthropic charge for batches
-(also for an entry's own `price`). Prices in effect today are used. Reads the package's data only."""
+(also for an entry's own `price`). An embedding model is priced by its input alone (the database
+gives embeddings no output price; they have no output). Prices in effect today are used. Reads the
+package's data only."""
 from __future__ import annotations
 
 import functools
@@ -54,9 +56,11 @@ def _rate(value: Any) -> float | None:
     return float(getattr(value, "base", value))
 
 
-def database_rates(model_name: str, api_type: str, api_base: str | None, batch: bool) -> tuple[Rates, str] | None:
+def database_rates(model_name: str, api_type: str, api_base: str | None, batch: bool,
+                   embedding: bool = False) -> tuple[Rates, str] | None:
     """The database's rates for `model_name` at its provider, and the model and provider it matched;
-    None when the provider or the model is not in the database, or has no token price."""
+    None when the provider or the model is not in the database, or has no token price (an embedding
+    model needs only an input price)."""
     snapshot = _snapshot()
     try:
         if api_base:
@@ -72,6 +76,8 @@ def database_rates(model_name: str, api_type: str, api_base: str | None, batch: 
     direct = found.get_prices(now)
     prices = found.get_prices(now, {"processing": "batch"}) if batch else direct
     input_rate, output_rate = _rate(prices.input_mtok), _rate(prices.output_mtok)
+    if embedding and output_rate is None:
+        output_rate = 0.0
     if input_rate is None or output_rate is None:
         return None
     cached = _rate(prices.cache_read_mtok)
@@ -93,8 +99,9 @@ def _percent(api_type: str) -> str:
     return f"{100 * BATCH_FACTOR.get(api_type, 1.0):g}%"
 
 
-def price_of(model: ModelConfig, batch: bool = False) -> Price | None:
-    """The model's price per million tokens for a direct run, or a batch run; None when unknown."""
+def price_of(model: ModelConfig, batch: bool = False, embedding: bool = False) -> Price | None:
+    """The model's price per million tokens for a direct run, or a batch run (of an embedding model
+    when `embedding`); None when unknown."""
     if model.price is not None:
         where = f"{model.source}: `{model.name}.price`"
         if batch and model.price != FREE:
@@ -103,7 +110,7 @@ def price_of(model: ModelConfig, batch: bool = False) -> Price | None:
         return Price(model.price, where)
     if model.api_type == "mock":
         return Price(FREE, "mock model: no calls are paid for")
-    found = database_rates(model.model_name, model.api_type, _api_base(model), batch)
+    found = database_rates(model.model_name, model.api_type, _api_base(model), batch, embedding)
     return Price(*found) if found is not None else None
 
 
