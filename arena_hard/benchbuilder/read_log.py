@@ -6,7 +6,8 @@ requirements-optional.txt). A record's prompt comes from, in this order: Chatbot
 `prompt`. As upstream's topic_clustering.py: records whose `language` field is not the setting's are
 dropped, the user turns are joined (each followed by a newline), `<|endoftext|>` is defused, prompts of
 32 characters or fewer are dropped and the rest cut at 10,000 characters. Beyond upstream, exact
-duplicates (after whitespace normalisation) are dropped. Each prompt is named by the sha256 of its
+duplicates (after whitespace normalisation) are dropped, and so are prompts holding a lone surrogate (a
+JSON escape such as \\ud800: not text, no API takes it, and it would fail its request on every run). Each prompt is named by the sha256 of its
 text, the key of every cache. Writes nothing.
 May import: arena_hard.core; pandas (Parquet only)."""
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from arena_hard.core.data_files import open_regular, read_regular
 from arena_hard.core.errors import UserError, looked_in
-from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.core.jsonl import LONE_SURROGATE, iter_jsonl
 
 MIN_CHARACTERS = 32  # a prompt must be longer than this
 MAX_CHARACTERS = 10_000
@@ -43,12 +45,15 @@ class ReadReport:
     other_language: int = 0
     too_short: int = 0
     duplicates: int = 0
+    not_text: int = 0
     cut: int = 0
     prompts: list[Prompt] = field(default_factory=list)
 
     def describe(self, path: Path, language: str | None) -> str:
         dropped = [f"{self.no_prompt:,} without a prompt", f"{self.other_language:,} not in {language}",
                    f"{self.too_short:,} of {MIN_CHARACTERS} characters or fewer", f"{self.duplicates:,} duplicates"]
+        if self.not_text:
+            dropped.append(f"{self.not_text:,} holding a lone surrogate (not text)")
         return (f"read {self.records:,} records from {path}; dropped {', '.join(dropped)}; {len(self.prompts):,} "
                 f"prompts ({self.cut:,} cut at {MAX_CHARACTERS:,} characters)")
 
@@ -90,13 +95,13 @@ def user_turns(record: dict[str, Any]) -> list[str]:
 
 
 def _json_records(path: Path) -> Iterator[Any]:
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         start = handle.read(4096).lstrip()
     if not start.startswith(b"["):
         yield from (record for _, record in iter_jsonl(path))
         return
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_regular(path))
     except (UnicodeDecodeError, ValueError) as error:
         raise UserError(f"{path}: not a valid JSON array of records ({error}); fix the file") from None
     yield from data
@@ -116,8 +121,11 @@ def _parquet_records(path: Path) -> Iterator[dict[str, Any]]:
 
 def load_records(path: Path) -> Iterable[Any]:
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"{path}: no such file{looked_in(path)}; set `input_file` to your prompt log")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; set `input_file` to your prompt log file")
+    open_regular(path).close()  # a FIFO or device is refused in one line
     if path.suffix.lower() in (".parquet", ".pq"):
         return _parquet_records(path)
     return _json_records(path)
@@ -140,6 +148,9 @@ def read_prompts(path: Path, language: str | None) -> ReadReport:
             report.other_language += 1
             continue
         text = prompt_text(turns)
+        if LONE_SURROGATE.search(text):
+            report.not_text += 1
+            continue
         if len(text) <= MIN_CHARACTERS:
             report.too_short += 1
             continue
@@ -151,7 +162,7 @@ def read_prompts(path: Path, language: str | None) -> ReadReport:
             report.duplicates += 1
             continue
         seen.add(normal)
-        report.prompts.append(Prompt(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), text))
+        report.prompts.append(Prompt(hashlib.sha256(text.encode("utf-8")).hexdigest(), text))
     if not report.prompts:
         raise UserError(f"{path}: no usable prompt: {_emptied_by(report, language)}")
     return report
@@ -163,5 +174,5 @@ def _emptied_by(report: ReadReport, language: str | None) -> str:
     reasons = [(report.no_prompt, "had no prompt (conversation_a, conversation, messages, turns or prompt)"),
                (report.other_language, f"were not in {language} (set `language: null` to keep every language)"),
                (report.too_short, f"were {MIN_CHARACTERS} characters or fewer"),
-               (report.duplicates, "were duplicates")]
+               (report.duplicates, "were duplicates"), (report.not_text, "held a lone surrogate (not text)")]
     return "; ".join(f"{count:,} of {report.records:,} records {why}" for count, why in reasons if count)

@@ -1,8 +1,9 @@
 """What the scripts may read and where they write, for files a user or another program put under data/.
 
-- Only regular files are read (`open_regular`, `jsonl_files`): a FIFO, socket or device named
-  `*.jsonl` would block a reader forever or stream without end. One given by name is refused in one
-  line; one found in a folder listing is skipped with one note line.
+- Only regular files are read (`open_regular`, `read_regular`, `jsonl_files`): a FIFO, socket or device
+  named `*.jsonl` (or given as --scores, --reference, a saved battles file, a prompt log...) would block
+  a reader forever or stream without end. One given by name is refused in one line; one found in a
+  folder listing is skipped with one note line.
 - An output's folder must be a folder (`require_folders`): a regular file in its place is one line,
   not "File exists".
 - A write follows symlinks (`write_target`): an output that is a symlink is appended to, rewritten and
@@ -39,6 +40,12 @@ def open_regular(path: Path) -> BinaryIO:
                         "remove it or put the file itself there")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of `path`, read as open_regular opens it (same errors)."""
+    with open_regular(path) as handle:
+        return handle.read()
 
 
 def jsonl_files(directory: Path) -> list[Path]:

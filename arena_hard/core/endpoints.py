@@ -21,6 +21,7 @@ from arena_hard.core.api_types import ALIASES, missing_package, upstream_entry
 from arena_hard.core.config_file import Section, is_number, load_yaml
 from arena_hard.core.engine_config import ENGINE_KEYS, LocalEngine, local_engine
 from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import LONE_SURROGATE
 from arena_hard.core.names import check_name
 from arena_hard.core.retry_policy import RetryPolicy
 from arena_hard.core.usage import Rates
@@ -102,6 +103,9 @@ def _interpolate(value: Any, where: str, used: list[str], done: dict[int, Any] |
             if name not in os.environ:
                 raise UserError(f"{where} uses ${{{name}}}, which is not set in the environment; "
                                 f"export {name}=... before running")
+            if LONE_SURROGATE.search(os.environ[name]):
+                raise UserError(f"{where} uses ${{{name}}}, whose value holds bytes that are not UTF-8 text; "
+                                f"set {name} again")
             used.append(os.environ[name])
             return os.environ[name]
         return _ENV_REF.sub(lookup, value)

@@ -9,9 +9,10 @@ real name. A name that is empty or too long for a file name is refused.
 
 Where a name enters (a config's names, a --model-list, an endpoint file's entry, a record's `model`, a
 file's name) `check_name` refuses one holding a control character (a newline or tab would split the
-one-model-per-line output) or an invisible format character (zero-width, bidi controls), and `unique`
-and `refuse_twins` refuse two spellings that look the same (`looks_like`: Unicode NFKC, no spaces
-around): such twins would be two leaderboard rows nobody can tell apart. Reads and writes nothing."""
+one-model-per-line output), an invisible format character (zero-width, bidi controls) or a lone
+surrogate (a `\\ud800` escape, or bytes that are not UTF-8: no output line or chart can hold it), and
+`unique` and `refuse_twins` refuse two spellings that look the same (`looks_like`: Unicode NFKC, no
+spaces around): such twins would be two leaderboard rows nobody can tell apart. Reads and writes nothing."""
 from __future__ import annotations
 
 import re
@@ -48,7 +49,12 @@ _HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
 
 
 def check_name(name: str, where: str) -> str:
-    """`name`, or a UserError naming `where` when it holds a control or invisible character."""
+    """`name`, or a UserError naming `where` when it holds a control or invisible character or a lone
+    surrogate."""
+    surrogate = next((c for c in name if unicodedata.category(c) == "Cs"), None)
+    if surrogate is not None:
+        raise UserError(f"{where}: the name {ascii(name)} holds U+{ord(surrogate):04X}, a lone surrogate (an escape "
+                        "such as \\ud800, or bytes that are not UTF-8), which is not text; rename it")
     hidden = next((c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES), None)
     if hidden is not None:
         raise UserError(f"{where}: the name {ascii(name)} holds the control or invisible character "

@@ -7,6 +7,9 @@ otherwise give a silently wrong or runaway result.
   written out, as JSON would send it) exceeds MAX_EXPANDED_BYTES, or that contains itself, is refused:
   nested aliases ("billion laughs") would otherwise grow without bound when a request is sent.
   The size is computed once per shared object, so checking it takes time linear in the file.
+- A surrogate pair escaped in a double-quoted string ("\\ud83d\\ude00") is joined into its character, as
+  JSON reads it; a lone surrogate ("\\ud800"; UTF-8 text cannot hold one otherwise) is refused, naming its
+  key: no API takes it, and as a model name it can be neither a file name nor printed.
 Reads and writes nothing: the caller passes the text."""
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Any
 import yaml
 
 from arena_hard.core.errors import UserError
+from arena_hard.core.jsonl import LONE_SURROGATE
 
 MAX_EXPANDED_BYTES = 10_000_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -69,6 +73,42 @@ def expanded_size(value: Any, source: str) -> int:
     return size(value)
 
 
+def _joined(text: str) -> str:
+    """`text` with each surrogate pair joined into its character, as JSON reads "\\ud83d\\ude00" (PyYAML keeps
+    the two halves); a lone surrogate raises UnicodeDecodeError."""
+    if LONE_SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
+def join_surrogates(value: Any) -> str | None:
+    """Join the surrogate pairs of every string in `value` (keys and values, in place); the key path
+    (`a.b[2]`) of the first string holding a lone surrogate, else None. Each shared object is done once."""
+    seen: set[int] = set()
+
+    def fix(item: Any, path: str) -> str | None:
+        if not isinstance(item, (dict, list)) or id(item) in seen:
+            return None
+        seen.add(id(item))
+        pairs = list(item.items() if isinstance(item, dict) else enumerate(item))
+        if isinstance(item, dict):
+            item.clear()
+        for key, child in pairs:
+            where = f"{path}[{key}]" if isinstance(item, list) else f"{path}.{key}" if path else str(key)
+            try:
+                key = _joined(key) if isinstance(key, str) else key
+                child = _joined(child) if isinstance(child, str) else child
+            except UnicodeDecodeError:
+                return where
+            item[key] = child
+            found = fix(child, where)
+            if found is not None:
+                return found
+        return None
+
+    return fix(value, "")
+
+
 def safe_load(text: str, source: str) -> Any:
     """yaml.safe_load with the checks above; `source` names the file in messages."""
     loader = _StrictLoader(text)
@@ -81,4 +121,10 @@ def safe_load(text: str, source: str) -> Any:
     if size > MAX_EXPANDED_BYTES:
         raise UserError(f"{source}: its aliases (*name) expand to over {MAX_EXPANDED_BYTES:,} bytes (aliases "
                         "nested in aliases); write the values out instead")
-    return data
+    holder = {"": data}  # the document itself may be a string
+    key = join_surrogates(holder)  # on a lone surrogate, the document is left half done: it is refused
+    if key is not None:
+        shown = LONE_SURROGATE.sub(lambda match: ascii(match.group())[1:-1], key) or "the document"
+        raise UserError(f"{source}: `{shown}` holds a lone surrogate (an escape such as \\ud800), "
+                        "which is not text: no API takes it and no file name holds it; remove the escape")
+    return holder[""]

@@ -28,8 +28,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from arena_hard.core.data_files import read_regular
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import iter_jsonl
+from arena_hard.core.names import check_name
 
 BOOTSTRAP_PERCENTILES = (2.5, 97.5)
 
@@ -54,7 +56,7 @@ class Table:
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -142,6 +144,7 @@ def _entry(where: str, row: dict[str, Any], value: str, interval: tuple[str, str
     model = row.get("model")
     if not isinstance(model, str) or not model.strip():
         raise UserError(f"{where}: the model name is {model!r}; name every model")
+    check_name(model, where)
     results = _results(where, row)
     if interval is not None:
         lower, upper = _number(where, row, interval[0]), _number(where, row, interval[1])

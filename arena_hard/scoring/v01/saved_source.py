@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from arena_hard.core.data_files import open_regular, read_regular
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import atomic_write_text
 
@@ -29,7 +30,7 @@ def digest(chunks: Iterable[bytes]) -> str:
 
 
 def file_digest(path: Path) -> str:
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -42,7 +43,7 @@ def read_source(saved_path: Path) -> dict[str, Any] | None:
     """The record of what `saved_path` was computed from; None when there is none, or it describes other
     bytes than the file now holds."""
     try:
-        source = json.loads(source_path(saved_path).read_text(encoding="utf-8"))
+        source = json.loads(read_regular(source_path(saved_path)).decode("utf-8"))
         own = source.get("sha256", source.get("battles_sha256")) if isinstance(source, dict) else None  # older runs: battles_sha256
         if own != file_digest(Path(saved_path)):
             return None
