@@ -134,6 +134,7 @@ def test_a_model_without_a_price_is_said_once_and_its_cost_shown_as_unknown(ws, 
 @pytest.mark.parametrize("price, message", [
     ({"input": 1}, "`m.price.output` is missing"),
     ({"input": -1, "output": 2}, "`m.price.input` must be a number >= 0"),
+    ({"input": 1, "output": 1e308}, "`m.price.output` must be a number >= 0.0 and <= 1e+06"),  # else a bill of $inf
     ("cheap", "`m.price` must be 0 (a model that costs nothing) or {input"),
 ])
 def test_a_wrong_price_key_is_one_line_and_exit_2(ws, price, message):

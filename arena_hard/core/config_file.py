@@ -75,8 +75,9 @@ class Section:
     def integer(self, key: str, default: Any = REQUIRED, minimum: int = 1) -> Any:
         return self.get(key, lambda v: is_int(v) and v >= minimum, f"an integer >= {minimum}", default)
 
-    def number(self, key: str, default: Any = REQUIRED, minimum: float = 0.0) -> Any:
-        value = self.get(key, lambda v: is_number(v) and v >= minimum, f"a number >= {minimum}", default)
+    def number(self, key: str, default: Any = REQUIRED, minimum: float = 0.0, maximum: float = math.inf) -> Any:
+        bounds = f"a number >= {minimum}" + (f" and <= {maximum:g}" if maximum < math.inf else "")
+        value = self.get(key, lambda v: is_number(v) and minimum <= v <= maximum, bounds, default)
         return float(value) if is_number(value) else value
 
     def flag(self, key: str, default: Any = REQUIRED) -> Any:

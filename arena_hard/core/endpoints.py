@@ -28,6 +28,7 @@ from arena_hard.core.usage import Rates
 
 API_TYPES = ("openai", "azure", "anthropic", "cohere", "meta", "vertex", "bedrock", "sglang", "vllm", "mock")
 MAX_TEMPERATURE = {"openai": 2.0, "azure": 2.0, "anthropic": 1.0}  # what each provider accepts
+MAX_PRICE = 1e6  # USD per million tokens: a dollar a token, more than any model costs (a larger `price` is a typo)
 # Keys only one provider reads, and the api_types that read them.
 PROVIDER_KEYS = {"project_id": ("vertex",), "regions": ("vertex",), "aws_region": ("bedrock",),
                  **dict.fromkeys(ENGINE_KEYS, ("sglang", "vllm"))}
@@ -244,8 +245,8 @@ def _price(section: Section) -> Rates | None:
         raise UserError(f"{section.where('price')} must be {expected}")
     rates = Section(section.path, value, f"{section.prefix}price.", hidden=section.hidden)
     rates.warn_unknown({"input", "output", "cached_input"})
-    input_rate, output_rate = rates.number("input"), rates.number("output")
-    return Rates(input_rate, output_rate, rates.number("cached_input", input_rate))
+    input_rate, output_rate = rates.number("input", maximum=MAX_PRICE), rates.number("output", maximum=MAX_PRICE)
+    return Rates(input_rate, output_rate, rates.number("cached_input", input_rate, maximum=MAX_PRICE))
 
 
 def _check_mock_options(section: Section) -> None:
