@@ -219,3 +219,42 @@ def test_a_batch_run_names_an_open_batch_no_question_needs_and_cancel_closes_it(
         assert lines_with("still open", run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).stderr) == []
         assert run_script("gen_answer.py", cwd=ws.root).returncode == 0
     assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000", "q001", "q002"]
+
+
+@pytest.mark.parametrize("api_type", ["openai", "anthropic"])
+def test_requests_of_cancelled_batches_are_no_failed_attempts_and_are_sent_again(tmp_path, api_type, virtual_time):
+    """Cancelled four times over, a request its batch never ran is still sent by the next --batch run:
+    only a request that ran and failed counts toward the limit of 3 (issue 24's remainders)."""
+    with FakeBatchServer() as fake:
+        ws = answer_workspace(tmp_path, fake.url, api_type, 1)
+        fake.hold = True
+        for round_number in range(1, 5):
+            stopped = run_script("gen_answer.py", "--batch", "--poll-interval", "60", "--poll-timeout", "60",
+                                 cwd=ws.root)
+            assert stopped.returncode == 1 and len(fake.batches) == round_number  # its batch is left open
+            cancelled = run_script("gen_answer.py", "--cancel", *FAST, cwd=ws.root)
+            assert cancelled.returncode == 0, cancelled.stderr
+            assert lines_with("after the cancel", cancelled.stderr) == [
+                "after the cancel 1 question(s) have no record (m: 1); rerun with --batch to send them"]
+        fake.hold = False
+        collected = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+        assert collected.returncode == 0, collected.stderr
+        assert "not sent again" not in collected.stderr
+        assert len(fake.batches) == 5 and all(batch.cancelled for batch in fake.batches[:4])
+    assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000"]
+    assert not state_dir(ws, "gen_answer.py").exists()
+
+
+@pytest.mark.parametrize("api_type", ["openai", "anthropic"])
+def test_requests_of_expired_batches_are_reported_and_sent_again_without_counting(tmp_path, api_type):
+    with FakeBatchServer(expire_batches=(1, 2, 3, 4)) as fake:  # each expires with half its requests run
+        ws = answer_workspace(tmp_path, fake.url, api_type, 2)
+        for _ in range(4):
+            expired = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+            assert expired.returncode == 1
+            [failed] = lines_with("failed: m question", expired.stderr)
+            assert "never run: not counted as an attempt; a rerun sends it again" in failed
+            assert "(0 attempts)" in failed
+        assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 0
+        assert [len(batch.lines) for batch in fake.batches] == [2, 1, 1, 1, 1]
+    assert len(read_jsonl(ws.answer_file("m"))) == 2
