@@ -258,3 +258,26 @@ def test_requests_of_expired_batches_are_reported_and_sent_again_without_countin
         assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 0
         assert [len(batch.lines) for batch in fake.batches] == [2, 1, 1, 1, 1]
     assert len(read_jsonl(ws.answer_file("m"))) == 2
+
+
+def test_a_judging_run_with_every_judgment_made_still_names_an_open_batch_and_cancel_closes_it(tmp_path):
+    """gen_judgment.py --batch once every judgment is made (here: by another run meanwhile) names the
+    open batch no question needs, as with judgments left to make, and --cancel then cancels it."""
+    responder = JudgeResponder(MARKERS)
+    with FakeAPIServer(responder) as live, FakeBatchServer(responder) as fake:
+        direct = judge_workspace(tmp_path / "direct", live.url)
+        assert run_script("gen_judgment.py", cwd=direct.root).returncode == 0
+        ws = judge_workspace(tmp_path / "batch", fake.url)
+        leave_open("gen_judgment.py", ws, fake)
+        for model in ("model-1", "model-2"):
+            write_jsonl(ws.judgment_file(JUDGE, model), read_jsonl(direct.judgment_file(JUDGE, model)))
+        result = run_script("gen_judgment.py", "--batch", *FAST, cwd=ws.root)
+        assert result.returncode == 0, result.stderr
+        note = lines_with("still open at the provider", result.stderr)
+        assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
+        cancelled = run_script("gen_judgment.py", "--cancel", *FAST, cwd=ws.root)
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert fake.batches[0].cancelled and len(fake.batches) == 1
+        assert run_script("gen_judgment.py", cwd=ws.root).returncode == 0  # nothing open: a direct run may go on
+    for model in ("model-1", "model-2"):
+        assert read_jsonl(ws.judgment_file(JUDGE, model)) == read_jsonl(direct.judgment_file(JUDGE, model))
