@@ -203,21 +203,26 @@ def test_a_direct_run_refuses_while_a_batch_holds_its_requests(tmp_path, script)
         assert len(fake.calls) == calls + len(lines_with("since submission", collected.stderr)) + 2  # polls, download
 
 
+def named_then_cancelled(script: str, ws, fake: FakeBatchServer) -> None:
+    """A --batch run names the open batch that no question needs, --cancel cancels it, and then nothing
+    is open any more, for a batch run or a direct one."""
+    result = run_script(script, "--batch", *FAST, cwd=ws.root)
+    assert result.returncode == 0, result.stderr
+    note = lines_with("still open at the provider", result.stderr)
+    assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
+    cancelled = run_script(script, "--cancel", *FAST, cwd=ws.root)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert fake.batches[0].cancelled and len(fake.batches) == 1
+    assert lines_with("still open", run_script(script, "--batch", *FAST, cwd=ws.root).stderr) == []
+    assert run_script(script, cwd=ws.root).returncode == 0
+
+
 def test_a_batch_run_names_an_open_batch_no_question_needs_and_cancel_closes_it(tmp_path):
     with FakeBatchServer() as fake:
         ws = answer_workspace(tmp_path, fake.url, "anthropic", 3)
         leave_open("gen_answer.py", ws, fake)
         write_jsonl(ws.answer_file("m"), answers("m", 3, 4))  # answered another way meanwhile
-        result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
-        assert result.returncode == 0, result.stderr
-        note = lines_with("still open at the provider", result.stderr)
-        assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
-        cancelled = run_script("gen_answer.py", "--cancel", *FAST, cwd=ws.root)
-        assert cancelled.returncode == 0, cancelled.stderr
-        assert fake.batches[0].cancelled and len(fake.batches) == 1
-        # it ended and was collected: nothing is open any more, for a batch run or a direct one
-        assert lines_with("still open", run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).stderr) == []
-        assert run_script("gen_answer.py", cwd=ws.root).returncode == 0
+        named_then_cancelled("gen_answer.py", ws, fake)
     assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000", "q001", "q002"]
 
 
@@ -271,13 +276,6 @@ def test_a_judging_run_with_every_judgment_made_still_names_an_open_batch_and_ca
         leave_open("gen_judgment.py", ws, fake)
         for model in ("model-1", "model-2"):
             write_jsonl(ws.judgment_file(JUDGE, model), read_jsonl(direct.judgment_file(JUDGE, model)))
-        result = run_script("gen_judgment.py", "--batch", *FAST, cwd=ws.root)
-        assert result.returncode == 0, result.stderr
-        note = lines_with("still open at the provider", result.stderr)
-        assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
-        cancelled = run_script("gen_judgment.py", "--cancel", *FAST, cwd=ws.root)
-        assert cancelled.returncode == 0, cancelled.stderr
-        assert fake.batches[0].cancelled and len(fake.batches) == 1
-        assert run_script("gen_judgment.py", cwd=ws.root).returncode == 0  # nothing open: a direct run may go on
+        named_then_cancelled("gen_judgment.py", ws, fake)
     for model in ("model-1", "model-2"):
         assert read_jsonl(ws.judgment_file(JUDGE, model)) == read_jsonl(direct.judgment_file(JUDGE, model))
