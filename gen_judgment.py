@@ -236,10 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(estimates[-1].describe())
             else:
                 print(status_line(plan, todo))
-                if not todo:
+                if todo:
+                    asked.append(plan)
+                else:
                     finish_output(plan.output)  # a run killed after its last append never got to the sorted rewrite
-                    continue
-                asked.append(plan)
+                    if not batch:  # a batch run still goes through the state: its open batches are named or cancelled
+                        continue
             make_job = functools.partial(judging.judge_job, log=log, live=not batch)  # a batch replay keeps no game
             if batch:  # every model's judgments share the judge's batches
                 batch_tasks.append(BatchTask(judging.judge, todo, make_job, plan.output, model, "judged", price))
@@ -256,9 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             reports = run_models(started, after_report=lambda run: print_verdict_stats(run.label, run.output,
                                                                                        judging.code_of), budget=budget)
         batch_reports = run_batches(batch_tasks, batch_options(args)) if batch_tasks and not args.dry_run else {}
-        for model in batch_reports:
-            if logs[model].output.exists():
-                print_verdict_stats(model, logs[model].output, judging.code_of)
+        for plan in asked:
+            if plan.model in batch_reports and plan.output.exists():
+                print_verdict_stats(plan.model, plan.output, judging.code_of)
         within_budget = args.dry_run or settle_bill(
             "gen_judgment.py", args.report, [(run, report, False) for run, report in zip(runs, reports)]
             + [(task, batch_reports[task.label], True) for task in batch_tasks], budget)

@@ -658,7 +658,7 @@ class FakeAPIServer:
             return await self._send(writer, self.error_response(protocol, 400, "the request body is not a JSON object",
                                                                 keep_alive=keep_alive), keep_alive)
         request = self.parse(number, protocol, target, headers, payload)
-        fault = self.faults.fault_for(request)
+        fault = self.fault_for(request)
         with self._lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
@@ -675,6 +675,10 @@ class FakeAPIServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def fault_for(self, request: ParsedRequest) -> str | None:
+        """The fault `request` meets (None: it is answered); FaultPlan's, unless a subclass knows better."""
+        return self.faults.fault_for(request)
 
     def _response(self, request: ParsedRequest, fault: str | None, keep_alive: bool,
                   api_key: str) -> tuple[bytes, str]:

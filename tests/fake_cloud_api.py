@@ -10,7 +10,8 @@ Cohere needs nothing more: its OpenAI-compatible API is POST /compatibility/v1/c
 Errors are each API's own: Vertex's {"error": {code, message, status}}, Bedrock's x-amzn-ErrorType
 header (ThrottlingException for 429, ValidationException for 400, ...) that botocore reads. Besides
 the log, `bodies` keeps each request's JSON body by number (to compare with upstream's), `bearers` the
-Bearer tokens Vertex requests carried, `tokens_issued` the tokens /token gave out, and `aws_scopes` the
+Bearer tokens Vertex requests carried, `tokens_issued` the tokens /token gave out (a Vertex request
+carrying one of `revoked` is answered 401, as for a token revoked before it expires), and `aws_scopes` the
 SigV4 credential scopes (key id, region, service) of Bedrock requests. A Reply's `stop` is Vertex's
 finishReason (default STOP) or Bedrock's stopReason (default end_turn). Reads and writes no files."""
 from __future__ import annotations
@@ -53,6 +54,8 @@ class FakeCloudServer(FakeAPIServer):
         self.bodies: dict[int, dict[str, Any]] = {}
         self.bearers: list[str] = []
         self.tokens_issued: list[str] = []
+        self.revoked: set[str] = set()  # tokens Vertex requests are answered 401 for (revoked before they expire)
+        self._bearer_of: dict[int, str] = {}
         self.aws_scopes: list[tuple[str, str, str]] = []
 
     def protocol_of(self, method: str, path: str) -> str | None:
@@ -92,6 +95,7 @@ class FakeCloudServer(FakeAPIServer):
             bearer = headers.get("authorization", "")
             with self._cloud_lock:
                 self.bearers.append(bearer.removeprefix("Bearer "))
+                self._bearer_of[number] = bearer.removeprefix("Bearer ")
             config = body.get("generationConfig") or {}
             roles = {"model": "assistant"}
             messages = tuple(Message(roles.get(c.get("role"), c.get("role", "")), _texts(c.get("parts")))
@@ -113,6 +117,11 @@ class FakeCloudServer(FakeAPIServer):
                                  headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 ") and
                                  "x-amz-date" in headers)
         return super().parse(number, protocol, target, headers, body)
+
+    def fault_for(self, request: ParsedRequest) -> str | None:
+        if request.protocol == VERTEX and self._bearer_of.get(request.number) in self.revoked:
+            return "401"
+        return super().fault_for(request)
 
     def success_payload(self, request: ParsedRequest, reply: Reply) -> tuple[bytes, str]:
         prompt = word_count(request.system, *(m.content for m in request.messages))

@@ -203,19 +203,79 @@ def test_a_direct_run_refuses_while_a_batch_holds_its_requests(tmp_path, script)
         assert len(fake.calls) == calls + len(lines_with("since submission", collected.stderr)) + 2  # polls, download
 
 
+def named_then_cancelled(script: str, ws, fake: FakeBatchServer) -> None:
+    """A --batch run names the open batch that no question needs, --cancel cancels it, and then nothing
+    is open any more, for a batch run or a direct one."""
+    result = run_script(script, "--batch", *FAST, cwd=ws.root)
+    assert result.returncode == 0, result.stderr
+    note = lines_with("still open at the provider", result.stderr)
+    assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
+    cancelled = run_script(script, "--cancel", *FAST, cwd=ws.root)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert fake.batches[0].cancelled and len(fake.batches) == 1
+    assert lines_with("still open", run_script(script, "--batch", *FAST, cwd=ws.root).stderr) == []
+    assert run_script(script, cwd=ws.root).returncode == 0
+
+
 def test_a_batch_run_names_an_open_batch_no_question_needs_and_cancel_closes_it(tmp_path):
     with FakeBatchServer() as fake:
         ws = answer_workspace(tmp_path, fake.url, "anthropic", 3)
         leave_open("gen_answer.py", ws, fake)
         write_jsonl(ws.answer_file("m"), answers("m", 3, 4))  # answered another way meanwhile
-        result = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
-        assert result.returncode == 0, result.stderr
-        note = lines_with("still open at the provider", result.stderr)
-        assert len(note) == 1 and fake.batches[0].id in note[0] and "--cancel" in note[0]
-        cancelled = run_script("gen_answer.py", "--cancel", *FAST, cwd=ws.root)
-        assert cancelled.returncode == 0, cancelled.stderr
-        assert fake.batches[0].cancelled and len(fake.batches) == 1
-        # it ended and was collected: nothing is open any more, for a batch run or a direct one
-        assert lines_with("still open", run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).stderr) == []
-        assert run_script("gen_answer.py", cwd=ws.root).returncode == 0
+        named_then_cancelled("gen_answer.py", ws, fake)
     assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000", "q001", "q002"]
+
+
+@pytest.mark.parametrize("api_type", ["openai", "anthropic"])
+def test_requests_of_cancelled_batches_are_no_failed_attempts_and_are_sent_again(tmp_path, api_type, virtual_time):
+    """Cancelled four times over, a request its batch never ran is still sent by the next --batch run:
+    only a request that ran and failed counts toward the limit of 3 (issue 24's remainders)."""
+    with FakeBatchServer() as fake:
+        ws = answer_workspace(tmp_path, fake.url, api_type, 1)
+        fake.hold = True
+        for round_number in range(1, 5):
+            stopped = run_script("gen_answer.py", "--batch", "--poll-interval", "60", "--poll-timeout", "60",
+                                 cwd=ws.root)
+            assert stopped.returncode == 1 and len(fake.batches) == round_number  # its batch is left open
+            cancelled = run_script("gen_answer.py", "--cancel", *FAST, cwd=ws.root)
+            assert cancelled.returncode == 0, cancelled.stderr
+            assert lines_with("after the cancel", cancelled.stderr) == [
+                "after the cancel 1 question(s) have no record (m: 1); rerun with --batch to send them"]
+        fake.hold = False
+        collected = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+        assert collected.returncode == 0, collected.stderr
+        assert "not sent again" not in collected.stderr
+        assert len(fake.batches) == 5 and all(batch.cancelled for batch in fake.batches[:4])
+    assert [r["question_id"] for r in read_jsonl(ws.answer_file("m"))] == ["q000"]
+    assert not state_dir(ws, "gen_answer.py").exists()
+
+
+@pytest.mark.parametrize("api_type", ["openai", "anthropic"])
+def test_requests_of_expired_batches_are_reported_and_sent_again_without_counting(tmp_path, api_type):
+    with FakeBatchServer(expire_batches=(1, 2, 3, 4)) as fake:  # each expires with half its requests run
+        ws = answer_workspace(tmp_path, fake.url, api_type, 2)
+        for _ in range(4):
+            expired = run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root)
+            assert expired.returncode == 1
+            [failed] = lines_with("failed: m question", expired.stderr)
+            assert "never run: not counted as an attempt; a rerun sends it again" in failed
+            assert "(0 attempts)" in failed
+        assert run_script("gen_answer.py", "--batch", *FAST, cwd=ws.root).returncode == 0
+        assert [len(batch.lines) for batch in fake.batches] == [2, 1, 1, 1, 1]
+    assert len(read_jsonl(ws.answer_file("m"))) == 2
+
+
+def test_a_judging_run_with_every_judgment_made_still_names_an_open_batch_and_cancel_closes_it(tmp_path):
+    """gen_judgment.py --batch once every judgment is made (here: by another run meanwhile) names the
+    open batch no question needs, as with judgments left to make, and --cancel then cancels it."""
+    responder = JudgeResponder(MARKERS)
+    with FakeAPIServer(responder) as live, FakeBatchServer(responder) as fake:
+        direct = judge_workspace(tmp_path / "direct", live.url)
+        assert run_script("gen_judgment.py", cwd=direct.root).returncode == 0
+        ws = judge_workspace(tmp_path / "batch", fake.url)
+        leave_open("gen_judgment.py", ws, fake)
+        for model in ("model-1", "model-2"):
+            write_jsonl(ws.judgment_file(JUDGE, model), read_jsonl(direct.judgment_file(JUDGE, model)))
+        named_then_cancelled("gen_judgment.py", ws, fake)
+    for model in ("model-1", "model-2"):
+        assert read_jsonl(ws.judgment_file(JUDGE, model)) == read_jsonl(direct.judgment_file(JUDGE, model))

@@ -75,6 +75,7 @@ class ModelConfig:
     env_values: tuple[str, ...] = field(default=(), repr=False)  # every ${VAR} value the entry uses
     source: str = "the endpoint file"  # the file the entry comes from, for messages
     api_key_env: str | None = None  # the vendor's key variable (upstream's deepseek, xai, ...); else the SDK's
+    vendor: str | None = None  # upstream's api_type of another vendor's OpenAI-compatible API (deepseek, xai, ...)
     reasoner: bool = False  # sends no temperature, and max_tokens only when the entry sets it (upstream v2.0)
     project_id: str | None = None  # Vertex AI's project
     engine: LocalEngine | None = None  # `local_engine: true`: the run starts the server (endpoints come then)
@@ -175,6 +176,7 @@ def _warn_other_providers_keys(section: Section, api_type: str) -> None:
 def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
     if not isinstance(entry, dict):
         raise UserError(f"{path}: `{name}` must be a mapping with model_name, endpoints, api_type, parallel")
+    written_type = entry.get("api_type")
     entry, alias = upstream_entry(f"{path}: `{name}`", entry)
     raw = Section(path, entry, f"{name}.")
     raw.warn_unknown(_MODEL_KEYS)
@@ -224,6 +226,7 @@ def model_config(path: Path, name: str, entry: Any) -> ModelConfig:
         env_values=tuple(value for value in used if value),
         source=str(path),
         api_key_env=alias.key_env if alias else None,
+        vendor=str(written_type) if alias and alias.api_base else None,
         reasoner=alias.reasoner if alias else False,
         project_id=str(project_id).strip() if project_id is not None else None,
         engine=engine,

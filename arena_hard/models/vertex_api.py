@@ -9,7 +9,8 @@ api_base replaces the host part. Each of the entry's `regions` is an endpoint of
 
 Credentials are Application Default Credentials through google-auth (GOOGLE_APPLICATION_CREDENTIALS,
 `gcloud auth application-default login`'s file, or the metadata server), refreshed when they are about
-to expire, never by running gcloud. Parts marked `thought` are the thought; the token counts are
+to expire, and when Vertex AI answers 401 (the request is then sent once more with the new token; a
+second 401 is a 401), never by running gcloud. Parts marked `thought` are the thought; the token counts are
 `usageMetadata`'s, thinking tokens counted as completion tokens as OpenAI counts them.
 Reads the credentials file google-auth finds; writes nothing."""
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from arena_hard.core.api_types import missing_package
 from arena_hard.core.endpoints import Endpoint, ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.models.http_api import new_http_client, post_json
+from arena_hard.models.http_api import APIStatusError, new_http_client, post_json
 from arena_hard.models.replies import ChatResult, chat_result, usage_counts
 from arena_hard.models.retry import EmptyResponse
 
@@ -71,9 +72,11 @@ class VertexClient:
         self.http = new_http_client(timeout, connections)
         self._refreshing = asyncio.Lock()
 
-    async def token(self) -> str:
+    async def token(self, rejected: str | None = None) -> str:
+        """A valid token; a new one when the current one is `rejected` (answered 401), unless another
+        request has already replaced it."""
         async with self._refreshing:
-            if not self.credentials.valid:  # no token yet, or one about to expire
+            if not self.credentials.valid or (rejected is not None and self.credentials.token == rejected):
                 request = _google_auth().transport.requests.Request()
                 await asyncio.to_thread(self.credentials.refresh, request)
         return self.credentials.token
@@ -97,9 +100,21 @@ def request_body(model: ModelConfig, request: Any) -> dict[str, Any]:
     return {**body, **extra}
 
 
+async def _generate(client: VertexClient, model: ModelConfig, request: Any, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", **model.extra_headers}
+    return await post_json(client.http, client.url, request_body(model, request), "Vertex AI", headers)
+
+
 async def call(client: VertexClient, model: ModelConfig, request: Any) -> ChatResult:
-    headers = {"Authorization": f"Bearer {await client.token()}", **model.extra_headers}
-    data = await post_json(client.http, client.url, request_body(model, request), "Vertex AI", headers)
+    token = await client.token()
+    try:
+        data = await _generate(client, model, request, token)
+    except APIStatusError as error:
+        if error.status_code != 401:
+            raise
+        # A token revoked or expired before google-auth's own margin: refresh it and ask once more. A
+        # second 401 goes to the client as any 401 (the endpoint is dropped).
+        data = await _generate(client, model, request, await client.token(rejected=token))
     candidates = data.get("candidates") or []
     if not candidates:
         blocked = (data.get("promptFeedback") or {}).get("blockReason")

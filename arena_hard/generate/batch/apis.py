@@ -22,6 +22,10 @@ from arena_hard.models.retry import REQUEST, EmptyResponse, Failure
 POLL_RETRIES = 3  # the SDK's own retries for downloads; a submission is never retried, and a status read
 # is retried by the poll loop itself (batch.poll), with its backoff and its timeout
 WINDOW_HOURS = 24  # the completion window both providers offer: a batch ends (done or expired) within it
+# Failure.kind of a request its batch ended without running (cancelled, expired): no attempt was made,
+# so it does not count toward the store's limit of failed attempts
+UNANSWERED = "unanswered"
+UNANSWERED_STATES = ("cancelled", "expired")  # an OpenAI batch that ended so may hold requests it never ran
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ def openai_read_line(line: dict[str, Any]) -> tuple[str, ChatResult | Failure]:
     custom_id = str(line.get("custom_id"))
     error = line.get("error")
     if error:
-        return custom_id, Failure(REQUEST, None, f"{error.get('code')}: {error.get('message')}")
+        never_run = error.get("code") in ("batch_cancelled", "batch_expired")
+        return custom_id, Failure(UNANSWERED if never_run else REQUEST, None, f"{error.get('code')}: {error.get('message')}")
     response = line.get("response") or {}
     status, body = response.get("status_code"), response.get("body")
     if status == 200 and isinstance(body, dict):
@@ -177,7 +182,8 @@ def anthropic_read_line(line: dict[str, Any]) -> tuple[str, ChatResult | Failure
     if kind == "errored":
         error = (result.get("error") or {}).get("error") or {}
         return custom_id, Failure(REQUEST, None, f"{error.get('type')}: {error.get('message')}")
-    return custom_id, Failure(REQUEST, None, f"request {kind or 'without a result'} in the batch")
+    return custom_id, Failure(UNANSWERED if kind in ("canceled", "expired") else REQUEST, None,
+                              f"request {kind or 'without a result'} in the batch")
 
 
 async def anthropic_cancel(client: Any, batch_id: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.generate.batch.apis import BATCH_APIS, BatchStatus
+from arena_hard.generate.batch.apis import BATCH_APIS, UNANSWERED, UNANSWERED_STATES, BatchStatus
 from arena_hard.generate.batch.plan import describe_group
 from arena_hard.generate.batch.store import GONE, BatchEntry, BatchStore
 from arena_hard.models.providers import PROVIDERS
@@ -193,9 +193,10 @@ async def collect(store: BatchStore, clients: BatchClients, entry: BatchEntry, s
             if custom_id in planned and custom_id not in seen:
                 store.add_result(custom_id, entry.local_id, outcome)
                 seen.add(custom_id)
+    never_run = UNANSWERED if status.state in UNANSWERED_STATES else REQUEST
     for custom_id in planned - seen:
         store.add_result(custom_id, entry.local_id,
-                         Failure(REQUEST, None, f"no result in batch {entry.batch_id} (it ended {status.state})"))
+                         Failure(never_run, None, f"no result in batch {entry.batch_id} (it ended {status.state})"))
     store.finished(entry, "collected", status=status.state)
     raw.unlink()
     store.requests_file(entry.local_id).unlink()  # sent and answered: only the plan and results are needed

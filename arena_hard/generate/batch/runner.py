@@ -60,10 +60,14 @@ class BatchOptions:
 
 
 def check_batch_models(models: Sequence[ModelConfig]) -> None:
+    """Before anything is asked: every model goes to OpenAI, Azure or Anthropic (or a server of their
+    API). Upstream's deepseek, xai, ... entries are served through the openai client, but their
+    vendors' APIs are not OpenAI's batch API."""
     for model in models:
-        if model.api_type not in BATCH_APIS:
-            raise UserError(f"{model.source}: `{model.name}` (api_type {model.api_type}) has no batch API; batch mode "
-                            f"works with api_type {', '.join(BATCH_APIS)} (drop --batch or its `batch: true`)")
+        if model.api_type not in BATCH_APIS or model.vendor:
+            raise UserError(f"{model.source}: `{model.name}` (api_type {model.vendor or model.api_type}) has no batch "
+                            f"API; batch mode works with api_type {', '.join(BATCH_APIS)} (drop --batch or its "
+                            "`batch: true`)")
 
 
 def state_dir(tasks: Sequence[BatchTask]) -> Path:

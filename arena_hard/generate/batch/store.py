@@ -8,12 +8,15 @@
   requests-<id>.jsonl    the batch's input lines, as uploaded
   plan-<id>.jsonl        custom id -> model, question_id, conversation (game or choice), turn
   results.jsonl          one line per request result read from a batch: its text and token counts,
-                         or its failure
+                         or its failure (`unanswered`: the batch ended, cancelled or expired, without
+                         running it)
 
 Both files of a batch are written through temporary names and renamed before `planned` is logged,
 so a batch is either fully planned or not at all. A rerun reads the log: submitted batches are polled
 and collected, never sent again; results already read are used as they are. A request that failed
-in a batch of an earlier run is sent again, until it has failed in MAX_BATCH_ATTEMPTS batches.
+in a batch of an earlier run is sent again, until it has failed in MAX_BATCH_ATTEMPTS batches; one
+its batch never ran (cancelled by --cancel or the provider, or expired) made no attempt: it is
+reported in the run that reads it and sent again by the next, without counting.
 One process at a time holds the folder (an flock on `.batch/lock`)."""
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from arena_hard.core.jsonl import JsonlAppender, dumps_line, iter_jsonl, repair_
 from arena_hard.models.client import CallFailed
 from arena_hard.models.providers import ChatResult
 from arena_hard.models.retry import REQUEST, Failure
+from arena_hard.generate.batch.apis import UNANSWERED
 from arena_hard.generate.batch.replay import WAITING
 
 MAX_BATCH_ATTEMPTS = 3
@@ -57,6 +61,7 @@ class BatchStore:
     _results: dict[str, tuple[int, int]] = field(default_factory=dict)  # custom id -> (offset, length)
     _failures: dict[str, Failure] = field(default_factory=dict)  # custom id -> its failure, reported this run
     _failed_in: dict[str, set[str]] = field(default_factory=dict)  # custom id -> local ids of batches it failed in
+    _unanswered: dict[str, Failure] = field(default_factory=dict)  # custom id -> why this run's batch never ran it
     _lock_fd: int = -1
     _events: JsonlAppender | None = None
     _results_fd: int = -1
@@ -110,7 +115,8 @@ class BatchStore:
             for raw in handle:
                 if raw.endswith(b"\n"):
                     line = json.loads(raw)
-                    self._index(line, offset, len(raw))
+                    if not line.get("unanswered"):  # an earlier run's: nothing to report, simply planned again
+                        self._index(line, offset, len(raw))
                 offset += len(raw)
         # Failures from earlier runs are sent again, a bounded number of times.
         for custom_id, batches in self._failed_in.items():
@@ -137,6 +143,8 @@ class BatchStore:
             self._results[custom_id] = (offset, length)
             self._failures.pop(custom_id, None)
             self._failed_in.pop(custom_id, None)
+        elif line.get("unanswered"):
+            self._unanswered[custom_id] = Failure(REQUEST, line.get("status"), line["error"])
         elif custom_id not in self._results:
             self._failed_in.setdefault(custom_id, set()).add(line["batch"])
             self._failures[custom_id] = Failure(REQUEST, line.get("status"), line["error"])
@@ -164,6 +172,10 @@ class BatchStore:
             if tries >= MAX_BATCH_ATTEMPTS:
                 message += f" (failed in {tries} batches; not sent again)"
             return CallFailed(Failure(REQUEST, failure.status, message), tries)
+        failure = self._unanswered.get(custom_id)
+        if failure is not None:
+            return CallFailed(Failure(REQUEST, failure.status, f"{failure.message} (never run: not counted as an "
+                                      "attempt; a rerun sends it again)"), len(self._failed_in.get(custom_id, ())))
         return WAITING if custom_id in self.waiting else None
 
     def _results_fd_for_read(self) -> int:
@@ -172,8 +184,8 @@ class BatchStore:
         return self._results_fd
 
     def settled(self) -> bool:
-        """No batch is open or planned and no request has failed: only results are left."""
-        return not self.open_entries() and not self.planned_entries() and not self._failed_in
+        """No batch is open or planned and no request has failed or gone unanswered: only results are left."""
+        return not self.open_entries() and not self.planned_entries() and not self._failed_in and not self._unanswered
 
     def has_results(self) -> bool:
         return bool(self._results)
@@ -229,7 +241,7 @@ class BatchStore:
                     "reasoning": outcome.reasoning, **outcome.tokens.record()}
         else:
             line = {"custom_id": custom_id, "batch": local_id, "ok": False, "status": outcome.status,
-                    "error": outcome.message}
+                    "error": outcome.message, **({"unanswered": True} if outcome.kind == UNANSWERED else {})}
         data = dumps_line(line)
         offset = os.fstat(self._results_fd).st_size
         view = memoryview(data)
