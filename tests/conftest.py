@@ -36,6 +36,9 @@ HOW_BENCH_BUILDER = "python download_data.py --bench-builder --data-dir DIR/data
 # The seed's notebook/benchmark_statistics.ipynb inputs: three bootstrap-statistics files, three name maps and
 # Chatbot Arena's table of 2024-03-29 as CSV.
 SEED_NOTEBOOK_DIR = Path(os.environ.get("ARENA_SEED_NOTEBOOK_DIR", REPO_ROOT.parent / "shared" / "seed-notebook"))
+SEED_NOTEBOOK_FILES = ("bootstrap_stats_arena_hard.jsonl", "bootstrap_stats_alpaca_LC.jsonl",
+                       "bootstrap_stats_mt_bench.jsonl", "arena_to_arena_hard.json", "alpaca_to_arena.json",
+                       "arena_to_mt_bench.json", "chatbot_arena_20240329.csv")
 
 
 def reference_folder(root: Path, files: dict[str, str | None], variable: str, factory: pytest.TempPathFactory,
@@ -75,11 +78,20 @@ def upstream_bench_builder_dir(tmp_path_factory) -> Path:
                             HOW_BENCH_BUILDER)
 
 
+def seed_notebook_folder(root: Path) -> Path:
+    """`root` when it holds every seed-notebook file; else the test is skipped, saying how to provide them."""
+    missing = [name for name in SEED_NOTEBOOK_FILES if not (root / name).is_file()]
+    if missing:
+        pytest.skip(f"the seed notebook's files are not at {root} (no {missing[0]}): set ARENA_SEED_NOTEBOOK_DIR=DIR "
+                    "holding the seed repository's notebook/ files and Chatbot Arena's table as CSV "
+                    "(see docs/testing.md)")
+    return root
+
+
 @pytest.fixture
 def seed_notebook_dir() -> Path:
-    if not (SEED_NOTEBOOK_DIR / "chatbot_arena_20240329.csv").exists():
-        pytest.skip(f"the seed notebook's files not found at {SEED_NOTEBOOK_DIR} (set ARENA_SEED_NOTEBOOK_DIR)")
-    return SEED_NOTEBOOK_DIR
+    """The seed notebook's input files (SEED_NOTEBOOK_FILES): $ARENA_SEED_NOTEBOOK_DIR, else ../shared/seed-notebook."""
+    return seed_notebook_folder(SEED_NOTEBOOK_DIR)
 
 
 @pytest.fixture

@@ -165,3 +165,16 @@ def test_without_the_reference_files_the_skip_says_how_to_provide_them(tmp_path,
     assert (f"not at {tmp_path} (no data/arena-hard-v2.0/question.jsonl): set ARENA_UPSTREAM_V2_DIR=DIR after "
             "python download_data.py --bench arena-hard-v2.0 --data-dir DIR/data --config-dir DIR/config "
             "(see docs/testing.md)") in str(skipped.value)
+
+
+def test_without_the_seed_notebook_files_the_skip_says_how_to_provide_them(tmp_path):
+    from conftest import SEED_NOTEBOOK_FILES, seed_notebook_folder
+
+    (tmp_path / "chatbot_arena_20240329.csv").write_text("model,rating\n")  # one file alone is not enough
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        seed_notebook_folder(tmp_path)
+    assert (f"the seed notebook's files are not at {tmp_path} (no {SEED_NOTEBOOK_FILES[0]}): set "
+            "ARENA_SEED_NOTEBOOK_DIR=DIR holding the seed repository's notebook/ files and Chatbot Arena's table "
+            "as CSV (see docs/testing.md)") in str(skipped.value)
+    testing = (DOCS / "testing.md").read_text(encoding="utf-8")
+    assert all(name in testing for name in ("seed_notebook_dir", "ARENA_SEED_NOTEBOOK_DIR", *SEED_NOTEBOOK_FILES))
