@@ -190,6 +190,26 @@ def test_a_parquet_log_reads_as_its_json(tmp_path):
         f"Parquet prompt number {i} with enough text\n" for i in range(3)]
 
 
+def test_a_record_without_a_language_is_kept_whether_the_field_is_absent_null_or_a_parquet_gap(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    records = [{"prompt": f"A prompt in English, number {i}, long enough", "language": "English"} for i in range(2)]
+    records += [{"prompt": "A prompt of a record that names no language", "language": None},
+                {"prompt": "A prompt of a record without the language field"},
+                {"prompt": "Ein deutscher Satz, der lang genug ist, um zu zählen", "language": "German"}]
+    write_jsonl(tmp_path / "log.jsonl", records)
+    pandas.DataFrame(records).to_parquet(tmp_path / "log.parquet")  # the missing field becomes a gap (NaN)
+    for name in ("log.jsonl", "log.parquet"):
+        report = read_prompts(tmp_path / name, "English")
+        assert (len(report.prompts), report.other_language) == (4, 1), name
+
+
+def test_a_json_array_saved_with_a_byte_order_mark_is_read(tmp_path):
+    records = [{"prompt": f"A prompt saved by a Windows editor, number {i}"} for i in range(3)]
+    (tmp_path / "log.json").write_bytes(b"\xef\xbb\xbf" + __import__("json").dumps(records, indent=1).encode())
+    assert len(read_prompts(tmp_path / "log.json", None).prompts) == 3
+
+
 def test_an_unreadable_log_is_one_line(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         read_prompts(tmp_path / "missing.jsonl", None)
