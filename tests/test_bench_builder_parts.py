@@ -1,5 +1,6 @@
 """build_bench.py's pure parts against hand-computed values and slow oracles: the labeller's parse of
-every answer shape against upstream's get_score (an oracle written here), the stratified sample, the
+every answer shape against upstream's get_score (an oracle written here, and upstream's own code run from
+the reference file, with its request and stored tag), the stratified sample, the
 log's formats and filters, the class-based TF-IDF keywords, topic names, and the vector cache."""
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def upstream_get_score(judgment: str) -> list | list[str]:
         if judgment[i] == "[" and i + 1 < len(judgment) and judgment[i + 1] in "1234567":
             j = i + 2
             while j + 2 < len(judgment) and judgment[j] == "," and judgment[j + 1].isspace() \
-                    and judgment[j + 1] in " \t\n\r\f\v" and judgment[j + 2] in "1234567":
+                    and judgment[j + 2] in "1234567":
                 j += 3
             if j < len(judgment) and judgment[j] == "]":
                 found.append(judgment[i:j + 1])
@@ -63,6 +64,7 @@ def upstream_get_score(judgment: str) -> list | list[str]:
     ("[5, 6] ... so: [5, 6]", [5, 6]),                    # a repeated list
     ("[2, 2, 1]", [2, 2, 1]),
     ("[1,\n2]", [1, 2]),                                  # any whitespace after the comma
+    ("[1,\xa02]", [1, 2]),                                # Unicode's too, as Python's \s
     ("[[1, 2]]", [1, 2]),
 ])
 def test_the_parse_of_each_answer_shape_is_upstreams(answer, expected):
@@ -76,6 +78,30 @@ def test_the_parse_of_each_answer_shape_is_upstreams(answer, expected):
 def test_the_parse_equals_upstreams_on_any_text(answer):
     parsed = labelling.parse_answer(CRITERIA, answer)
     assert (parsed if isinstance(parsed, list) else [parsed]) == upstream_get_score(answer)
+
+
+@pytest.fixture(scope="module")
+def upstream_category(upstream_bench_builder_dir):
+    """Upstream's own CategoryHardPrompt, run from the reference file (it imports only ast and re)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("upstream_category", upstream_bench_builder_dir / "BenchBuilder" /
+                                                  "category.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CategoryHardPrompt()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="[]1234567890, \n\t\xa0\x1c\u2003ab", max_size=40))  # \s: Unicode whitespace too
+def test_the_parse_request_and_tag_equal_upstreams_own_code(upstream_category, answer):
+    criteria = Criteria(upstream_category.name_tag, upstream_category.sys_prompt,
+                        tuple(sorted(upstream_category.tags.items())))
+    parsed = labelling.parse_answer(criteria, answer)
+    assert (parsed if isinstance(parsed, list) else [parsed]) == upstream_category.get_score(answer)
+    assert labelling.label_record(criteria, "k", answer)["category_tag"] == \
+        {upstream_category.name_tag: upstream_category.post_process(answer)}
+    assert list(labelling.label_request(criteria, answer).messages) == upstream_category.pre_process(answer)
 
 
 def test_the_stored_label_is_upstreams_category_tag():
