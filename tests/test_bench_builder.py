@@ -256,6 +256,17 @@ def test_too_few_prompts_need_allow_smaller(planted, upstream_bench_builder_dir,
     assert smaller.returncode == 0 and len(questions_of(root)) == 40
 
 
+def test_a_bench_of_no_prompt_is_refused_even_with_allow_smaller(planted, upstream_bench_builder_dir, tmp_path):
+    stages = [{"label_model": "cheap", "prompt_threshold": 5, "cluster_threshold": 6.5},
+              {"label_model": "strong", "prompt_threshold": 6, "cluster_threshold": 6}]
+    root = workspace(tmp_path, upstream_bench_builder_dir, planted.url, stages=stages, topic_model=None)
+    for flags in (("--allow-smaller",), ("--allow-smaller", "--dry-run")):  # the dry run: every label cached
+        error = one_line_error(run("build_bench.py", *flags, cwd=root))
+        assert "no prompt passes stage 1 (cheap: score >= 5 in topics whose mean is >= 6.5)" in error
+        assert not (root / "data" / BENCH / "question.jsonl").exists()
+        assert not (root / "data" / BENCH / "bench_builder_report.json").exists()
+
+
 def test_vectors_of_different_lengths_are_refused(planted, upstream_bench_builder_dir, tmp_path):
     planted.embedder.ragged_from = 3
     root = workspace(tmp_path, upstream_bench_builder_dir, planted.url)

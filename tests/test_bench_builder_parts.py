@@ -1,5 +1,6 @@
 """build_bench.py's pure parts against hand-computed values and slow oracles: the labeller's parse of
-every answer shape against upstream's get_score (an oracle written here), the stratified sample, the
+every answer shape against upstream's get_score (an oracle written here, and upstream's own code run from
+the reference file, with its request and stored tag), the stratified sample, the
 log's formats and filters, the class-based TF-IDF keywords, topic names, and the vector cache."""
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def upstream_get_score(judgment: str) -> list | list[str]:
         if judgment[i] == "[" and i + 1 < len(judgment) and judgment[i + 1] in "1234567":
             j = i + 2
             while j + 2 < len(judgment) and judgment[j] == "," and judgment[j + 1].isspace() \
-                    and judgment[j + 1] in " \t\n\r\f\v" and judgment[j + 2] in "1234567":
+                    and judgment[j + 2] in "1234567":
                 j += 3
             if j < len(judgment) and judgment[j] == "]":
                 found.append(judgment[i:j + 1])
@@ -63,6 +64,7 @@ def upstream_get_score(judgment: str) -> list | list[str]:
     ("[5, 6] ... so: [5, 6]", [5, 6]),                    # a repeated list
     ("[2, 2, 1]", [2, 2, 1]),
     ("[1,\n2]", [1, 2]),                                  # any whitespace after the comma
+    ("[1,\xa02]", [1, 2]),                                # Unicode's too, as Python's \s
     ("[[1, 2]]", [1, 2]),
 ])
 def test_the_parse_of_each_answer_shape_is_upstreams(answer, expected):
@@ -76,6 +78,30 @@ def test_the_parse_of_each_answer_shape_is_upstreams(answer, expected):
 def test_the_parse_equals_upstreams_on_any_text(answer):
     parsed = labelling.parse_answer(CRITERIA, answer)
     assert (parsed if isinstance(parsed, list) else [parsed]) == upstream_get_score(answer)
+
+
+@pytest.fixture(scope="module")
+def upstream_category(upstream_bench_builder_dir):
+    """Upstream's own CategoryHardPrompt, run from the reference file (it imports only ast and re)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("upstream_category", upstream_bench_builder_dir / "BenchBuilder" /
+                                                  "category.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CategoryHardPrompt()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="[]1234567890, \n\t\xa0\x1c\u2003ab", max_size=40))  # \s: Unicode whitespace too
+def test_the_parse_request_and_tag_equal_upstreams_own_code(upstream_category, answer):
+    criteria = Criteria(upstream_category.name_tag, upstream_category.sys_prompt,
+                        tuple(sorted(upstream_category.tags.items())))
+    parsed = labelling.parse_answer(criteria, answer)
+    assert (parsed if isinstance(parsed, list) else [parsed]) == upstream_category.get_score(answer)
+    assert labelling.label_record(criteria, "k", answer)["category_tag"] == \
+        {upstream_category.name_tag: upstream_category.post_process(answer)}
+    assert list(labelling.label_request(criteria, answer).messages) == upstream_category.pre_process(answer)
 
 
 def test_the_stored_label_is_upstreams_category_tag():
@@ -188,6 +214,26 @@ def test_a_parquet_log_reads_as_its_json(tmp_path):
     pandas.DataFrame(records).to_parquet(tmp_path / "log.parquet")
     assert [p.text for p in read_prompts(tmp_path / "log.parquet", "English").prompts] == [
         f"Parquet prompt number {i} with enough text\n" for i in range(3)]
+
+
+def test_a_record_without_a_language_is_kept_whether_the_field_is_absent_null_or_a_parquet_gap(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    records = [{"prompt": f"A prompt in English, number {i}, long enough", "language": "English"} for i in range(2)]
+    records += [{"prompt": "A prompt of a record that names no language", "language": None},
+                {"prompt": "A prompt of a record without the language field"},
+                {"prompt": "Ein deutscher Satz, der lang genug ist, um zu zählen", "language": "German"}]
+    write_jsonl(tmp_path / "log.jsonl", records)
+    pandas.DataFrame(records).to_parquet(tmp_path / "log.parquet")  # the missing field becomes a gap (NaN)
+    for name in ("log.jsonl", "log.parquet"):
+        report = read_prompts(tmp_path / name, "English")
+        assert (len(report.prompts), report.other_language) == (4, 1), name
+
+
+def test_a_json_array_saved_with_a_byte_order_mark_is_read(tmp_path):
+    records = [{"prompt": f"A prompt saved by a Windows editor, number {i}"} for i in range(3)]
+    (tmp_path / "log.json").write_bytes(b"\xef\xbb\xbf" + __import__("json").dumps(records, indent=1).encode())
+    assert len(read_prompts(tmp_path / "log.json", None).prompts) == 3
 
 
 def test_an_unreadable_log_is_one_line(tmp_path):

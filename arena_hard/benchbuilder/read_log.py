@@ -4,11 +4,12 @@ Reads the log (`input_file`): a JSON array of records, JSON lines, or Parquet (p
 requirements-optional.txt). A record's prompt comes from, in this order: Chatbot Arena's
 `conversation_a` (or WildChat's `conversation`) turns, OpenAI `messages`, v0.1's `turns`, or a plain
 `prompt`. As upstream's topic_clustering.py: records whose `language` field is not the setting's are
-dropped, the user turns are joined (each followed by a newline), `<|endoftext|>` is defused, prompts of
-32 characters or fewer are dropped and the rest cut at 10,000 characters. Beyond upstream, exact
-duplicates (after whitespace normalisation) are dropped, and so are prompts holding a lone surrogate (a
-JSON escape such as \\ud800: not text, no API takes it, and it would fail its request on every run). Each prompt is named by the sha256 of its
-text, the key of every cache. Writes nothing.
+dropped (a null or missing field, or a Parquet gap, names no language: kept), the user turns are
+joined (each followed by a newline), `<|endoftext|>` is defused, prompts of 32 characters or fewer are
+dropped and the rest cut at 10,000 characters. Beyond upstream, exact duplicates (after whitespace
+normalisation) are dropped, and so are prompts holding a lone surrogate (a JSON escape such as
+\\ud800: not text, no API takes it, and it would fail its request on every run). Each prompt is named
+by the sha256 of its text, the key of every cache. Writes nothing.
 May import: arena_hard.core; pandas (Parquet only)."""
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def user_turns(record: dict[str, Any]) -> list[str]:
 
 def _json_records(path: Path) -> Iterator[Any]:
     with open_regular(path) as handle:
-        start = handle.read(4096).lstrip()
+        start = handle.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()  # a byte order mark: json.loads skips it
     if not start.startswith(b"["):
         yield from (record for _, record in iter_jsonl(path))
         return
@@ -131,6 +132,13 @@ def load_records(path: Path) -> Iterable[Any]:
     return _json_records(path)
 
 
+def _language(record: dict[str, Any]) -> Any:
+    """The record's `language`, None when it names none: no field, null, or the gap (NaN) Parquet
+    leaves where a record of a mixed log had no field."""
+    value = record.get("language")
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
 def prompt_text(turns: list[str]) -> str:
     return "".join(f"{turn}\n" for turn in turns).replace("<|endoftext|>", "<| endoftext |>")
 
@@ -144,7 +152,7 @@ def read_prompts(path: Path, language: str | None) -> ReadReport:
         if not turns:
             report.no_prompt += 1
             continue
-        if language is not None and "language" in record and record["language"] != language:
+        if language is not None and _language(record) not in (None, language):
             report.other_language += 1
             continue
         text = prompt_text(turns)

@@ -254,6 +254,11 @@ class Builder:
         settings = self.settings
         chosen = stratified_sample(kept, topics.tolist(), settings.size, settings.per_topic, settings.seed)
         cap = f", at most {settings.per_topic} per topic" if settings.per_topic else ""
+        if not chosen:  # not a bench, even with --allow-smaller
+            number, stage = next((n, s) for n, s in enumerate(report.stages, 1) if not s["kept"])
+            raise UserError(f"no prompt passes stage {number} ({stage['label_model']}: score >= "
+                            f"{stage['prompt_threshold']} in topics whose mean is >= {stage['cluster_threshold']:g}); "
+                            f"nothing written: lower that stage's thresholds in {settings.source}")
         if len(chosen) < settings.size:
             if not self.options.allow_smaller:
                 raise UserError(f"only {len(chosen):,} prompts pass the filter stages{cap}, fewer than `size` "
