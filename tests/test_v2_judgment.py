@@ -157,7 +157,8 @@ def test_verdict_rule(text, label):
 def test_missing_creative_writing_baseline_stops_before_any_call(ws, fake_api):
     server = fake_api(judge_reply)
     setup(ws, server, skip_baselines=("gemini-2.0-flash-001",))
-    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL, cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+                                   cwd=ws.root)
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "gemini-2.0-flash-001.jsonl" in line and "creative_writing" in line
@@ -212,8 +213,8 @@ def test_v2_labels_count_as_verdicts(ws, fake_api):
 def test_a_model_without_answers_is_one_line_and_one_without_any_answer_says_nothing_to_judge(ws, fake_api, capsys):
     server = fake_api(judge_reply)
     setup(ws, server, categories=("hard_prompt",), per_category=2)
-    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", "typo-model",
-                        cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list",
+                                   "typo-model", cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "typo-model.jsonl: no answers from 'typo-model'; check the name" in line
@@ -263,7 +264,8 @@ def test_bad_input_stops_before_any_call(ws, fake_api, problem, expected):
         data["regex_patterns"] = [r"\[\[[AB<>=]+\]\]"]
         config.write_text(yaml.safe_dump(data), encoding="utf-8")
     ws.write_questions(rows)
-    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL, cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+                                   cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert expected in line
