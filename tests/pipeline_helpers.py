@@ -3,15 +3,18 @@ bench and the configs, and running a script as a user would (a subprocess in tha
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
+from unittest import mock
 
 import yaml
 
@@ -23,6 +26,8 @@ BENCH = "tiny-bench"
 A_START, A_END = "<<answer A>>", "<</answer A>>"
 B_START, B_END = "<<answer B>>", "<</answer B>>"
 TEMPLATE = f"Question: {{question_1}}\n{A_START}\n{{answer_1}}\n{A_END}\n{B_START}\n{{answer_2}}\n{B_END}"
+# The warnings a new interpreter shows by default: all but these (and a script's own DeprecationWarnings).
+INTERPRETER_IGNORES = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 FAST_RETRY = {"max_attempts": 6, "backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0}
 
 
@@ -120,6 +125,24 @@ def run_in_process(main: Callable[[Sequence[str] | None], int], *args: str, cwd:
     finally:
         os.chdir(previous)
     return subprocess.CompletedProcess([main.__module__, *args], status, out.getvalue(), err.getvalue())
+
+
+def run_script_in_process(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None,
+                          unset: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
+    """What `run_script` returns, from the script's main in this process (no new interpreter and no SDK
+    imports per run), with `env` set and `unset` removed from the environment meanwhile. Warnings reach
+    stderr as in a new interpreter (pytest would otherwise keep them out of it)."""
+    main = importlib.import_module(Path(script).stem).main
+    with mock.patch.dict(os.environ, env or {}), warnings.catch_warnings():
+        for name in unset:
+            os.environ.pop(name, None)
+        warnings.resetwarnings()
+        for quiet in INTERPRETER_IGNORES:
+            warnings.simplefilter("ignore", quiet)
+        warnings.simplefilter("default", append=True)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        return run_in_process(main, *args, cwd=cwd)
 
 
 def copy_for_demo(destination: Path) -> Path:

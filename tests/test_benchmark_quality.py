@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT
+from pipeline_helpers import run_script_in_process
 
 # What benchmark_statistics.ipynb printed (its outputs as stored in the seed repository), for the 20 models
 # its name maps share with Chatbot Arena.
@@ -37,6 +38,11 @@ def run_script(*args, cwd=None):
     return subprocess.run([sys.executable, str(REPO_ROOT / "benchmark_quality.py"), *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+def run_in_process(*args, cwd):
+    """run_script's result from benchmark_quality's main in this process (no interpreter start per case)."""
+    return run_script_in_process("benchmark_quality.py", *map(str, args), cwd=cwd)
 
 
 def run(capsys, *args):
@@ -222,7 +228,8 @@ def test_bad_scores_file_is_one_line(tmp_path, content, fragments):
     scores = tmp_path / "scores.csv"
     scores.write_text(content)
     reference = write_table(tmp_path / "r.jsonl", GOOD)
-    assert_one_line_error(run_script("--scores", scores, "--reference", reference), str(scores), *fragments)
+    assert_one_line_error(run_in_process("--scores", scores, "--reference", reference, cwd=tmp_path), str(scores),
+                          *fragments)
 
 
 @pytest.mark.parametrize("name_map, fragments", [
@@ -234,15 +241,16 @@ def test_bad_scores_file_is_one_line(tmp_path, content, fragments):
 def test_bad_name_map_is_one_line(tmp_path, name_map, fragments):
     scores = write_table(tmp_path / "s.jsonl", GOOD)
     (tmp_path / "map.json").write_text(json.dumps(name_map))
-    result = run_script("--scores", scores, "--reference", scores, "--name-map", tmp_path / "map.json")
+    result = run_in_process("--scores", scores, "--reference", scores, "--name-map", tmp_path / "map.json",
+                            cwd=tmp_path)
     assert_one_line_error(result, "map.json", *fragments)
 
 
 def test_fewer_than_three_shared_models_and_missing_files_are_one_line(tmp_path):
     scores = write_table(tmp_path / "s.jsonl", GOOD)
     reference = write_table(tmp_path / "r.jsonl", [("a", 1, 0, 2), ("b", 2, 1, 3), ("x", 3, 2, 4)])
-    assert_one_line_error(run_script("--scores", scores, "--reference", reference),
+    assert_one_line_error(run_in_process("--scores", scores, "--reference", reference, cwd=tmp_path),
                           "2 model(s) are in both", "(a, b); at least 3 are needed")
-    assert_one_line_error(run_script("--scores", tmp_path / "nope.csv", "--reference", reference),
+    assert_one_line_error(run_in_process("--scores", tmp_path / "nope.csv", "--reference", reference, cwd=tmp_path),
                           "nope.csv: file not found")
     assert_one_line_error(run_script("--scores", scores), "the following arguments are required: --reference")

@@ -33,14 +33,19 @@ def gap(a, b):
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
+def intervals_by_model(frame):
+    return {model: (lower, upper) for model, lower, upper in zip(frame.index, frame.lower, frame.upper)}
+
+
 def agreement(bench, reference):
     total = credit = signed = 0
+    bench_intervals, reference_intervals = intervals_by_model(bench), intervals_by_model(reference)
     for a, b in combinations(bench.index, 2):
-        ref_a, ref_b = tuple(reference.loc[a, ["lower", "upper"]]), tuple(reference.loc[b, ["lower", "upper"]])
+        ref_a, ref_b = reference_intervals[a], reference_intervals[b]
         if gap(ref_a, ref_b) > 0 or ref_a == ref_b:
             continue
         total += 1
-        bench_a, bench_b = tuple(bench.loc[a, ["lower", "upper"]]), tuple(bench.loc[b, ["lower", "upper"]])
+        bench_a, bench_b = bench_intervals[a], bench_intervals[b]
         if gap(bench_a, bench_b) > 0 or bench_a == bench_b:
             credit += 0.5
         elif (bench_a < bench_b) == (ref_a < ref_b):
@@ -51,7 +56,8 @@ def agreement(bench, reference):
 
 
 def strict(bench, reference):
-    agree = sum((bench.score[a] - bench.score[b]) * (reference.score[a] - reference.score[b]) > 0
+    score, reference_score = dict(bench.score), dict(reference.score)
+    agree = sum((score[a] - score[b]) * (reference_score[a] - reference_score[b]) > 0
                 for a, b in combinations(bench.index, 2))
     return agree / math.comb(len(bench), 2)
 
@@ -78,7 +84,7 @@ def forecast(bench, reference):
     for a, b in combinations(sorted(bench.index), 2):
         (mean_a, var_a), (mean_b, var_b) = moments[a], moments[b]
         scale = math.sqrt(var_a + var_b)
-        p.append(norm(loc=mean_a - mean_b, scale=scale).cdf(0) if scale > 0 else
+        p.append(norm.cdf(0, loc=mean_a - mean_b, scale=scale) if scale > 0 else
                  1.0 if mean_a < mean_b else 0.0 if mean_a > mean_b else 0.5)
         label.append(int(reference.score[a] < reference.score[b]))
     return (brier_score_loss(label, p, pos_label=1),

@@ -9,7 +9,7 @@ import gen_answer
 from arena_hard.core.retry_policy import RetryPolicy
 from arena_hard.core.textstats import conv_metadata, count_tokens
 from fake_api_server import FaultPlan, Reply, answer_text
-from pipeline_helpers import Workspace, model_entry, question, questions, read_jsonl, run_script
+from pipeline_helpers import Workspace, model_entry, question, questions, read_jsonl, run_script_in_process
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def test_dry_run_calls_nothing(ws, fake_api, capsys):
 def test_missing_question_file_is_one_line(ws, tmp_path):
     ws.write_api_config({"m": {"api_type": "mock"}})
     ws.write_answer_config(["m"])
-    result = run_script("gen_answer.py", cwd=tmp_path)
+    result = run_script_in_process("gen_answer.py", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "question file not found" in result.stderr
     assert "download_data.py" in result.stderr and "Traceback" not in result.stderr
@@ -236,7 +236,7 @@ def test_model_missing_from_endpoint_file_is_one_line(ws, tmp_path):
     ws.write_questions(questions(2))
     ws.write_api_config({"other": {"api_type": "mock"}})
     ws.write_answer_config(["m"])
-    result = run_script("gen_answer.py", cwd=tmp_path)
+    result = run_script_in_process("gen_answer.py", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "config/api_config.yaml: no entry for 'm'" in result.stderr
 
@@ -294,7 +294,7 @@ def test_missing_key_is_one_line_before_any_model_is_asked(ws, fake_api, tmp_pat
     ws.write_api_config({"first": model_entry(server.openai_base_url),
                          "second": {"model_name": "x", "endpoints": None, "api_type": "anthropic"}})
     ws.write_answer_config(["first", "second"])
-    result = run_script("gen_answer.py", cwd=tmp_path, env={"ANTHROPIC_API_KEY": ""})
+    result = run_script_in_process("gen_answer.py", cwd=tmp_path, env={"ANTHROPIC_API_KEY": ""})
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "config/api_config.yaml: `second` has no API key; export ANTHROPIC_API_KEY" in result.stderr
     assert server.requests == [] and not ws.answer_file("first").exists()

@@ -12,7 +12,7 @@ import gen_judgment
 from arena_hard.generate.judge_game import CONTINUE_PROMPT
 from fake_api_server import (AnswerMarkers, FaultPlan, JudgeResponder, Reply, length_verdict)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, BENCH, TEMPLATE, Workspace, model_entry, question,
-                              questions, read_jsonl, run_script, write_jsonl)
+                              questions, read_jsonl, run_script, run_script_in_process, write_jsonl)
 
 MARKERS = AnswerMarkers(A_START, A_END, B_START, B_END)
 JUDGE = "judge-x"
@@ -169,7 +169,7 @@ def test_category_judges_only_the_questions_of_those_categories(ws, fake_api, ca
 def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api, tmp_path):
     server = fake_api(JudgeResponder(MARKERS))
     setup(ws, server, count=2)
-    result = run_script("gen_judgment.py", "--category", "poetry", cwd=tmp_path)
+    result = run_script_in_process("gen_judgment.py", "--category", "poetry", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "--category 'poetry': no question in" in result.stderr and "its categories: tiny" in result.stderr
     assert server.requests == []
@@ -227,7 +227,7 @@ def test_baseline_without_answers_is_one_line(ws, fake_api, tmp_path):
     server = fake_api(JudgeResponder(MARKERS))
     setup(ws, server, count=2)
     ws.answer_file("base").unlink()
-    result = run_script("gen_judgment.py", cwd=tmp_path)
+    result = run_script_in_process("gen_judgment.py", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "the baseline 'base' has no answers" in result.stderr
 

@@ -1,5 +1,7 @@
 """Bad input, for every script: a corpus of broken configs, question, answer and judgment files and
-flags, each run as a user would (a subprocess in a working directory holding a small valid bench).
+flags, each run in a working directory holding a small valid bench: the base bench by every script as a
+user would (a subprocess), each case by the script's main in this process (qa_browser.py's and demo.py's
+as subprocesses), so that the corpus costs no interpreter start per case.
 
 Every error case must end with exit status 2 and exactly one line on stderr that names the file (and
 the line or key, where there is one), no traceback, and every file that was there before byte for
@@ -22,13 +24,15 @@ from typing import Callable
 import pytest
 import yaml
 
-from pipeline_helpers import BENCH, TEMPLATE, Workspace, questions, read_jsonl, write_jsonl, write_yaml
+from pipeline_helpers import (BENCH, TEMPLATE, Workspace, questions, read_jsonl, run_script_in_process, write_jsonl,
+                              write_yaml)
 from tests.conftest import REPO_ROOT
 
 JUDGE, BASE, MODEL = "judge-x", "base", "model-1"
 QUESTION_COUNT = 4
 CACHE_DIR = ".show_result_cache"
 SDK_KEY_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+IN_SUBPROCESS = {"qa_browser.py", "demo.py"}
 SHOW = ("show_result.py", "--bench-name", BENCH, "--judge-name", JUDGE, "--baseline", BASE, "--num-rounds", "20")
 
 
@@ -62,11 +66,21 @@ def make_bench(root: Path) -> Workspace:
     return ws
 
 
-def run(root: Path, script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The script as a user runs it, with no API key in the environment unless `env` gives one."""
+def run_as_user(root: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The script as a user runs it (a new interpreter), with no API key in the environment."""
     clean = {k: v for k, v in os.environ.items() if k not in SDK_KEY_VARIABLES}
     return subprocess.run([sys.executable, str(REPO_ROOT / script), *args], cwd=root, capture_output=True,
-                          text=True, timeout=60, env={**clean, **(env or {})})
+                          text=True, timeout=60, env=clean)
+
+
+def run(root: Path, script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The script's main in this process (run_as_user's result without an interpreter per case), with no API
+    key in the environment unless `env` gives one; qa_browser.py and demo.py, whose runs start servers and
+    scripts of their own, as a user runs them."""
+    if script in IN_SUBPROCESS:
+        assert not env
+        return run_as_user(root, script, *args)
+    return run_script_in_process(script, *args, cwd=root, env=env, unset=set(SDK_KEY_VARIABLES) - set(env or {}))
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -379,7 +393,7 @@ def test_the_base_bench_is_valid_for_every_script(tmp_path: Path):
     """Without an edit the base bench runs cleanly, so each case below fails because of its one edit."""
     ws = make_bench(tmp_path)
     for command in (GA, GJ, SHOW):
-        result = run(tmp_path, *command)
+        result = run_as_user(tmp_path, *command)
         assert result.returncode == 0, (command, result.stderr)
     assert len(read_jsonl(ws.answer_file(MODEL))) == QUESTION_COUNT
     assert len(read_jsonl(ws.judgment_file(JUDGE, MODEL))) == QUESTION_COUNT

@@ -1,5 +1,6 @@
-"""Faults of the API, end to end: gen_answer.py and gen_judgment.py run as subprocesses against the
-loopback fake API, through the real SDK clients, with small backoffs and timeouts from api_config.yaml
+"""Faults of the API, end to end: gen_answer.py and gen_judgment.py run (as subprocesses; the outage
+cases through each script's main in this process, no interpreter start per case) against the loopback
+fake API, through the real SDK clients, with small backoffs and timeouts from api_config.yaml
 (max_attempts, backoff_base, backoff_max, timeout).
 
 - About 30% of requests fail, with every transient kind injected at least once: 429 with and without
@@ -22,7 +23,7 @@ from arena_hard.generate.judge_game import CONTINUE_PROMPT
 from fake_api_server import (DROP, MALFORMED, OK, RETRY_AFTER_429, STALL, TRANSIENT_MIX, AnswerMarkers, FaultPlan,
                              JudgeResponder, Reply, answer_responder, answer_text, length_verdict)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, questions, read_jsonl,
-                              run_script, write_jsonl)
+                              run_script, run_script_in_process, write_jsonl)
 
 MARKERS = AnswerMarkers(A_START, A_END, B_START, B_END)
 JUDGE, BASE, MODEL = "judge-f", "base", "model-1"
@@ -172,7 +173,7 @@ def test_total_outage_stops_within_the_retry_budget_and_writes_nothing_false(ws,
                               "games": [{"user_prompt": "p", "judgment": "[[A>B]]", "score": "A>B"}] * 2}
                              for i in range(3)])
     before = digest(output)
-    result = run_script(script, cwd=ws.root)
+    result = run_script_in_process(script, cwd=ws.root)
     record_faults(server)
     budget = outage_budget(calls_per_job)
     assert result.returncode == 1, result.stderr

@@ -20,7 +20,7 @@ from arena_hard.core.judgments import load_judgments
 from arena_hard.generate.judging_v2 import parse_verdict_v2
 from arena_hard.scoring.verdict_labels import NO_VERDICT, read_verdicts
 from fake_api_server import FaultPlan, Reply, hashed_verdict
-from pipeline_helpers import read_jsonl, run_script, write_jsonl, write_yaml
+from pipeline_helpers import read_jsonl, run_script_in_process, write_jsonl, write_yaml
 from v2_helpers import V2Workspace, v2_answer, v2_question
 
 JUDGE = "gpt-4.1"
@@ -157,7 +157,8 @@ def test_verdict_rule(text, label):
 def test_missing_creative_writing_baseline_stops_before_any_call(ws, fake_api):
     server = fake_api(judge_reply)
     setup(ws, server, skip_baselines=("gemini-2.0-flash-001",))
-    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL, cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+                                   cwd=ws.root)
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "gemini-2.0-flash-001.jsonl" in line and "creative_writing" in line
@@ -181,7 +182,7 @@ def test_category_judges_hard_prompt_without_the_creative_writing_baseline(ws, f
 def test_an_unknown_category_is_one_line_listing_the_categories(ws, fake_api):
     server = fake_api(judge_reply)
     setup(ws, server)
-    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
                         "--category", "hard-prompt", cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
@@ -212,8 +213,8 @@ def test_v2_labels_count_as_verdicts(ws, fake_api):
 def test_a_model_without_answers_is_one_line_and_one_without_any_answer_says_nothing_to_judge(ws, fake_api, capsys):
     server = fake_api(judge_reply)
     setup(ws, server, categories=("hard_prompt",), per_category=2)
-    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", "typo-model",
-                        cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list",
+                                   "typo-model", cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "typo-model.jsonl: no answers from 'typo-model'; check the name" in line
@@ -263,7 +264,8 @@ def test_bad_input_stops_before_any_call(ws, fake_api, problem, expected):
         data["regex_patterns"] = [r"\[\[[AB<>=]+\]\]"]
         config.write_text(yaml.safe_dump(data), encoding="utf-8")
     ws.write_questions(rows)
-    result = run_script("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL, cwd=ws.root)
+    result = run_script_in_process("gen_judgment.py", "--setting-file", "arena-hard-v2.0.yaml", "--model-list", MODEL,
+                                   cwd=ws.root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert expected in line
