@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A suite started as a background job of a non-interactive shell (`pytest &` in a script) inherits SIGINT
+# ignored, and so would every script it starts, which the tests that press Ctrl-C on a run could not stop.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # Upstream's own files, kept outside the repository (never copied into it), for the tests that compare with
 # them. CI keeps them beside the clone, in upstream's layout; ARENA_UPSTREAM_DIR / ARENA_UPSTREAM_V2_DIR name
 # another folder, such as one download_data.py filled (docs/testing.md).

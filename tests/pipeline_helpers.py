@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -109,6 +110,18 @@ def run_script(script: str, *args: str, cwd: Path, env: dict[str, str] | None = 
     """Run a top-level script as a user would: `python <repo>/<script> args` in `cwd`."""
     return subprocess.run([sys.executable, str(REPO_ROOT / script), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def interrupt(process: subprocess.Popen[str], signum: int = signal.SIGINT, timeout: float = 60) -> tuple[str, str]:
+    """Send `signum` to a started script and wait for it to end (its stdout and stderr); one still running
+    after `timeout` is killed, so that a failing test leaves no run behind it."""
+    process.send_signal(signum)
+    try:
+        return process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def run_in_process(main: Callable[[Sequence[str] | None], int], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,7 @@ import gen_judgment
 from fake_api_server import AnswerMarkers, FakeAPIServer, JudgeResponder, answer_responder
 from fake_batch_server import FakeBatchServer
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, question, questions, read_jsonl,
-                              run_in_process, write_jsonl)
+                              interrupt, run_in_process, write_jsonl)
 from tests.conftest import REPO_ROOT
 
 MARKERS = AnswerMarkers(A_START, A_END, B_START, B_END)
@@ -204,8 +204,7 @@ def test_ctrl_c_leaves_batches_running_and_cancel_collects_what_they_finished(tm
         fake.hold = True
         process = start("gen_judgment.py", ws, "--batch", "--poll-interval", "0.01")
         assert fake.polled.wait(60)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = interrupt(process)
         assert process.returncode == 130
         assert f"keep running at the provider ({fake.batches[0].id})" in stderr
         assert "rerun the same command to collect them" in stderr

@@ -7,7 +7,6 @@ Polling never sleeps here: its clock is replaced by virtual time."""
 from __future__ import annotations
 
 import asyncio
-import signal
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from arena_hard.generate.batch.poll import POLL_BACKOFF_MAX, Clock
 from fake_api_server import FakeAPIServer, JudgeResponder, answer_responder
 from fake_batch_server import FakeBatchServer
-from pipeline_helpers import read_jsonl, write_jsonl
+from pipeline_helpers import interrupt, read_jsonl, write_jsonl
 from test_batch import FAST, JUDGE, MARKERS, answer_workspace, answers, entry, judge_workspace, run_script, start
 
 
@@ -45,8 +44,7 @@ def leave_open(script: str, ws, fake: FakeBatchServer) -> None:
     fake.hold = True
     process = start(script, ws, "--batch", "--poll-interval", "0.01")
     assert fake.polled.wait(60)
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
+    interrupt(process)
     assert process.returncode == 130
     assert len(fake.batches) == 1
 

@@ -129,6 +129,13 @@ def wait_until(process, condition, what):
         time.sleep(0.005)
 
 
+def test_a_script_the_suite_starts_takes_ctrl_c():
+    """Even in a suite started as a background job of a script (SIGINT ignored, which children inherit),
+    a started run must stop on SIGINT, or the Ctrl-C tests could not stop theirs (tests/conftest.py)."""
+    probe = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+
+
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
 def test_ctrl_c_or_kill_9_loses_no_finished_game(tmp_path, signum, status):
     """Game 2 stalls (the fake never answers it) while game 1 is answered at once. With `parallel: 4`,

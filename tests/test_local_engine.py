@@ -23,7 +23,7 @@ from arena_hard.core.config_file import Section
 from arena_hard.core.engine_config import engine_arguments
 from arena_hard.core.errors import UserError
 from fake_api_server import answer_text
-from pipeline_helpers import Workspace, questions, read_jsonl
+from pipeline_helpers import Workspace, interrupt, questions, read_jsonl
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and /proc: Linux")
@@ -197,8 +197,7 @@ def test_ctrl_c_or_sigterm_of_the_run_stops_the_servers(ws, engines, signum, sta
     setup(ws, replicas=2)
     process = start_run(ws)
     wait_for_requests_in_flight(engines, process)
-    process.send_signal(signum)
-    _, err = process.communicate(timeout=120)
+    _, err = interrupt(process, signum, timeout=120)
     assert process.returncode == status, err
     assert len(engines.records()) == 2 and engines.left_running() == []
 

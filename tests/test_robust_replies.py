@@ -229,6 +229,31 @@ def test_v2_answers_without_the_o200k_file_stop_before_the_first_call(tmp_path, 
     assert not ws.answer_file("m").exists()
 
 
+@pytest.mark.parametrize("script", ["gen_answer.py", "gen_judgment.py"])
+def test_a_v01_dry_run_without_the_o200k_file_estimates_with_cl100k(tmp_path, fake_api, script):
+    """v0.1 records need no o200k_base, so neither does the estimate of a model whose tokenizer is unknown
+    (here a local model answering, and gpt-4o judging): offline without bpe-openai, cl100k_base stands
+    in, said to be an approximation, instead of the dry run stopping."""
+    ws = Workspace(tmp_path / "work")
+    server = fake_api()
+    ws.write_questions(questions(3))
+    ws.write_api_config({"m": model_entry(server.openai_base_url, model_name="my-org/llama", price=0),
+                         "gpt-4o": model_entry(server.openai_base_url, model_name="gpt-4o", price=0)})
+    ws.write_answer_config(["m"])
+    ws.write_answers("m", [{"question_id": f"q{i:03d}", "model_id": "m", "choices": [{"index": 0, "turns": [
+        {"content": "An answer."}]}]} for i in range(3)])
+    ws.write_answers("base", [{"question_id": f"q{i:03d}", "model_id": "base", "choices": [{"index": 0, "turns": [
+        {"content": "The baseline's answer."}]}]} for i in range(3)])
+    ws.write_judge_config("gpt-4o", "base", ["m"])
+    if script == "gen_answer.py":
+        ws.answer_file("m").unlink()
+    result = run_script(script, "--dry-run", cwd=ws.root, env=without_o200k(tmp_path))
+    assert result.returncode == 0, result.stderr
+    estimate = next(line for line in result.stdout.splitlines() if line.startswith("estimate: m:"))
+    assert "input tokens (cl100k_base, an approximation)" in estimate, estimate
+    assert server.requests == []
+
+
 # --- replies of other shapes ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("api_type, stop", [("openai", "length"), ("anthropic", "max_tokens")])

@@ -14,7 +14,6 @@ import fcntl
 import os
 import pty
 import random
-import signal
 import string
 import struct
 import subprocess
@@ -28,7 +27,7 @@ import pytest
 
 from fake_api_server import (DROP, ECHO_KEY_401, ECHO_KEY_500, STALL, AnswerMarkers, FaultPlan, JudgeResponder,
                              answer_responder)
-from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, questions, write_jsonl)
+from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, interrupt, model_entry, questions, write_jsonl)
 from tests.conftest import REPO_ROOT
 
 KEY = "sk-robust-" + "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=390))
@@ -187,8 +186,7 @@ def test_interrupted_run_shows_no_key(tmp_path, fake_api):
     deadline = time.monotonic() + 30
     while server.outcomes[STALL] < 2 and time.monotonic() < deadline:
         time.sleep(0.01)  # polling the condition the interrupt waits on: both requests in flight hang
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = interrupt(process, timeout=30)
     assert process.returncode == 130 and stderr.strip().splitlines()[-1] == "interrupted"
     assert server.outcomes[ECHO_KEY_500] == 2
     assert_no_leak(ws, server, stdout, stderr)

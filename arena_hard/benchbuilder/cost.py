@@ -25,7 +25,8 @@ from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.tokens import count_tokens
 from arena_hard.core.usage import Tokens, money
 from arena_hard.generate.cost import Budget, Pricing, check_budget, settle_bill, write_report
-from arena_hard.generate.estimate import MIN_OWN_SAMPLE, Call, Estimate, Guess, sample_guess, tokenizer_for, total_line
+from arena_hard.generate.estimate import (MIN_OWN_SAMPLE, Call, Estimate, Guess, sample_guess, stand_in, tokenizer_for,
+                                          total_line)
 from arena_hard.generate.pipeline import RunReport
 
 SCRIPT = "build_bench.py"
@@ -36,14 +37,14 @@ EARLIER_SAMPLE = 500  # earlier replies read for the output guess, at most
 
 
 def earlier_outputs(records: Iterable[dict[str, Any]]) -> list[float]:
-    """Output tokens of earlier replies in a cache: from their `usage`, else their text's o200k tokens."""
+    """Output tokens of earlier replies in a cache: from their `usage`, else their text's tokens (stand_in())."""
     found: list[float] = []
     for record in records:
         tokens = Tokens.of(record.get("usage"))
         if tokens is not None:
             found.append(tokens.completion_tokens)
         elif isinstance(record.get("answer"), str):
-            found.append(count_tokens(record["answer"], "o200k_base"))
+            found.append(count_tokens(record["answer"], stand_in()))
         if len(found) >= EARLIER_SAMPLE:
             break
     return found

@@ -69,6 +69,16 @@ def _o200k() -> Any:
                              special_tokens=O200K_SPECIAL)
 
 
+@functools.lru_cache(maxsize=None)
+def loadable(encoding: str) -> bool:
+    """Whether `encoding` can be counted here (o200k_base: offline, only with bpe-openai installed)."""
+    try:
+        check_encoding(encoding)
+    except UserError:
+        return False
+    return True
+
+
 def check_encoding(encoding: str) -> None:
     """Load `encoding` now: a missing file is a one-line UserError before any call, not after the
     replies whose records need it have been paid for."""

@@ -2,7 +2,7 @@
 
 A job is the calls it will make (`Call`): the input tokens known now (the messages, counted with the
 model's tokenizer: tiktoken's encoding for an OpenAI model name, else o200k_base as an approximation,
-said so), the answers of earlier turns it will resend (unknown: their expected length is added), and
+said so; cl100k_base stands in for o200k_base offline without bpe-openai), the answers of earlier turns it will resend (unknown: their expected length is added), and
 the output tokens expected per call (`Guess`: mean, low, high). Output comes from what is on disk:
 a model's earlier answers or a judge's earlier judgments (their usage, else their text), the range
 being a 95% interval of the run's mean call; for answers without earlier ones the bench baseline's
@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.core.records import record_id
-from arena_hard.core.tokens import count_tokens
+from arena_hard.core.tokens import ENCODINGS, count_tokens, loadable
 from arena_hard.core.usage import Rates, Tokens, money
 from arena_hard.generate.cost import check_budget, write_report
 from arena_hard.models.prices import Price
@@ -66,8 +66,14 @@ class Tokenizer:
         return sum(self.count(text) for text in texts) + MESSAGE_OVERHEAD * len(texts) + REQUEST_OVERHEAD
 
 
+def stand_in() -> str:
+    """The encoding that approximates an unknown tokenizer: o200k_base, else (offline without bpe-openai)
+    cl100k_base, which is bundled: an estimate need not stop for want of a file the run itself may not need."""
+    return "o200k_base" if loadable("o200k_base") else "cl100k_base"
+
+
 def tokenizer_for(model: ModelConfig) -> Tokenizer:
-    """tiktoken's encoding for an OpenAI model (exact); else o200k_base, an approximation."""
+    """tiktoken's encoding for an OpenAI model (exact, when it can be loaded); else stand_in(), an approximation."""
     encoding = None
     if model.api_type in ("openai", "azure"):
         from tiktoken.model import encoding_name_for_model  # a table lookup: no download
@@ -75,8 +81,8 @@ def tokenizer_for(model: ModelConfig) -> Tokenizer:
             encoding = encoding_name_for_model(model.model_name)
         except KeyError:
             pass
-    exact = encoding in ("cl100k_base", "o200k_base")
-    encoding = encoding if exact else "o200k_base"
+    exact = encoding in ENCODINGS and loadable(encoding)
+    encoding = encoding if exact else stand_in()
     # remembered: a run's requests repeat the same system prompt (a judge's, a labeller's) in every call
     return Tokenizer(functools.lru_cache(maxsize=64)(functools.partial(count_tokens, encoding=encoding)), encoding, exact)
 
@@ -134,7 +140,7 @@ class Estimate:
         return None if rates is None else tuple(rates.cost(self.tokens(end)) for end in range(3))  # type: ignore
 
     def describe(self) -> str:
-        tokenizer = self.tokenizer.encoding if self.tokenizer.exact else "o200k_base, an approximation"
+        tokenizer = self.tokenizer.encoding + ("" if self.tokenizer.exact else ", an approximation")
         cost = self.cost()
         shown = "cost unknown (no price)" if cost is None else f"{money(cost[0])} ({money(cost[1])} to {money(cost[2])})"
         return (f"estimate: {self.label}: {self.calls:,} calls to {self.model.name}, ~{self.input[0]:,.0f} input tokens "
@@ -201,7 +207,7 @@ def answer_outputs(path: Path, encoding: str) -> dict[str, float]:
 
 def judgment_outputs(paths: Iterable[Path], enough: int) -> list[float]:
     """Output tokens per game of the judgment files, read until `enough` games: from `usage`, else the
-    judgment text's o200k tokens."""
+    judgment text's tokens under stand_in()."""
     found: list[float] = []
     for path in paths:
         for _, record in _records(path):
@@ -214,7 +220,7 @@ def judgment_outputs(paths: Iterable[Path], enough: int) -> list[float]:
                 judgment = game.get("judgment")
                 text = judgment.get("answer", "") if isinstance(judgment, dict) else judgment
                 if isinstance(text, str) and text:
-                    found.append(count_tokens(text, "o200k_base"))
+                    found.append(count_tokens(text, stand_in()))
         if len(found) >= enough:
             break
     return found
