@@ -24,7 +24,7 @@ from arena_hard.core.judgments import load_judgments
 from arena_hard.core.records import load_answers, load_questions, record_id
 from fake_api_server import (AnswerMarkers, JudgeResponder, Reply, answer_responder, answer_text, success_body)
 from pipeline_helpers import (A_END, A_START, B_END, B_START, Workspace, model_entry, question, questions, read_jsonl,
-                              run_script, write_jsonl)
+                              run_script, run_script_in_process, write_jsonl)
 from v2_helpers import V2Workspace, v2_questions
 
 SURROGATE_TEXT = "x \ud800 y"  # what `"x \ud800 y"` in a JSON reply decodes to
@@ -188,13 +188,16 @@ def test_an_answer_with_a_lone_surrogate_is_not_judged_and_its_line_is_named(ws,
            "turn 1, holds a lone surrogate (U+D800" in err
 
 
-def test_a_system_prompt_with_a_lone_surrogate_sends_nothing_and_says_why_once(ws, fake_api, capsys):
+def test_a_system_prompt_with_a_lone_surrogate_sends_nothing_and_says_why_once(ws, fake_api):
+    # Refused as the config is read (hostile probe round four), before any question is planned: one line
+    # naming the key, where it used to be a "not sent" note per model after the run.
     server = fake_api()
     setup(ws, server.openai_base_url, count=4, system_prompt="Be \ud800 brief.")  # YAML's "\ud800" escape
-    assert gen_answer.main([]) == 1
-    assert server.requests == []
-    err = capsys.readouterr().err
-    assert "not sent: 4 question(s) of m, because message 1 (system) holds a lone surrogate (U+D800 at character 4)" in err
+    result = run_script_in_process("gen_answer.py", cwd=ws.root)
+    assert server.requests == [] and result.returncode == 2
+    assert result.stderr.splitlines() == ["error: config/api_config.yaml: `m.system_prompt` holds a lone surrogate "
+                                          "(an escape such as \\ud800), which is not text: no API takes it and no file "
+                                          "name holds it; remove the escape"]
 
 
 # --- v2.0 without the o200k_base file -----------------------------------------------------------------
