@@ -200,6 +200,7 @@ def test_ctrl_c_or_sigterm_of_the_run_stops_the_servers(ws, engines, signum, sta
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert process.returncode == status, err
+    assert ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)") in err.splitlines()
     assert len(engines.records()) == 2 and engines.left_running() == []
 
 

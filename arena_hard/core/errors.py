@@ -1,14 +1,18 @@
 """User-facing errors: a problem the user can fix (a config, a data file, a flag) is raised as
 UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback.
 A file system error (disk full, no permission) and a run stopped before its end (Unfinished) are one
-line too, with exit status 1."""
+line too, with exit status 1. A run stopped by Ctrl-C or SIGTERM (Terminated) ends as Ctrl-C ends it,
+with one line and exit status 128 + the signal's number: what it finished is on disk already."""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 EXIT_USER_ERROR = 2
 
@@ -36,6 +40,34 @@ class Unfinished(Exception):
     answer in time); what it did so far is kept, and the message says how to go on."""
 
 
+class Terminated(KeyboardInterrupt):
+    """A stop asked for by a signal other than Ctrl-C (SIGTERM, SIGHUP): a KeyboardInterrupt, so that
+    every step that cleans up after Ctrl-C (a local engine's servers, a batch run's note on its open
+    batches) does so for it too."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated(signum)
+
+
+@contextmanager
+def handling(handler: Any, signums: Sequence[int]) -> Iterator[None]:
+    """`handler` for `signums` meanwhile (only the main thread may set one; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (exit status 2) instead of the usage block."""
 
@@ -46,13 +78,17 @@ class ArgumentParser(argparse.ArgumentParser):
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> NoReturn:
     """Run a script's main(argv) and exit with its status; a UserError becomes one line and status 2."""
     try:
-        status = main(argv)
+        with handling(terminate, (signal.SIGTERM,)):
+            status = main(argv)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         status = EXIT_USER_ERROR
     except Unfinished as error:
         print(f"error: {error}", file=sys.stderr)
         status = 1
+    except Terminated as error:
+        print(f"terminated ({signal.Signals(error.signum).name})", file=sys.stderr)
+        status = 128 + error.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status = 130
