@@ -200,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # and so is what writing a record needs (its token counts' encoding), once the outputs are ours, so
         # that no paid answer waits on a missing file
         check_encoding(version.token_encoding)
-        refuse_open_batches([(name, output) for name, output in outputs.items() if not uses_batch(args, models[name])])
+        refuse_open_batches([(name, output, models[name] if batched(models[name]) else None)
+                             for name, output in outputs.items()])
         runs, batch_tasks, estimates = [], [], []
         checks = {name: AnswerCheck(output, questions, settings.num_choices, version.version)
                   for name, output in outputs.items()}

@@ -214,8 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     complete = True
     runs, batch_tasks, asked, estimates = [], [], [], []
     with nullcontext() if args.dry_run else lock_outputs([plan.output for plan in judging.plans], args.wait):
-        if not batch:
-            refuse_open_batches([(plan.model, plan.output) for plan in judging.plans])
+        refuse_open_batches([(plan.model, plan.output, judging.judge if batch else None) for plan in judging.plans])
         done = {plan.model: open_output(plan.output, plan.check, repair=not args.dry_run)  # all read before any output
                 for plan in judging.plans}
         logs = {plan.model: GameLog(plan.output, plan.check.judged, write=not args.dry_run) for plan in judging.plans}

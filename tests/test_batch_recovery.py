@@ -277,3 +277,36 @@ def test_a_judging_run_with_every_judgment_made_still_names_an_open_batch_and_ca
         named_then_cancelled("gen_judgment.py", ws, fake)
     for model in ("model-1", "model-2"):
         assert read_jsonl(ws.judgment_file(JUDGE, model)) == read_jsonl(direct.judgment_file(JUDGE, model))
+
+
+@pytest.mark.parametrize("script, moved", [("gen_answer.py", {}), ("gen_judgment.py", {"model_name": "renamed"})])
+def test_a_batch_run_refuses_while_an_open_batch_is_at_the_endpoint_its_entry_no_longer_names(tmp_path, script, moved):
+    """The entry of the model (or judge) that sent an open batch to server A now names server B (and,
+    in one case, another model_name, which renames its requests and had them sent to B again): nothing
+    is sent to B, and A is not asked with the entry's new key. Once the entry is restored, the batch is
+    collected from A."""
+    responder = JudgeResponder(MARKERS) if script == "gen_judgment.py" else answer_responder
+    with FakeBatchServer(responder) as a, FakeBatchServer(responder) as b:
+        ws = judge_workspace(tmp_path, a.url) if script == "gen_judgment.py" else \
+            answer_workspace(tmp_path, a.url, "openai", 3)
+        name = JUDGE if script == "gen_judgment.py" else "m"
+        leave_open(script, ws, a)
+        calls = len(a.calls)
+        ws.write_api_config({name: entry(b.url, "openai", **moved)})
+        a.hold = False
+        for args in (("--batch",), ("--cancel",), ("--batch", "--dry-run")):
+            refused = run_script(script, *args, *FAST, cwd=ws.root)
+            assert refused.returncode == 2, refused.stderr
+            [error] = lines_with("error:", refused.stderr)
+            assert f"batch {a.batches[0].id} " in error and f"was sent to openai served-model at {a.url}/v1" in error
+            assert f"now goes to openai {moved.get('model_name', 'served-model')} at {b.url}/v1" in error
+            assert "restore the entry" in error and "--cancel" in error and "Traceback" not in refused.stderr
+        assert b.calls == [] and len(a.calls) == calls
+        ws.write_api_config({name: entry(a.url, "openai")})
+        collected = run_script(script, "--batch", *FAST, cwd=ws.root)
+        assert collected.returncode == 0, collected.stderr
+        assert len(a.batches) == 1 and b.calls == []
+    outputs = [ws.judgment_file(JUDGE, m) for m in ("model-1", "model-2")] if script == "gen_judgment.py" else \
+        [ws.answer_file("m")]
+    assert all(len(read_jsonl(output)) == (4 if script == "gen_judgment.py" else 3) for output in outputs)
+    assert not state_dir(ws, script).exists()

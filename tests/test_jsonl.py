@@ -104,3 +104,25 @@ def test_rewrite_sorted_unique_keeps_the_last_line_of_each_key_byte_for_byte(tmp
     rewrite_sorted_unique(path, lambda record, where: record["id"])
     assert path.read_bytes() == b'{"id":"a",  "v": 1}\n{"id": "b", "v": 2}\n'
     assert sorted(os.listdir(tmp_path)) == ["a.jsonl"]
+
+
+BOM = "\ufeff".encode()
+
+
+@pytest.mark.parametrize("data", [BOM, BOM + b"\n", BOM + b"  \r\n\n ", "\u00a0\u3000\n".encode(), BOM * 2 + b"\n"])
+def test_a_file_of_white_space_and_byte_order_marks_holds_no_record_nor_a_cut_line(tmp_path, data):
+    from arena_hard.core.jsonl import rewrite_sorted_unique, scan_jsonl
+
+    path = write(tmp_path / "a.jsonl", data)
+    assert read_jsonl(path) == [] and list(scan_jsonl(path)) == []
+    rewrite_sorted_unique(path, lambda record, where: record["id"])
+    assert path.read_bytes() == b""
+
+
+def test_a_record_after_a_byte_order_mark_and_a_blank_line_of_them_are_read(tmp_path):
+    from arena_hard.core.jsonl import rewrite_sorted_unique, scan_jsonl
+
+    path = write(tmp_path / "a.jsonl", BOM + b'{"id": "b"}\n' + BOM + b"\n" + b'{"id": "a"}\n')
+    assert [(n, r["id"]) for n, r in iter_jsonl(path)] == [(n, r["id"]) for n, r in scan_jsonl(path)] == [(1, "b"), (3, "a")]
+    rewrite_sorted_unique(path, lambda record, where: record["id"])
+    assert path.read_bytes() == b'{"id": "a"}\n' + BOM + b'{"id": "b"}\n'

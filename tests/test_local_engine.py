@@ -199,6 +199,7 @@ def test_ctrl_c_or_sigterm_of_the_run_stops_the_servers(ws, engines, signum, sta
     wait_for_requests_in_flight(engines, process)
     _, err = interrupt(process, signum, timeout=120)
     assert process.returncode == status, err
+    assert ("interrupted" if signum == signal.SIGINT else "terminated (SIGTERM)") in err.splitlines()
     assert len(engines.records()) == 2 and engines.left_running() == []
 
 

@@ -72,6 +72,10 @@ REFUSED = [
     # --- data ----------------------------------------------------------------------------------
     Case("questions: an empty file of a custom bench says so, not to download", write_text(QUESTIONS, ""), GA,
          (QUESTIONS, "holds no questions (the file is empty); write the bench's questions into it")),
+    Case("questions: only a byte-order mark is no question, not a line an interrupted run cut short",
+         write_text(QUESTIONS, "\ufeff"), GA, (QUESTIONS, "holds no questions (only blank lines)")),
+    Case("questions: only byte-order marks and white space (a no-break space, CRLF blank lines)",
+         write_text(QUESTIONS, "\ufeff \r\n\r\n\u00a0"), GA, (QUESTIONS, "holds no questions (only blank lines)")),
     Case("answers: model_answer is a regular file", lambda ws: (
         shutil.rmtree(ws.bench_dir / "model_answer"), write_text(f"data/{BENCH}/model_answer", "x")(ws)),
          GA, (f"data/{BENCH}/model_answer: is a file, where a folder is needed for {MODEL_ANSWERS}",)),

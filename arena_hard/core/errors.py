@@ -1,14 +1,18 @@
 """User-facing errors: a problem the user can fix (a config, a data file, a flag) is raised as
 UserError and printed by `run_main` as one line on stderr with exit status 2, never as a traceback.
 A file system error (disk full, no permission) and a run stopped before its end (Unfinished) are one
-line too, with exit status 1."""
+line too, with exit status 1. SIGTERM stops a run as Ctrl-C does (`terminate`): one line, and exit
+status 128 + the signal's number; what the run finished is on disk already."""
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 EXIT_USER_ERROR = 2
 
@@ -36,6 +40,38 @@ class Unfinished(Exception):
     answer in time); what it did so far is kept, and the message says how to go on."""
 
 
+_STOPPED_BY: list[int] = []  # the signals `terminate` turned into a Ctrl-C during this run
+
+
+def terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (or SIGHUP) stops the run as Ctrl-C does, through the SIGINT handler in force: inside
+    asyncio.run, asyncio's, which cancels the main task so that every await unwinds as it does for
+    Ctrl-C (an exception raised at whatever line was running could be lost in an HTTP library's
+    cancel scope, and the run go on); elsewhere Python's, which raises KeyboardInterrupt. Where Ctrl-C
+    is ignored (a background job of a shell script), the signal's default action ends the process."""
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler):
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _STOPPED_BY.append(signum)
+    handler(signal.SIGINT, frame)
+
+
+@contextmanager
+def handling(handler: Any, signums: Sequence[int]) -> Iterator[None]:
+    """`handler` for `signums` meanwhile (only the main thread may set one; elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error (exit status 2) instead of the usage block."""
 
@@ -45,8 +81,10 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> NoReturn:
     """Run a script's main(argv) and exit with its status; a UserError becomes one line and status 2."""
+    _STOPPED_BY.clear()
     try:
-        status = main(argv)
+        with handling(terminate, (signal.SIGTERM,)):
+            status = main(argv)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         status = EXIT_USER_ERROR
@@ -54,8 +92,10 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         print(f"error: {error}", file=sys.stderr)
         status = 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        status = 130
+        signum = _STOPPED_BY[-1] if _STOPPED_BY else signal.SIGINT
+        print("interrupted" if signum == signal.SIGINT else f"terminated ({signal.Signals(signum).name})",
+              file=sys.stderr)
+        status = 128 + signum
     except BrokenPipeError:  # the reader of our output went away (`... | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = 1

@@ -4,15 +4,16 @@ Every output of the scripts is a JSONL file that grows one complete line per rec
 goes on (`JsonlAppender`), is repaired on resume if a crash cut its last line (`repair_tail`), and is
 finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`).
 
-Two readers of the same lines: `iter_jsonl`, line by line with file:line errors and the choice to skip
-a cut-off last line, for everything; and `scan_jsonl`, the scoring hot path: one read of the file, then
-one decode per line with none of iter_jsonl's per-line bookkeeping. It decodes with msgspec (about twice
-as fast as json on long judge texts), and a line msgspec refuses goes to json.loads, which also takes
-what msgspec does not (NaN, Infinity, numbers beyond a double, lone surrogates): every line decodes to
-exactly what json.loads gives, and a line json.loads refuses makes iter_jsonl read the file and raise
-its file:line message (bad JSON or UTF-8, a non-object, a cut-off last line). Any text JSON can carry
-is written so that both read it back unchanged: a lone surrogate, which UTF-8 cannot encode, as its
-\\u escape (`dumps_line`). Reads and writes the files it is given."""
+Two readers of the same lines, to both of which a line of white space and byte-order marks is
+blank: `iter_jsonl`, line by line with file:line errors and the choice to skip a cut-off last line, for
+everything; and `scan_jsonl`, the scoring hot path: one read of the file, then one decode per line with
+none of iter_jsonl's per-line bookkeeping. It decodes with msgspec (about twice as fast as json on long
+judge texts), and a line msgspec refuses goes to json.loads, which also takes what msgspec does not
+(NaN, Infinity, numbers beyond a double, lone surrogates): every line decodes to exactly what json.loads
+gives, and a line json.loads refuses makes iter_jsonl read the file and raise its file:line message (bad
+JSON or UTF-8, a non-object, a cut-off last line). Any text JSON can carry is written so that both read
+it back unchanged: a lone surrogate, which UTF-8 cannot encode, as its \\u escape (`dumps_line`). Reads
+and writes the files it is given."""
 from __future__ import annotations
 
 import functools
@@ -66,17 +67,36 @@ def iter_jsonl(path: Path, *, skip_truncated_tail: bool = False) -> Iterator[tup
         raise UserError(f"{path}: is a directory, expected a JSONL file") from None
     with handle:
         for lineno, raw in enumerate(handle, 1):
-            if not raw.strip():
-                continue
-            if not raw.endswith(b"\n"):
-                try:
-                    yield lineno, _decode_line(path, lineno, raw)
-                except UserError:
-                    if skip_truncated_tail:
-                        return
-                    raise UserError(f"{path}:{lineno}: {TRUNCATED_HINT}") from None
-                return
-            yield lineno, _decode_line(path, lineno, raw)
+            try:
+                record = _read_line(path, lineno, raw)
+            except UserError:
+                if raw.endswith(b"\n"):
+                    raise
+                if skip_truncated_tail:
+                    return
+                raise UserError(f"{path}:{lineno}: {TRUNCATED_HINT}") from None
+            if record is not None:
+                yield lineno, record
+
+
+def blank_text(raw: bytes) -> bool:
+    """Nothing but white space (Unicode's too) and byte-order marks (U+FEFF, as editors may write)."""
+    try:
+        return not raw.decode("utf-8").replace("\ufeff", "").strip()
+    except UnicodeDecodeError:
+        return False
+
+
+def _read_line(path: Path, lineno: int, raw: bytes) -> dict[str, Any] | None:
+    """The line's record, or None for a blank line."""
+    if not raw.strip():
+        return None
+    try:
+        return _decode_line(path, lineno, raw)
+    except UserError:
+        if blank_text(raw):
+            return None
+        raise
 
 
 @functools.cache
@@ -122,8 +142,8 @@ def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         try:
             record = decode_json(line)
         except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, Python's limits
-            if not bytes(line).strip():
-                continue  # spaces, or the \r of a CRLF blank line
+            if blank_text(bytes(line)):
+                continue  # spaces, the \r of a CRLF blank line, a byte-order mark
             record = None
         if not isinstance(record, dict):
             for _ in iter_jsonl(path):
@@ -271,9 +291,9 @@ def rewrite_sorted_unique(path: Path, key: Callable[[dict[str, Any], str], str])
     with open(path, "rb") as handle:
         position = 0
         for lineno, raw in enumerate(handle, 1):
-            name = None
-            if raw.strip():
-                name = key(_decode_line(path, lineno, raw), f"{path}:{lineno}")
+            record = _read_line(path, lineno, raw)
+            name = None if record is None else key(record, f"{path}:{lineno}")
+            if name is not None:
                 offsets[name] = (position, len(raw))
             in_form = in_form and name is not None and (previous is None or previous < name) and raw.endswith(b"\n")
             previous = name

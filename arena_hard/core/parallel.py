@@ -13,7 +13,7 @@ whose call raises raises the same exception here, as in the loop: a UserError na
 reaches the user unchanged; the items not started by then are not run.
 process_map's workers are forked, so they start without importing anything again; `function` and the
 items must pickle (a module-level function, or a functools.partial of one), and the workers leave
-Ctrl-C to this process. thread_map takes its items as they come, so an iterator that prepares each
+Ctrl-C and SIGTERM to this process. thread_map takes its items as they come, so an iterator that prepares each
 (drawing a bootstrap resample, say) runs while the first items are being worked on. Reads and writes
 nothing itself."""
 from __future__ import annotations
@@ -70,6 +70,8 @@ def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> lis
 
 
 def _ignore_interrupt() -> None:
-    """Ctrl-C is for the parent to handle (run_main prints one line); a worker finishes its item, then
-    the shut-down pool stops it."""
+    """Ctrl-C and SIGTERM (sent to the whole process group, as a service manager does) are for the
+    parent to handle (run_main prints one line); a worker finishes its item, then the shut-down pool
+    stops it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

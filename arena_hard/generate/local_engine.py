@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from arena_hard.core.endpoints import Endpoint, ModelConfig
-from arena_hard.core.errors import UserError
+from arena_hard.core.errors import UserError, handling, terminate
 from arena_hard.core.names import file_stem
 from arena_hard.generate.cost import Budget
 from arena_hard.generate.pipeline import ModelRun, RunReport, run_models
@@ -219,24 +218,6 @@ def _wait_until_gone(group: int, deadline: float) -> None:
         time.sleep(0.01)
 
 
-def _end_the_run(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-@contextmanager
-def _signals(handler: object, signums: Sequence[int]) -> Iterator[None]:
-    """`handler` for `signums` meanwhile (only the main thread may set one; elsewhere nothing changes)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handler) for signum in signums}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 @contextmanager
 def serving(model: ModelConfig, log_dir: Path) -> Iterator[ModelConfig]:
     """`model` with its started servers as endpoints; they are stopped when the block ends."""
@@ -244,7 +225,7 @@ def serving(model: ModelConfig, log_dir: Path) -> Iterator[ModelConfig]:
     shares = gpu_shares(model, visible_gpus())
     stem = Path(log_dir) / file_stem(model.name)
     try:
-        with _signals(_end_the_run, (signal.SIGTERM, signal.SIGHUP)):
+        with handling(terminate, (signal.SIGTERM, signal.SIGHUP)):
             for index, gpus in enumerate(shares):
                 servers.append(_start(model, gpus, Path(f"{stem}.{index}.log" if len(shares) > 1 else f"{stem}.log")))
             _wait_until_healthy(model, servers)
@@ -259,7 +240,7 @@ def serving(model: ModelConfig, log_dir: Path) -> Iterator[ModelConfig]:
                         print(f"error: {_failed(model, server, f'exited with status {status} during the run')}",
                               file=sys.stderr)
     finally:
-        with _signals(signal.SIG_IGN, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):  # a stop is not cut short
+        with handling(signal.SIG_IGN, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):  # a stop is not cut short
             _stop(servers)
 
 

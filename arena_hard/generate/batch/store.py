@@ -53,6 +53,10 @@ class BatchEntry:
     submitted_at: float | None = None
 
 
+def entry_name(entry: BatchEntry) -> str:
+    return entry.batch_id or f"{entry.local_id} (planned; its submission was interrupted)"
+
+
 @dataclass
 class BatchStore:
     directory: Path
@@ -190,15 +194,14 @@ class BatchStore:
     def has_results(self) -> bool:
         return bool(self._results)
 
-    def held_by_label(self) -> dict[str, list[str]]:
+    def held_by_label(self) -> dict[str, list[BatchEntry]]:
         """Output label -> the batches (submitted, or planned and perhaps submitted) holding its requests."""
-        held: dict[str, list[str]] = {}
+        held: dict[str, list[BatchEntry]] = {}
         for entry in self.open_entries() + self.planned_entries():
-            name = entry.batch_id or f"{entry.local_id} (planned; its submission was interrupted)"
             for _, line in iter_jsonl(self.plan_file(entry.local_id)):
-                names = held.setdefault(line["model"], [])
-                if name not in names:
-                    names.append(name)
+                entries = held.setdefault(line["model"], [])
+                if entry not in entries:
+                    entries.append(entry)
         return held
 
     def open_entries(self) -> list[BatchEntry]:
