@@ -28,7 +28,8 @@ from arena_hard.core.errors import ArgumentParser, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.core.png_chart import require_pyplot
 from arena_hard.core.records import Bench
-from arena_hard.generate.batch.runner import add_batch_arguments, batch_options, check_batch_models
+from arena_hard.generate.batch.checks import check_batch_models
+from arena_hard.generate.batch.runner import add_batch_arguments, batch_options
 from arena_hard.generate.cost import Pricing, add_cost_arguments, check_cost_arguments
 from arena_hard.models.embeddings import check_embedding_model
 from arena_hard.models.providers import check_credentials

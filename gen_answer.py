@@ -30,8 +30,9 @@ from arena_hard.core.endpoints import ModelConfig, check_temperature, load_model
 from arena_hard.core.errors import ArgumentParser, UserError, note, run_main
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.generate import answers_v2, local_engine
-from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
-                                              describe_batches, refuse_open_batches, run_batches, uses_batch)
+from arena_hard.generate.batch.checks import check_batch_models, refuse_open_batches
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
+                                              run_batches, uses_batch)
 from arena_hard.generate.cost import Budget, Pricing, add_cost_arguments, check_cost_arguments, settle_bill
 from arena_hard.generate.estimate import settle_estimate
 from arena_hard.generate.estimate_plans import answer_estimate, baseline_outputs

@@ -40,8 +40,9 @@ from arena_hard.core.names import unique
 from arena_hard.core.output_lock import lock_outputs
 from arena_hard.core.records import Bench, Question, load_answers, load_questions
 from arena_hard.generate import judge_plan_v2, judging_v01, judging_v2, local_engine
-from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, check_batch_models,
-                                              describe_batches, refuse_open_batches, run_batches, uses_batch)
+from arena_hard.generate.batch.checks import check_batch_models, refuse_open_batches
+from arena_hard.generate.batch.runner import (BatchTask, add_batch_arguments, batch_options, describe_batches,
+                                              run_batches, uses_batch)
 from arena_hard.generate.game_log import GameLog
 from arena_hard.generate.judge_plan_v01 import check_template_fields, load_reference_answers, plan_jobs
 from arena_hard.generate.judged import JudgedCheck

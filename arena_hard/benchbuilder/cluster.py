@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.atomic_write import atomic_write_bytes
 
 OUTLIER = -1
 # PCA keeps topics apart only with enough components (BERTopic's UMAP needs 5, being non-linear): on

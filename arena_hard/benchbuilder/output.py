@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 from arena_hard.core.bench_version import version_for
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_bytes, atomic_write_text, dumps_line
+from arena_hard.core.atomic_write import atomic_write_bytes, atomic_write_text
+from arena_hard.core.jsonl import dumps_line
 from arena_hard.core.png_chart import require_pyplot, save_png
 
 V2_CATEGORY = "hard_prompt"

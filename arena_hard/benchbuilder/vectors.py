@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.atomic_write import atomic_write_text
 
 KEY_BYTES = 32
 

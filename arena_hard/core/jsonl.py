@@ -2,7 +2,8 @@
 
 Every output of the scripts is a JSONL file that grows one complete line per record while a run
 goes on (`JsonlAppender`), is repaired on resume if a crash cut its last line (`repair_tail`), and is
-finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`).
+finally rewritten sorted through a temporary file and a rename (`atomic_write_jsonl`, on
+core.atomic_write).
 
 Two readers of the same lines, to both of which a line of white space and byte-order marks is
 blank: `iter_jsonl`, line by line with file:line errors and the choice to skip a cut-off last line, for
@@ -20,11 +21,11 @@ import functools
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from arena_hard.core.data_files import open_regular, write_target
+from arena_hard.core.atomic_write import atomic_write_bytes, named_error
+from arena_hard.core.data_files import open_regular
 from arena_hard.core.errors import UserError
 
 # A surrogate code point in a str read from JSON: always a lone one (a JSON reader joins a pair).
@@ -190,14 +191,6 @@ def repair_tail(path: Path) -> str | None:
         return f"removed an incomplete last line ({len(last)} bytes) left by an interrupted run"
 
 
-def _named(error: OSError, path: Path) -> OSError:
-    """`error` with the file it concerns, so that a full disk ("No space left on device", "File too
-    large") is reported against the file being written."""
-    if error.filename is None:
-        return OSError(error.errno, error.strerror or str(error), str(path))
-    return error
-
-
 def lone_surrogate(text: str) -> str | None:
     """`holds a lone surrogate (...)` and why no API takes it, when `text` holds one, else None. JSON
     carries a lone surrogate as an escape and the files keep it; the SDKs encode requests as UTF-8."""
@@ -234,7 +227,7 @@ class JsonlAppender:
             try:
                 written = os.write(self._fd, data)
             except OSError as error:
-                raise _named(error, self.path) from None
+                raise named_error(error, self.path) from None
             data = data[written:]
 
     def close(self) -> None:
@@ -247,38 +240,6 @@ class JsonlAppender:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def atomic_write_bytes(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write `path` through a temporary file in the same folder and a rename: readers see the old
-    file or the new one, never a half-written one. A symlink is written through: its target is replaced."""
-    path = write_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException as error:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise _named(error, path) from None
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def rewrite_sorted_unique(path: Path, key: Callable[[dict[str, Any], str], str]) -> None:
@@ -314,7 +275,3 @@ def rewrite_sorted_unique(path: Path, key: Callable[[dict[str, Any], str], str])
 
 def atomic_write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     atomic_write_bytes(path, (dumps_line(record) for record in records))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, [text.encode("utf-8")])

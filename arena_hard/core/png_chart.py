@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.atomic_write import atomic_write_bytes
 
 
 def require_pyplot():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.atomic_write import atomic_write_bytes
 from arena_hard.core.judge_settings import OFFICIAL_FILE, parse_judge_utils, settings_yaml
 from arena_hard.download.official_kit import JUDGE_UTILS, KITS, V2_BENCH
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from arena_hard.core.bench_version import V0_1, V2_0
-from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.atomic_write import atomic_write_bytes
 from arena_hard.core.records import Bench
 from arena_hard.download.file_sync import SHA256, Checksum, RemoteFile
 from arena_hard.download.http_client import FetchError, HttpClient, body_chunks

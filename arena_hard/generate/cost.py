@@ -20,7 +20,7 @@ from typing import Any, Collection, Sequence
 
 from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.atomic_write import atomic_write_text
 from arena_hard.core.usage import COST_KEY, Rates, Tokens, money
 from arena_hard.models.client import Usage
 from arena_hard.models.prices import Price, price_of, unknown_price_note

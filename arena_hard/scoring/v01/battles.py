@@ -17,7 +17,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_bytes, iter_jsonl
+from arena_hard.core.atomic_write import atomic_write_bytes
+from arena_hard.core.jsonl import iter_jsonl
 from arena_hard.scoring import verdict_labels
 from arena_hard.scoring.judgment_records import Records
 from arena_hard.scoring.verdict_labels import NO_VERDICT

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_bytes, dumps_line, iter_jsonl
+from arena_hard.core.atomic_write import atomic_write_bytes
+from arena_hard.core.jsonl import dumps_line, iter_jsonl
 from arena_hard.scoring.result_files import MIN_ROUNDS
 from arena_hard.scoring.v01.battles import Battles
 from arena_hard.scoring.v01.fit import INIT_RATING

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from arena_hard.core.errors import note
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.atomic_write import atomic_write_text
 from arena_hard.scoring.leaderboard_plot import plot_leaderboard
 from arena_hard.scoring.result_files import LEADERBOARD_DIR, replaced_judges
 from arena_hard.scoring.v01.fit import INIT_RATING

@@ -16,7 +16,7 @@ import numpy as np
 
 from arena_hard.core.bench_version import BenchVersion
 from arena_hard.core.errors import UserError, note
-from arena_hard.core.jsonl import atomic_write_bytes
+from arena_hard.core.atomic_write import atomic_write_bytes
 from arena_hard.core.records import Bench, load_questions
 from arena_hard.scoring.answer_stats import text_style_counts
 from arena_hard.scoring.coverage import missing_as_loss

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from arena_hard.core.data_files import open_regular, read_regular
 from arena_hard.core.errors import UserError
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.atomic_write import atomic_write_text
 
 
 def source_path(saved_path: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from arena_hard.core.errors import note
-from arena_hard.core.jsonl import atomic_write_text
+from arena_hard.core.atomic_write import atomic_write_text
 from arena_hard.scoring.result_files import LEADERBOARD_DIR, output_stem, replaced_judges
 from arena_hard.scoring.v2.full_stats import CategoryStats
 from arena_hard.scoring.v2.table import TableRow
