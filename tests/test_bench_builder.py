@@ -205,6 +205,23 @@ def test_labels_go_through_the_batch_api(planted, upstream_bench_builder_dir, tm
     assert {r.request.path for r in planted.requests} == {"/v1/embeddings"}
 
 
+def test_a_direct_run_refuses_while_a_batch_holds_its_labels(planted, upstream_bench_builder_dir, tmp_path):
+    with FakeBatchServer(bench_builder_responder) as batches:
+        root = workspace(tmp_path, upstream_bench_builder_dir, planted.url, label_url=batches.openai_base_url,
+                         topic_model=None)
+        batches.hold = True  # the labels' batch stays in progress past the poll timeout: left open, recorded
+        left = run("build_bench.py", "--batch", "--poll-interval", "0", "--poll-timeout", "0.05", cwd=root)
+        assert left.returncode == 1 and len(batches.batches) == 1, left.stdout + left.stderr
+        line = one_line_error(run("build_bench.py", cwd=root))  # without --batch: it would label them again
+        assert "holds requests of stage 1 (cheap)" in line and "a direct run would pay for them again" in line
+        assert len(batches.submitted_ids()) == 5 * PER_TOPIC and not any(
+            r.request.model == CHEAP for r in planted.requests)
+        batches.hold = False
+        collected = run("build_bench.py", "--batch", "--poll-interval", "0", cwd=root)
+        assert collected.returncode == 0, collected.stdout + collected.stderr
+        assert batches.count("POST", "/batches") == 2  # stage 1's batch collected, stage 2's sent: none twice
+
+
 def test_a_v2_bench_is_written_in_upstream_v2s_format_and_keyword_names_without_a_topic_model(
         planted, upstream_bench_builder_dir, tmp_path):
     root = workspace(tmp_path, upstream_bench_builder_dir, planted.url, bench_name="arena-hard-v2-mine",

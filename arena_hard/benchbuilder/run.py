@@ -33,6 +33,7 @@ from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.core.names import file_stem
 from arena_hard.core.records import Bench
+from arena_hard.generate.batch.checks import refuse_open_batches
 from arena_hard.generate.batch.runner import BatchOptions
 from arena_hard.generate.pipeline import print_report
 
@@ -99,6 +100,8 @@ class Builder:
         say what that would cost; a call that failed or that the budget held back stops the run."""
         model = self.models[model_key]
         batch = self.options.uses_batch(model)
+        if not batch:  # a batch left open by an earlier --batch run holds some of these: never pay twice
+            refuse_open_batches([(label, path, None)])
         estimate = self.costs.chat(label, model, batch, jobs, earlier_outputs(cache.values()), output_guess, what)
         self.costs.before(estimate)
         if self.options.dry_run:
