@@ -40,6 +40,14 @@ def crashing(responder, after: int):
     return respond
 
 
+def wait_for(stop: threading.Event) -> None:
+    """Until SIGTERM sets `stop`. A timed wait: the kernel may hand the signal to the fake server's
+    thread, and Python runs the handler only once the main thread wakes, which an untimed wait never
+    does (the stand-in then outlived a killed run's parent-death signal)."""
+    while not stop.wait(0.2):
+        pass
+
+
 def main(engine: str, argv: list[str]) -> int:
     port = int(argv[argv.index("--port") + 1])
     print(f"stand-in {engine}: loading {argv[0] if engine == 'vllm' else argv[argv.index('--model-path') + 1]}",
@@ -58,7 +66,7 @@ def main(engine: str, argv: list[str]) -> int:
     (record_dir / f"{os.getpid()}.json.tmp").write_text(json.dumps(record))
     os.replace(record_dir / f"{os.getpid()}.json.tmp", record_dir / f"{os.getpid()}.json")
     if mode == "hang":
-        stop.wait()
+        wait_for(stop)
         return 0
     responder = thinking_responder if os.environ.get("STANDIN_THINK") == "1" else answer_responder
     crash_after = int(os.environ.get("STANDIN_CRASH_AFTER", "0"))
@@ -66,7 +74,7 @@ def main(engine: str, argv: list[str]) -> int:
         responder = crashing(responder, crash_after)
     with FakeAPIServer(responder, latency=float(os.environ.get("STANDIN_LATENCY", "0")), port=port) as server:
         print(f"stand-in {engine}: serving on port {port}", flush=True)
-        stop.wait()
+        wait_for(stop)
         (record_dir / f"{os.getpid()}.stats").write_text(json.dumps(server.stats()))
     print(f"stand-in {engine}: stopped", flush=True)
     return 0
