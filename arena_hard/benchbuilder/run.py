@@ -100,8 +100,8 @@ class Builder:
         say what that would cost; a call that failed or that the budget held back stops the run."""
         model = self.models[model_key]
         batch = self.options.uses_batch(model)
-        if not batch:  # a batch left open by an earlier --batch run holds some of these: never pay twice
-            refuse_open_batches([(label, path, None)])
+        # a batch left open by an earlier --batch run, direct or at another endpoint: never paid twice
+        refuse_open_batches([(label, path, model if batch else None)])
         estimate = self.costs.chat(label, model, batch, jobs, earlier_outputs(cache.values()), output_guess, what)
         self.costs.before(estimate)
         if self.options.dry_run:

@@ -9,9 +9,8 @@ other batches still run. A rerun finds the batches in the store and collects the
 anything again. `--cancel` cancels the open batches, collects what they finished, submits nothing and
 sums up in one line what is left. Ctrl-C, or the poll timeout, leaves the batches running and says
 how to collect them. At the end each output is rewritten sorted and reported as a direct run would
-be; the state folder goes once nothing in it is needed any more. What must hold before a run, batch
-or direct, is checked in batch.checks (a direct run of an output an open batch holds requests of
-would pay for them again). Each
+be; the state folder goes once nothing in it is needed any more. The scripts check before any call,
+batch or direct, that no open batch would be paid for again (batch.checks.refuse_open_batches). Each
 record's `usage` gets its cost at the batch price, and the report counts the calls the record's
 results came from (collected in this run or an earlier one)."""
 from __future__ import annotations
@@ -27,7 +26,7 @@ from arena_hard.core.endpoints import ModelConfig
 from arena_hard.core.errors import UserError
 from arena_hard.core.jsonl import JsonlAppender
 from arena_hard.generate.batch.apis import BATCH_APIS
-from arena_hard.generate.batch.checks import check_batch_models, refuse_open_batches
+from arena_hard.generate.batch.checks import check_batch_models
 from arena_hard.generate.batch.plan import RoundWriter, describe_rounds
 from arena_hard.generate.batch.poll import POLL_BACKOFF_MAX, Clock, Poller, PollTimeout, default_poll_timeout
 from arena_hard.generate.batch.remote import BatchClients, cancel_open, recover_planned, say, submit
@@ -163,7 +162,6 @@ def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, 
     """Run `tasks` through the batch APIs; each output is rewritten sorted and reported. Returns the
     report of each task by label."""
     check_batch_models([task.model for task in tasks])
-    refuse_open_batches([(task.label, task.output, task.model) for task in tasks])
     store = BatchStore.open(state_dir(tasks))
     outputs = []
     for task in tasks:
@@ -203,7 +201,6 @@ def run_batches(tasks: Sequence[BatchTask], options: BatchOptions) -> dict[str, 
 def describe_batches(tasks: Sequence[BatchTask]) -> list[str]:
     """--dry-run --batch: the rounds, their batches, sizes and estimated prompt tokens; sends nothing."""
     check_batch_models([task.model for task in tasks])
-    refuse_open_batches([(task.label, task.output, task.model) for task in tasks])
     store = BatchStore.open(state_dir(tasks), write=False)
     first, later, waiting = RoundWriter(None, count_tokens=True), Counter[int](), 0
     try:
