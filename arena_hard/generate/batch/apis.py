@@ -122,8 +122,8 @@ def openai_read_line(line: dict[str, Any]) -> tuple[str, ChatResult | Failure]:
     custom_id = str(line.get("custom_id"))
     error = line.get("error")
     if error:
-        never_run = error.get("code") in ("batch_cancelled", "batch_expired")
-        return custom_id, Failure(UNANSWERED if never_run else REQUEST, None, f"{error.get('code')}: {error.get('message')}")
+        kind = UNANSWERED if error.get("code") in ("batch_cancelled", "batch_expired") else REQUEST
+        return custom_id, Failure(kind, None, f"{error.get('code')}: {error.get('message')}")
     response = line.get("response") or {}
     status, body = response.get("status_code"), response.get("body")
     if status == 200 and isinstance(body, dict):

@@ -3,8 +3,9 @@ category with --category): one JSON line per round mapping each model to its rat
 ordered by median rating as upstream's columns. `save_bootstrap` writes the file atomically;
 `load_bootstrap` reads it back for --load-bootstrap, re-anchored to the chosen baseline (upstream v0.1
 anchored the rounds to its own baseline); a file of fewer rounds than --num-rounds allows, or with a
-rating that is not finite, is refused, as it would print an interval that may exclude the score. Beside each file, a record of what its rounds were computed
-from (saved_source: the battles' SHA-256, the category and the style control), checked on loading."""
+rating that is not finite, is refused, as it would print an interval that may exclude the score.
+Beside each file, a record of what its rounds were computed from (saved_source: the battles' SHA-256,
+the category and the style control), checked on loading."""
 from __future__ import annotations
 
 import math
