@@ -2,15 +2,16 @@
 
 A job is the calls it will make (`Call`): the input tokens known now (the messages, counted with the
 model's tokenizer: tiktoken's encoding for an OpenAI model name, else o200k_base as an approximation,
-said so; cl100k_base stands in for o200k_base offline without bpe-openai), the answers of earlier
-turns it will resend (unknown: their expected length is added), and the output tokens expected per
-call (`Guess`: mean, low, high). Output comes from what is on disk: a model's earlier answers or a judge's earlier judgments (their usage, else their text), the range
-being a 95% interval of the run's mean call; for answers without earlier ones the bench baseline's
-answer to each question, from half to twice its length (up to max_tokens per call, and up to
-max_tokens or 8 times for a reasoning model, whose hidden reasoning no answer text shows); for
-judgments without earlier ones a default per bench version (DEFAULT_JUDGMENT_TOKENS; docs/cost.md
-says how it was measured), from half to twice it. Re-asks of a judge are not counted (rare), nor
-prompt caching (the cached part is unknown beforehand). Reads the answer and judgment files."""
+said so; cl100k_base stands in for o200k_base offline without bpe-openai), the answers of earlier turns
+it will resend (unknown: their expected length is added), and the output tokens expected per call
+(`Guess`: mean, low, high). Output comes from what is on disk: a model's earlier answers or a judge's
+earlier judgments (their usage, else their text), the range being a 95% interval of the run's mean call;
+for answers without earlier ones the bench baseline's answer to each question, from half to twice its
+length (up to max_tokens per call, and up to max_tokens or 8 times for a reasoning model, whose hidden
+reasoning no answer text shows); for judgments without earlier ones a default per bench version
+(DEFAULT_JUDGMENT_TOKENS; docs/cost.md says how it was measured), from half to twice it. Re-asks of a
+judge are not counted (rare), nor prompt caching (the cached part is unknown beforehand). Reads the
+answer and judgment files."""
 from __future__ import annotations
 
 import functools
